@@ -1,0 +1,292 @@
+//! `forcebridge emulator`: runs the local org until Ctrl-C, after printing what a user needs to
+//! connect (URL, credentials, login URLs, the certificate to trust).
+//!
+//! The org itself lives in `forcebridge-emulator`; this module only turns flags into its
+//! configuration, starts it, reports, and waits. It installs the process's tracing subscriber
+//! (logs on stderr, `RUST_LOG` to change the level).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use forcebridge_emulator::config::{Config, FaultConfig, SeedConfig};
+use forcebridge_emulator::versions::MAX_VERSION;
+use forcebridge_emulator::{Emulator, Org};
+use serde::Serialize;
+
+use crate::cli::EmulatorArgs;
+use crate::output::{self, Exit, Outcome};
+
+/// The port with `--tls` when none is given (HTTPS's usual alternative port).
+pub(crate) const DEFAULT_TLS_PORT: u16 = 8443;
+/// The port without `--tls` when none is given.
+pub(crate) const DEFAULT_PORT: u16 = 8080;
+/// Records generated when a seed is given without a count.
+const DEFAULT_RECORDS: u64 = 1000;
+
+pub(crate) fn run(args: EmulatorArgs) -> anyhow::Result<Outcome> {
+    install_logging();
+    let config = configuration(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(args, config))
+}
+
+/// Logs go to stderr: the org's own events at info, everything else at warn, unless `RUST_LOG`
+/// says otherwise.
+fn install_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,forcebridge_emulator=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The org's configuration: the org file (or the built-in org), then the flags on top.
+fn configuration(args: &EmulatorArgs) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the org file {}", path.display()))?;
+            Config::from_toml(&text)
+                .with_context(|| format!("the org file {} is not valid", path.display()))?
+        }
+        None => Config::builtin(),
+    };
+    match (&args.seed, &mut config.seed) {
+        (Some(seed), _) => {
+            config.seed = Some(SeedConfig {
+                seed: seed.clone(),
+                records: args.records.unwrap_or(DEFAULT_RECORDS),
+            });
+        }
+        (None, Some(from_file)) => {
+            if let Some(records) = args.records {
+                from_file.records = records;
+            }
+        }
+        (None, None) if args.records.is_some() => {
+            bail!("--records needs a seed: give --seed (or `seed` in the org file)")
+        }
+        (None, None) => {}
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = Some(dir.clone());
+    }
+    if let Some(seconds) = args.token_lifetime {
+        if seconds == 0 {
+            bail!("--token-lifetime must be at least 1 second");
+        }
+        config.token_lifetime = Duration::from_secs(seconds);
+    }
+    if let Some(max) = args.daily_api_requests {
+        config.daily_api_requests = max;
+    }
+    config.faults = FaultConfig {
+        error_rate: args.error_rate.unwrap_or(config.faults.error_rate),
+        reset_rate: args.reset_rate.unwrap_or(config.faults.reset_rate),
+        latency: args
+            .latency_ms
+            .map_or(config.faults.latency, Duration::from_millis),
+    };
+    if args.auto_approve {
+        config.auto_approve = true;
+    }
+    Ok(config)
+}
+
+/// The certificate file for `--tls`: the one given, else `tls/ca.pem` in the data directory,
+/// else a fresh temporary directory (removed again on exit).
+fn trust_file(args: &EmulatorArgs, config: &Config) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
+    if let Some(path) = &args.cert_file {
+        return Ok((path.clone(), None));
+    }
+    if let Some(dir) = &config.data_dir {
+        return Ok((dir.join("tls").join("ca.pem"), None));
+    }
+    let dir = std::env::temp_dir().join(format!("forcebridge-local-org-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+    Ok((dir.join("ca.pem"), Some(dir)))
+}
+
+async fn serve(args: EmulatorArgs, config: Config) -> anyhow::Result<Outcome> {
+    let port = args.port.unwrap_or(if args.tls {
+        DEFAULT_TLS_PORT
+    } else {
+        DEFAULT_PORT
+    });
+    let addr = SocketAddr::new(args.bind, port);
+    let seed = config.seed.clone();
+    let data_dir = config.data_dir.clone();
+    let (emulator, temporary) = if args.tls {
+        let (file, temporary) = trust_file(&args, &config)?;
+        let emulator = Emulator::start_tls(config, addr, &file).await;
+        (emulator, temporary)
+    } else {
+        (Emulator::start(config, addr).await, None)
+    };
+    let emulator = emulator.with_context(|| format!("cannot start the local org on {addr}"))?;
+    if !args.bind.is_loopback() {
+        output::stderr(&format!(
+            "warning: listening on {}, which other machines may reach; every API call still needs a session, but anyone who can connect can try the login details below\n",
+            args.bind
+        ));
+    }
+    let details = Details::of(&emulator, seed.as_ref(), data_dir.as_deref());
+    if args.json {
+        output::json_line(&details)?;
+    } else {
+        output::stdout(&details.text())?;
+    }
+    wait_for_stop().await;
+    output::stderr("stopping the local org\n");
+    emulator.shutdown().await;
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(Exit::Success)
+}
+
+/// Waits for Ctrl-C (or SIGTERM on Unix).
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Everything a user needs to connect, printed as text or as one JSON object.
+#[derive(Serialize)]
+struct Details {
+    url: String,
+    instance_url: String,
+    api_version: String,
+    username: String,
+    password: String,
+    security_token: String,
+    client_id: String,
+    client_secret: String,
+    /// A session for the first user, usable right away (simple-salesforce's `session_id`).
+    access_token: String,
+    access_token_lifetime_seconds: u64,
+    token_url: String,
+    soap_login_url: String,
+    tls: bool,
+    cert_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    seed: Option<String>,
+    records: Option<u64>,
+    /// Environment variables that make clients trust the certificate.
+    trust: Option<Trust>,
+}
+
+#[derive(Serialize)]
+struct Trust {
+    #[serde(rename = "REQUESTS_CA_BUNDLE")]
+    requests_ca_bundle: PathBuf,
+    #[serde(rename = "NODE_EXTRA_CA_CERTS")]
+    node_extra_ca_certs: PathBuf,
+}
+
+impl Details {
+    fn of(emulator: &Emulator, seed: Option<&SeedConfig>, data_dir: Option<&Path>) -> Details {
+        let org: &Org = emulator.org();
+        let url = emulator.url().to_string();
+        let version = format!("{MAX_VERSION}.0");
+        let user = &org.config.users[0];
+        // The first connected app that allows the username-password flow with a secret is the
+        // one a script would use; the built-in app is first unless the org file replaced it.
+        let app = org
+            .config
+            .apps
+            .iter()
+            .find(|a| a.allow_password_flow && !a.client_secret.is_empty())
+            .or_else(|| org.config.apps.first());
+        let cert_file = emulator.trust_file().map(Path::to_path_buf);
+        Details {
+            instance_url: url.clone(),
+            api_version: version.clone(),
+            username: user.username.clone(),
+            password: user.password.clone(),
+            security_token: user.security_token.clone(),
+            client_id: app.map(|a| a.client_id.clone()).unwrap_or_default(),
+            client_secret: app.map(|a| a.client_secret.clone()).unwrap_or_default(),
+            access_token: emulator.access_token(),
+            access_token_lifetime_seconds: org.config.token_lifetime.as_secs(),
+            token_url: format!("{url}/services/oauth2/token"),
+            soap_login_url: format!("{url}/services/Soap/u/{version}"),
+            tls: cert_file.is_some(),
+            trust: cert_file.clone().map(|file| Trust {
+                requests_ca_bundle: file.clone(),
+                node_extra_ca_certs: file,
+            }),
+            cert_file,
+            data_dir: data_dir.map(Path::to_path_buf),
+            seed: seed.map(|s| s.seed.clone()),
+            records: seed.map(|s| s.records),
+            url,
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!(
+            "forcebridge local org at {} (API v{})\n\n",
+            self.url, self.api_version
+        );
+        let mut row = |label: &str, value: &str| {
+            out.push_str(&format!("  {label:<16} {value}\n"));
+        };
+        row("username", &self.username);
+        row("password", &self.password);
+        row(
+            "security token",
+            &format!(
+                "{} (password + token: {}{})",
+                self.security_token, self.password, self.security_token
+            ),
+        );
+        row("client id", &self.client_id);
+        row("client secret", &self.client_secret);
+        row(
+            "access token",
+            &format!(
+                "{} (valid {} s; use it as a session id)",
+                self.access_token, self.access_token_lifetime_seconds
+            ),
+        );
+        row("token URL", &self.token_url);
+        row("SOAP login URL", &self.soap_login_url);
+        let data = match (&self.seed, &self.data_dir) {
+            (_, Some(dir)) => format!("kept in {}", dir.display()),
+            (Some(seed), None) => format!(
+                "generated from seed \"{seed}\" (about {} records)",
+                self.records.unwrap_or(0)
+            ),
+            (None, None) => "empty, in memory only".to_string(),
+        };
+        row("data", &data);
+        if let Some(file) = &self.cert_file {
+            row("certificate", &file.display().to_string());
+            out.push_str(&format!(
+                "\nTrust the certificate:\n  Python (requests, simple-salesforce): export REQUESTS_CA_BUNDLE={0}\n  Node (jsforce):                       export NODE_EXTRA_CA_CERTS={0}\n  curl:                                 curl --cacert {0} {1}/services/data\n",
+                file.display(),
+                self.url
+            ));
+        }
+        out.push_str("\nPress Ctrl-C to stop.\n");
+        out
+    }
+}

@@ -1,0 +1,198 @@
+//! How fast the client streams query results, and how much memory it needs, for the crate
+//! README.
+//!
+//! The local org runs in a child process (this program started again with `--serve`), so the
+//! memory measured here is the client's alone. For each size (200,000 and 1,000,000 Account
+//! rows by default) it measures:
+//!
+//! 1. raw pages: the same `query` / `nextRecordsUrl` requests made with plain reqwest, bodies
+//!    read and dropped without parsing: the rate the org and the network allow;
+//! 2. the typed stream (`query_as::<Account>().stream()`);
+//! 3. the dynamic stream (`query().stream()`, `Record`s);
+//!
+//! and the process's peak resident memory after each step.
+//!
+//! Run with `cargo bench -p forcebridge-client --bench stream`. `STREAM_BENCH_ROWS=200000,1000000`
+//! chooses the sizes.
+
+// Printing the report is this program's whole job.
+#![allow(clippy::print_stdout)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use forcebridge_client::{AccessTokenCredentials, Client, Record};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+const SOQL: &str = "SELECT Id, Name, Industry, Type, BillingCity, BillingState, Phone, Website, \
+AnnualRevenue, NumberOfEmployees, CreatedDate, LastModifiedDate, Owner.Name FROM Account";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(dead_code)]
+struct Account {
+    id: String,
+    name: String,
+    industry: Option<String>,
+    r#type: Option<String>,
+    billing_city: Option<String>,
+    billing_state: Option<String>,
+    phone: Option<String>,
+    website: Option<String>,
+    annual_revenue: Option<f64>,
+    number_of_employees: Option<i64>,
+    created_date: String,
+    last_modified_date: String,
+    owner: Option<Owner>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(dead_code)]
+struct Owner {
+    name: String,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve") {
+        serve(args[2].parse().expect("row count"));
+        return;
+    }
+    let sizes: Vec<usize> = std::env::var("STREAM_BENCH_ROWS")
+        .unwrap_or_else(|_| "200000,1000000".to_string())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("forcebridge-client query stream benchmark (org in a child process)\n");
+    println!(
+        "| rows | raw pages | typed stream | dynamic stream | peak memory after (typed / dynamic) |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    for rows in sizes {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--serve", &rows.to_string()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the org");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let (url, token) = line.trim().split_once(' ').expect("url and token");
+        runtime.block_on(measure(rows, url, token));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// The child: an org with `rows` Accounts; prints `URL TOKEN` and serves until killed.
+fn serve(rows: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let emulator = forcebridge_emulator::Emulator::start(
+            forcebridge_emulator::Config::builtin(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        forcebridge_emulator::seed::load_plain_accounts(emulator.org(), rows);
+        println!("{} {}", emulator.url(), emulator.access_token());
+        std::future::pending::<()>().await;
+    });
+}
+
+async fn measure(rows: usize, url: &str, token: &str) {
+    let client = Client::builder(AccessTokenCredentials {
+        instance_url: url.to_string(),
+        access_token: token.into(),
+    })
+    .build()
+    .unwrap();
+
+    let (raw_bytes, raw_time) = raw_pages(url, token).await;
+
+    let started = Instant::now();
+    let typed = client
+        .query_as::<Account>(SOQL)
+        .stream()
+        .try_fold(0usize, |n, _| async move { Ok(n + 1) })
+        .await
+        .unwrap();
+    let typed_time = started.elapsed();
+    let typed_peak = peak_memory_mb();
+    assert_eq!(typed, rows);
+
+    let started = Instant::now();
+    let dynamic = client
+        .query(SOQL)
+        .stream()
+        .try_fold(0usize, |n, record: Record| async move {
+            Ok(n + usize::from(record.id().is_some()))
+        })
+        .await
+        .unwrap();
+    let dynamic_time = started.elapsed();
+    let dynamic_peak = peak_memory_mb();
+    assert_eq!(dynamic, rows);
+
+    let rate = |time: Duration| rows as f64 / time.as_secs_f64();
+    println!(
+        "| {rows} | {:.0} rows/s ({:.0} MB/s) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0}%) | {typed_peak:.0} MB / {dynamic_peak:.0} MB |",
+        rate(raw_time),
+        raw_bytes as f64 / 1e6 / raw_time.as_secs_f64(),
+        rate(typed_time),
+        100.0 * raw_time.as_secs_f64() / typed_time.as_secs_f64(),
+        rate(dynamic_time),
+        100.0 * raw_time.as_secs_f64() / dynamic_time.as_secs_f64(),
+    );
+}
+
+/// Follows the query's pages with plain reqwest, reading each body without parsing it (but
+/// for the few bytes at its start that hold `nextRecordsUrl`).
+async fn raw_pages(url: &str, token: &str) -> (usize, Duration) {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut next = format!("/services/data/v60.0/query?q={}", SOQL.replace(' ', "+"));
+    let mut bytes = 0;
+    loop {
+        let body = http
+            .get(format!("{url}{next}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        bytes += body.len();
+        let head = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        match head.split("\"nextRecordsUrl\":\"").nth(1) {
+            Some(rest) => next = rest.split('"').next().unwrap().to_string(),
+            None => break,
+        }
+    }
+    (bytes, started.elapsed())
+}
+
+/// This process's peak resident memory (VmHWM) in MB.
+fn peak_memory_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}

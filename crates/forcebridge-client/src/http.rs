@@ -1,0 +1,463 @@
+//! How one request is sent: the read-only check, the API budget, the concurrency cap, the
+//! session, retries, one re-login on an invalid session, and turning Salesforce's error bodies
+//! into [`Error`]s.
+//!
+//! Every call in the crate is a [`Call`] given to [`Client::execute`], which returns the whole
+//! answer ([`Reply`]) once it has been read: a cut connection while the body arrives is a
+//! failed attempt like any other, so it is retried too. Callers that stream big results do so
+//! page by page, each page one `Call`.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::client::{Access, Client};
+use crate::error::{ApiErrorDetail, Error, ErrorKind, Result};
+use crate::retry::{Failure, retry_after};
+use crate::usage::ApiUsage;
+
+/// Where a request goes.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// Path segments under `/services/data/vNN.N/`; each is percent-encoded as needed.
+    Data(Vec<String>),
+    /// A server-relative path that is already encoded (`nextRecordsUrl`), appended verbatim.
+    Path(String),
+}
+
+/// A request body and its content type.
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    pub content_type: &'static str,
+    pub bytes: Bytes,
+}
+
+/// One request to the org.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub method: Method,
+    pub target: Target,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Option<Body>,
+    /// Whether sending it twice does no more than sending it once.
+    pub idempotent: bool,
+    /// Whether it can change data (refused by a read-only client).
+    pub writes: bool,
+}
+
+impl Call {
+    /// A request to `segments` under the versioned data path. GET, HEAD and DELETE are
+    /// idempotent, PATCH and PUT too; POST is not. Anything but GET and HEAD writes.
+    pub(crate) fn data<S: Into<String>>(
+        method: Method,
+        segments: impl IntoIterator<Item = S>,
+    ) -> Call {
+        Call::new(
+            method,
+            Target::Data(segments.into_iter().map(Into::into).collect()),
+        )
+    }
+
+    pub(crate) fn new(method: Method, target: Target) -> Call {
+        let idempotent = method != Method::POST;
+        let writes = !matches!(method, Method::GET | Method::HEAD);
+        Call {
+            method,
+            target,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            idempotent,
+            writes,
+        }
+    }
+
+    pub(crate) fn query(mut self, key: &str, value: impl Into<String>) -> Call {
+        self.query.push((key.to_string(), value.into()));
+        self
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Result<Call> {
+        let value = HeaderValue::from_str(value)
+            .map_err(|e| Error::not_sent(format!("invalid {name} header value: {e}")))?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    pub(crate) fn json(mut self, body: &impl Serialize) -> Result<Call> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::not_sent(format!("cannot write the request body: {e}")))?;
+        self.body = Some(Body {
+            content_type: "application/json",
+            bytes: Bytes::from(bytes),
+        });
+        Ok(self)
+    }
+
+    pub(crate) fn body(mut self, content_type: &'static str, bytes: Bytes) -> Call {
+        self.body = Some(Body {
+            content_type,
+            bytes,
+        });
+        self
+    }
+
+    /// Marks a request as safe or unsafe to repeat, whatever its method says.
+    pub(crate) fn idempotent(mut self, idempotent: bool) -> Call {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Marks a POST that only reads (parameterized search, collection retrieve, Bulk query).
+    pub(crate) fn reads_only(mut self) -> Call {
+        self.writes = false;
+        self
+    }
+
+    /// `METHOD /path` for messages (never the query string, which can be long).
+    pub(crate) fn describe(&self, version: &str) -> String {
+        match &self.target {
+            Target::Data(segments) => format!(
+                "{} /services/data/{version}/{}",
+                self.method,
+                segments.join("/")
+            ),
+            Target::Path(path) => {
+                format!("{} {}", self.method, path.split('?').next().unwrap_or(path))
+            }
+        }
+    }
+}
+
+/// A complete answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: reqwest::StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// `METHOD /path` of the request, for messages.
+    pub request: String,
+}
+
+impl Reply {
+    pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::decode(
+                format!("{}: unexpected response body: {e}", self.request),
+                e,
+            )
+        })
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Client {
+    /// Sends `call` and returns the org's answer once fully read. Any status from 200 to 299,
+    /// and 304, is an answer; anything else is an [`Error`].
+    pub(crate) async fn execute(&self, call: Call) -> Result<Reply> {
+        let inner = &self.inner;
+        let version = inner.version.path_segment();
+        let request_name = call.describe(&version);
+        if inner.access == Access::ReadOnly && call.writes {
+            return Err(Error::not_sent(format!(
+                "{request_name}: refused, because this connection is read-only"
+            )));
+        }
+        let mut delays = inner.retry.delays();
+        let (mut generation, mut session) = inner.tokens.session().await?;
+        let mut logged_in_again = false;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            if let Some(budget) = &inner.budget
+                && let Some(refusal) = budget.check(inner.usage.latest())
+            {
+                return Err(Error::new(
+                    ErrorKind::Limit,
+                    format!("{request_name}: not sent: {refusal}"),
+                ));
+            }
+            let url = url_for(&session.instance_url, &version, &call.target)?;
+            let mut request = inner
+                .http
+                .request(call.method.clone(), url)
+                .bearer_auth(session.access_token.expose_secret())
+                .headers(call.headers.clone());
+            if !call.query.is_empty() {
+                request = request.query(&call.query);
+            }
+            if let Some(body) = &call.body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, body.content_type)
+                    .body(body.bytes.clone());
+            }
+            let started = Instant::now();
+            let permit = inner
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| Error::not_sent("the client is shutting down"))?;
+            inner.usage.count_sent();
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    if let Some(usage) = headers
+                        .get(forcebridge_wire::LIMIT_INFO_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(ApiUsage::parse)
+                    {
+                        inner.usage.record(usage);
+                    }
+                    match response.bytes().await {
+                        Ok(body) => Ok(Reply {
+                            status,
+                            headers,
+                            body,
+                            request: request_name.clone(),
+                        }),
+                        Err(error) => Err(transport_error(&request_name, error)),
+                    }
+                }
+                Err(error) => Err(transport_error(&request_name, error)),
+            };
+            drop(permit);
+            let (error, wait) = match outcome {
+                Ok(reply) if reply.status.is_success() || reply.status.as_u16() == 304 => {
+                    tracing::debug!(
+                        request = %request_name,
+                        status = reply.status.as_u16(),
+                        attempt,
+                        bytes = reply.body.len(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "request done"
+                    );
+                    return Ok(reply);
+                }
+                Ok(reply) => {
+                    let status = reply.status.as_u16();
+                    let error = error_from_reply(&reply);
+                    if status == 401 && !logged_in_again {
+                        // The session expired or was revoked: log in again once (or pick up
+                        // the session another request already got) and resend right away.
+                        tracing::debug!(request = %request_name, "session refused; logging in again");
+                        logged_in_again = true;
+                        (generation, session) = inner.tokens.refresh(generation).await?;
+                        continue;
+                    }
+                    let failure = Failure::Status {
+                        status,
+                        error_code: error.error_code(),
+                    };
+                    if !failure.is_retryable(call.idempotent, &inner.retry) {
+                        return Err(error);
+                    }
+                    let wait = reply
+                        .header("retry-after")
+                        .and_then(|v| retry_after(v, chrono::Utc::now()));
+                    (error, wait)
+                }
+                Err((error, failure)) => {
+                    if !failure.is_retryable(call.idempotent, &inner.retry) {
+                        return Err(error);
+                    }
+                    (error, None)
+                }
+            };
+            let Some(delay) = delays.next() else {
+                return Err(error);
+            };
+            let delay = match wait {
+                Some(wait) if wait > inner.retry.max_retry_after => return Err(error),
+                Some(wait) => wait,
+                None => delay,
+            };
+            tracing::warn!(
+                request = %request_name,
+                attempt,
+                %error,
+                delay_ms = delay.as_millis() as u64,
+                "request failed; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Sends `call` and reads the answer as JSON.
+    pub(crate) async fn execute_json<T: DeserializeOwned>(&self, call: Call) -> Result<T> {
+        self.execute(call).await?.json()
+    }
+}
+
+fn url_for(instance_url: &str, version: &str, target: &Target) -> Result<reqwest::Url> {
+    let bad = |e: String| {
+        Error::new(
+            ErrorKind::Auth,
+            format!("the session's instance URL {instance_url:?} is unusable: {e}"),
+        )
+    };
+    match target {
+        Target::Data(segments) => {
+            let mut url = reqwest::Url::parse(instance_url).map_err(|e| bad(e.to_string()))?;
+            url.path_segments_mut()
+                .map_err(|()| bad("it cannot have a path".into()))?
+                .pop_if_empty()
+                .extend(["services", "data", version])
+                .extend(segments);
+            Ok(url)
+        }
+        Target::Path(path) => {
+            reqwest::Url::parse(&format!("{instance_url}{path}")).map_err(|e| bad(e.to_string()))
+        }
+    }
+}
+
+fn transport_error(request: &str, error: reqwest::Error) -> (Error, Failure<'static>) {
+    let failure = if error.is_connect() {
+        Failure::Connect
+    } else {
+        Failure::Transport
+    };
+    let what = if error.is_timeout() {
+        "timed out".to_string()
+    } else if error.is_connect() {
+        format!("could not connect: {error}")
+    } else {
+        format!("connection failed: {error}")
+    };
+    (
+        Error::new(ErrorKind::Transport, format!("{request}: {what}")).with_source(error),
+        failure,
+    )
+}
+
+/// Salesforce's error answer as an [`Error`]. REST errors are a JSON array of
+/// `{message, errorCode, fields}`; a 300 lists the matching records' URLs; anything else is
+/// kept as text.
+pub(crate) fn error_from_reply(reply: &Reply) -> Error {
+    let status = reply.status.as_u16();
+    let details = parse_error_body(status, &reply.body);
+    let kind = match (status, details.first().map(|d| d.error_code.as_str())) {
+        (_, Some("REQUEST_LIMIT_EXCEEDED")) => ErrorKind::Limit,
+        (401, _) => ErrorKind::Auth,
+        _ => ErrorKind::Api,
+    };
+    let summary = match details.as_slice() {
+        [] => format!("HTTP {status}"),
+        [one] => describe_detail(one),
+        [first, rest @ ..] => format!("{} (and {} more)", describe_detail(first), rest.len()),
+    };
+    Error::new(kind, format!("{}: {summary}", reply.request))
+        .with_status(status)
+        .with_api_errors(details)
+}
+
+fn describe_detail(detail: &ApiErrorDetail) -> String {
+    let mut text = format!("{}: {}", detail.error_code, detail.message.trim());
+    if !detail.fields.is_empty() {
+        text.push_str(&format!(" (fields: {})", detail.fields.join(", ")));
+    }
+    text
+}
+
+fn parse_error_body(status: u16, body: &[u8]) -> Vec<ApiErrorDetail> {
+    if let Ok(errors) = serde_json::from_slice::<Vec<forcebridge_wire::error::ApiError>>(body) {
+        return errors
+            .into_iter()
+            .map(|e| ApiErrorDetail {
+                error_code: e.error_code,
+                message: e.message,
+                fields: e.fields.unwrap_or_default(),
+            })
+            .collect();
+    }
+    if status == 300
+        && let Ok(urls) = serde_json::from_slice::<Vec<String>>(body)
+    {
+        return vec![ApiErrorDetail {
+            error_code: "MULTIPLE_CHOICES".into(),
+            message: format!("{} records match: {}", urls.len(), urls.join(", ")),
+            fields: Vec::new(),
+        }];
+    }
+    if let Ok(error) = serde_json::from_slice::<forcebridge_wire::oauth::OAuthError>(body) {
+        return vec![ApiErrorDetail {
+            error_code: error.error,
+            message: error.error_description,
+            fields: Vec::new(),
+        }];
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    vec![ApiErrorDetail {
+        error_code: format!("HTTP_{status}"),
+        message: text.chars().take(500).collect(),
+        fields: Vec::new(),
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_urls_encode_each_segment() {
+        let url = url_for(
+            "https://acme.my.salesforce.com",
+            "v60.0",
+            &Target::Data(vec![
+                "sobjects".into(),
+                "Account".into(),
+                "Ext__c".into(),
+                "a b/c?d".into(),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://acme.my.salesforce.com/services/data/v60.0/sobjects/Account/Ext__c/a%20b%2Fc%3Fd"
+        );
+        let next = url_for(
+            "http://127.0.0.1:8080",
+            "v60.0",
+            &Target::Path("/services/data/v60.0/query/01gx-2000".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            next.as_str(),
+            "http://127.0.0.1:8080/services/data/v60.0/query/01gx-2000"
+        );
+    }
+
+    #[test]
+    fn error_bodies_of_every_shape_become_details() {
+        let rest = parse_error_body(
+            400,
+            br#"[{"message":"Required fields are missing: [Name]","errorCode":"REQUIRED_FIELD_MISSING","fields":["Name"]}]"#,
+        );
+        assert_eq!(rest[0].error_code, "REQUIRED_FIELD_MISSING");
+        assert_eq!(rest[0].fields, ["Name"]);
+        let choices = parse_error_body(300, br#"["/services/data/v60.0/sobjects/Account/001"]"#);
+        assert_eq!(choices[0].error_code, "MULTIPLE_CHOICES");
+        let oauth = parse_error_body(
+            400,
+            br#"{"error":"invalid_grant","error_description":"expired"}"#,
+        );
+        assert_eq!(oauth[0].error_code, "invalid_grant");
+        let text = parse_error_body(502, b"Bad Gateway");
+        assert_eq!(text[0].error_code, "HTTP_502");
+        assert!(parse_error_body(500, b"").is_empty());
+    }
+}

@@ -1,0 +1,66 @@
+//! An async Salesforce client.
+//!
+//! - **Every login flow**: username-password, client credentials, refresh token (rotation
+//!   handed back to you), JWT bearer, the web-server flow with PKCE and a local callback,
+//!   the SOAP login, or an access token you already have. Sessions are refreshed once, for all
+//!   requests at once, when the org stops accepting them.
+//! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional` and a page
+//!   stream; memory stays bounded by two pages whatever the result size.
+//! - **sObjects, describe (cached), search, composite, collections of any size, Bulk API 2.0.**
+//! - **Reliability**: retries with backoff and jitter for what is safe to repeat, `Retry-After`,
+//!   a concurrency cap, timeouts, API usage from every response and an optional budget.
+//!
+//! ```no_run
+//! # async fn demo() -> forcebridge_client::Result<()> {
+//! use forcebridge_client::{Client, ClientCredentials, LoginUrl};
+//! use futures_util::TryStreamExt;
+//!
+//! let client = Client::builder(ClientCredentials {
+//!     login_url: LoginUrl::my_domain("acme")?,
+//!     client_id: "3MVG9...".into(),
+//!     client_secret: "secret".into(),
+//! })
+//! .build()?;
+//!
+//! let mut contacts = client.query("SELECT Id, Name, Account.Name FROM Contact").stream();
+//! while let Some(contact) = contacts.try_next().await? {
+//!     println!("{:?} at {:?}", contact.get_str("Name"), contact.get_str("Account.Name"));
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The crate emits `tracing` events (requests, retries, logins) and never prints; secrets never
+//! appear in `Debug` output, errors or events.
+
+pub mod auth;
+mod client;
+mod error;
+mod http;
+mod org;
+mod query;
+mod record;
+mod retry;
+mod search;
+mod sobject;
+mod types;
+mod usage;
+
+pub use auth::{
+    AccessTokenCredentials, ClientCredentials, Credentials, LoginUrl, PasswordCredentials,
+    RefreshTokenCredentials, Session, TokenSource,
+};
+pub use client::{Access, Client, ClientBuilder};
+pub use error::{ApiErrorDetail, Error, ErrorKind, Result};
+pub use org::{RawRequest, RawResponse};
+pub use query::{Page, PageStream, Query, RecordStream};
+pub use record::Record;
+pub use reqwest::Method;
+pub use retry::RetryPolicy;
+pub use search::{ParameterizedSearch, SearchObject};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use sobject::{Deleted, SObject, Updated, UpsertOutcome};
+pub use types::{ApiVersion, RecordId};
+pub use usage::{ApiBudget, ApiUsage};
+
+/// The Salesforce wire types this crate returns (describe, limits, job info, ...).
+pub use forcebridge_wire as wire;

@@ -1,0 +1,326 @@
+//! Queries: `query` and `queryAll` as lazy streams of records, page by page.
+//!
+//! Nothing is sent until a stream is polled or a terminal (`fetch_all`, `fetch_one`, ...) is
+//! awaited. While the caller works through one page, the next is already being fetched and
+//! parsed by a background task, so a stream holds at most two pages in memory whatever the
+//! size of the result, and network and parsing overlap. Dropping the stream cancels the
+//! background fetch.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Call, Target};
+use crate::record::Record;
+
+/// A query to run: built by [`Client::query`], [`Client::query_all`] and their typed forms;
+/// consumed by a terminal.
+#[must_use = "a query does nothing until it is streamed or fetched"]
+pub struct Query<T = Record> {
+    client: Client,
+    soql: String,
+    include_deleted: bool,
+    batch_size: Option<u32>,
+    _record: PhantomData<fn() -> T>,
+}
+
+impl<T> std::fmt::Debug for Query<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Query")
+            .field("soql", &self.soql)
+            .field("include_deleted", &self.include_deleted)
+            .field("batch_size", &self.batch_size)
+            .finish()
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// How many records the whole query matches (the same on every page).
+    pub total_size: u64,
+    /// Whether this is the last page.
+    pub done: bool,
+    pub records: Vec<T>,
+    /// The server-relative URL of the next page, while there is one.
+    pub next_records_url: Option<String>,
+}
+
+impl Client {
+    /// A query over live records (`/query`), read as dynamic [`Record`]s.
+    pub fn query(&self, soql: impl Into<String>) -> Query<Record> {
+        self.query_as(soql)
+    }
+
+    /// A query that also returns deleted and archived records (`/queryAll`).
+    pub fn query_all(&self, soql: impl Into<String>) -> Query<Record> {
+        self.query_all_as(soql)
+    }
+
+    /// A query whose records are read as `T` (any `serde` type that matches the SELECT list).
+    pub fn query_as<T>(&self, soql: impl Into<String>) -> Query<T> {
+        self.new_query(soql.into(), false)
+    }
+
+    /// [`Client::query_all`], typed.
+    pub fn query_all_as<T>(&self, soql: impl Into<String>) -> Query<T> {
+        self.new_query(soql.into(), true)
+    }
+
+    fn new_query<T>(&self, soql: String, include_deleted: bool) -> Query<T> {
+        Query {
+            client: self.clone(),
+            soql,
+            include_deleted,
+            batch_size: self.inner.query_batch_size,
+            _record: PhantomData,
+        }
+    }
+}
+
+pub(crate) fn check_batch_size(n: u32) -> Result<()> {
+    if (200..=2000).contains(&n) {
+        Ok(())
+    } else {
+        Err(Error::not_sent(format!(
+            "a query batch size is between 200 and 2000, not {n}"
+        )))
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Query<T> {
+    /// Asks for pages of `n` records (200 to 2000; Salesforce may send fewer).
+    pub fn batch_size(mut self, n: u32) -> Query<T> {
+        self.batch_size = Some(n);
+        self
+    }
+
+    /// The results page by page.
+    pub fn pages(self) -> PageStream<T> {
+        let first = self.first_call();
+        PageStream {
+            client: self.client,
+            state: State::Start(first),
+            batch_size: self.batch_size,
+        }
+    }
+
+    /// The results record by record.
+    pub fn stream(self) -> RecordStream<T> {
+        RecordStream {
+            pages: self.pages(),
+            buffered: VecDeque::new(),
+            finished: false,
+        }
+    }
+
+    /// Every record. Holds the whole result in memory: prefer [`Query::stream`] for large ones.
+    pub async fn fetch_all(self) -> Result<Vec<T>> {
+        self.stream().try_collect().await
+    }
+
+    /// The first record; an [`ErrorKind::NoRecord`] error when there is none.
+    pub async fn fetch_one(self) -> Result<T> {
+        let soql = self.soql.clone();
+        self.fetch_optional().await?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NoRecord,
+                format!("the query returned no records: {soql}"),
+            )
+        })
+    }
+
+    /// The first record, if any. Only the first page is read.
+    pub async fn fetch_optional(self) -> Result<Option<T>> {
+        let mut pages = std::pin::pin!(self.pages());
+        match pages.next().await {
+            Some(page) => Ok(page?.records.into_iter().next()),
+            None => Ok(None),
+        }
+    }
+
+    /// How many records the query matches (`totalSize`), reading only the first page. For
+    /// `SELECT COUNT() FROM ...` this is the count.
+    pub async fn total_size(self) -> Result<u64> {
+        let mut pages = std::pin::pin!(self.pages());
+        match pages.next().await {
+            Some(page) => Ok(page?.total_size),
+            None => Ok(0),
+        }
+    }
+
+    fn first_call(&self) -> Call {
+        let resource = if self.include_deleted {
+            "queryAll"
+        } else {
+            "query"
+        };
+        Call::data(Method::GET, [resource]).query("q", self.soql.clone())
+    }
+}
+
+enum State<T> {
+    Start(Call),
+    Fetching(JoinHandle<Result<Page<T>>>),
+    Done,
+}
+
+/// A lazy stream of pages. At most one page ahead is fetched in the background.
+#[must_use = "streams do nothing unless polled"]
+pub struct PageStream<T> {
+    client: Client,
+    state: State<T>,
+    batch_size: Option<u32>,
+}
+
+impl<T> std::fmt::Debug for PageStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Start(_) => "start",
+            State::Fetching(_) => "fetching",
+            State::Done => "done",
+        };
+        f.debug_struct("PageStream").field("state", &state).finish()
+    }
+}
+
+impl<T> Drop for PageStream<T> {
+    fn drop(&mut self) {
+        if let State::Fetching(handle) = &self.state {
+            handle.abort();
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
+    fn spawn(&self, call: Call) -> Result<JoinHandle<Result<Page<T>>>> {
+        let call = match self.batch_size {
+            Some(n) => {
+                check_batch_size(n)?;
+                call.header(
+                    reqwest::header::HeaderName::from_static("sforce-query-options"),
+                    &format!("batchSize={n}"),
+                )?
+            }
+            None => call,
+        };
+        let client = self.client.clone();
+        Ok(tokio::spawn(async move { fetch_page(&client, call).await }))
+    }
+}
+
+async fn fetch_page<T: DeserializeOwned>(client: &Client, call: Call) -> Result<Page<T>> {
+    let reply = client.execute(call).await?;
+    let page: forcebridge_wire::query::QueryResult<T> = reply.json()?;
+    tracing::debug!(
+        records = page.records.len(),
+        total_size = page.total_size,
+        done = page.done,
+        "query page"
+    );
+    Ok(Page {
+        total_size: page.total_size,
+        done: page.done,
+        records: page.records,
+        next_records_url: page.next_records_url,
+    })
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for PageStream<T> {
+    type Item = Result<Page<T>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Done => return Poll::Ready(None),
+                State::Start(call) => {
+                    let call = call.clone();
+                    match this.spawn(call) {
+                        Ok(handle) => this.state = State::Fetching(handle),
+                        Err(error) => {
+                            this.state = State::Done;
+                            return Poll::Ready(Some(Err(error)));
+                        }
+                    }
+                }
+                State::Fetching(handle) => {
+                    let joined = ready!(Pin::new(handle).poll(cx));
+                    let page = match joined {
+                        Ok(page) => page,
+                        Err(join) => Err(Error::new(
+                            ErrorKind::Decode,
+                            format!("the page fetch stopped: {join}"),
+                        )),
+                    };
+                    this.state = State::Done;
+                    let page = match page {
+                        Ok(page) => page,
+                        Err(error) => return Poll::Ready(Some(Err(error))),
+                    };
+                    if let (false, Some(next)) = (page.done, &page.next_records_url) {
+                        let call = Call::new(Method::GET, Target::Path(next.clone()));
+                        match this.spawn(call) {
+                            Ok(handle) => this.state = State::Fetching(handle),
+                            Err(error) => return Poll::Ready(Some(Err(error))),
+                        }
+                    }
+                    return Poll::Ready(Some(Ok(page)));
+                }
+            }
+        }
+    }
+}
+
+/// A lazy stream of records, read page by page (see [`PageStream`]).
+#[must_use = "streams do nothing unless polled"]
+pub struct RecordStream<T> {
+    pages: PageStream<T>,
+    buffered: VecDeque<T>,
+    finished: bool,
+}
+
+impl<T> std::fmt::Debug for RecordStream<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordStream")
+            .field("buffered", &self.buffered.len())
+            .field("pages", &self.pages)
+            .finish()
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for RecordStream<T> {
+    type Item = Result<T>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(record) = this.buffered.pop_front() {
+                return Poll::Ready(Some(Ok(record)));
+            }
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            match ready!(Pin::new(&mut this.pages).poll_next(cx)) {
+                Some(Ok(page)) => this.buffered = page.records.into(),
+                Some(Err(error)) => {
+                    this.finished = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+                None => this.finished = true,
+            }
+        }
+    }
+}
+
+impl<T> Unpin for PageStream<T> {}
+impl<T> Unpin for RecordStream<T> {}

@@ -1,0 +1,337 @@
+//! Queries: lazy streams, pages, typed and dynamic records, terminals, errors.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use forcebridge_client::{ErrorKind, Page, Record};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::support::TestOrg;
+
+#[tokio::test]
+async fn a_stream_walks_every_page_once_in_batches() {
+    let org = TestOrg::seeded(3000).await;
+    let client = org.client();
+    let expected = client
+        .query("SELECT COUNT() FROM Contact")
+        .total_size()
+        .await
+        .unwrap();
+    assert!(
+        expected > 400,
+        "the seed should make several pages: {expected}"
+    );
+
+    let pages: Vec<Page<Record>> = client
+        .query("SELECT Id, LastName, Account.Name FROM Contact")
+        .batch_size(200)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(pages.len() as u64 >= expected / 200);
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.records.len() <= 200 && p.total_size == expected)
+    );
+    assert!(pages.last().unwrap().done && pages.last().unwrap().next_records_url.is_none());
+
+    let ids: Vec<String> = pages
+        .iter()
+        .flat_map(|p| &p.records)
+        .map(|r| r.id().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len() as u64, expected);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        ids.len(),
+        "no duplicates"
+    );
+    let with_account = pages
+        .iter()
+        .flat_map(|p| &p.records)
+        .filter(|r| r.get_str("Account.Name").is_some())
+        .count();
+    assert!(with_account > 0);
+}
+
+#[derive(Debug, Deserialize)]
+struct Contact {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "LastName")]
+    last_name: String,
+    #[serde(rename = "Account")]
+    account: Option<AccountName>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AccountName {
+    #[serde(rename = "Name")]
+    name: String,
+}
+
+#[tokio::test]
+async fn typed_records_read_nested_parents_and_nulls() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let account = org
+        .create(&client, "Account", json!({"Name": "Acme"}))
+        .await;
+    org.create(
+        &client,
+        "Contact",
+        json!({"LastName": "Ng", "AccountId": account}),
+    )
+    .await;
+    org.create(&client, "Contact", json!({"LastName": "Orphan"}))
+        .await;
+
+    let contacts: Vec<Contact> = client
+        .query_as("SELECT Id, LastName, Account.Name FROM Contact ORDER BY LastName")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 2);
+    assert_eq!(contacts[0].last_name, "Ng");
+    assert_eq!(contacts[0].account.as_ref().unwrap().name, "Acme");
+    assert!(contacts[0].id.starts_with("003") && contacts[0].id.len() == 18);
+    assert!(contacts[1].account.is_none());
+
+    // The same rows, dynamic, with children nested as Salesforce nests them.
+    let accounts = client
+        .query("SELECT Name, (SELECT LastName FROM Contacts) FROM Account")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(
+        accounts[0].children("Contacts")[0].get_str("LastName"),
+        Some("Ng")
+    );
+
+    // A type that does not match the SELECT list is a decode error that names the problem.
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Wrong {
+        #[serde(rename = "LastName")]
+        last_name: u32,
+    }
+    let error = client
+        .query_as::<Wrong>("SELECT LastName FROM Contact")
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(error.to_string().contains("invalid type"), "{error}");
+}
+
+#[tokio::test]
+async fn terminals_fetch_one_optional_and_count() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    org.create(&client, "Account", json!({"Name": "Only"}))
+        .await;
+
+    let one = client
+        .query("SELECT Name FROM Account")
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(one.get_str("Name"), Some("Only"));
+    let none = client
+        .query("SELECT Name FROM Account WHERE Name = 'Nobody'")
+        .fetch_optional()
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let error = client
+        .query("SELECT Name FROM Account WHERE Name = 'Nobody'")
+        .fetch_one()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoRecord);
+    assert_eq!(
+        client
+            .query("SELECT COUNT() FROM Account")
+            .total_size()
+            .await
+            .unwrap(),
+        1
+    );
+    let aggregate = client
+        .query("SELECT COUNT(Id) n FROM Account")
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(aggregate.sobject_type(), Some("AggregateResult"));
+    assert_eq!(aggregate.get_i64("n"), Some(1));
+}
+
+#[tokio::test]
+async fn query_all_sees_deleted_records_that_query_hides() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let id = org
+        .create(&client, "Account", json!({"Name": "Gone"}))
+        .await;
+    client.sobject("Account").delete(&id).await.unwrap();
+
+    let live = client
+        .query("SELECT Id FROM Account")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert!(live.is_empty());
+    let all = client
+        .query_all("SELECT Id, IsDeleted FROM Account")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].get_bool("IsDeleted"), Some(true));
+}
+
+#[tokio::test]
+async fn bad_queries_fail_with_the_orgs_code_and_position() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let error = client
+        .query("SELECT Nme FROM Account")
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Api);
+    assert_eq!(error.status(), Some(400));
+    assert_eq!(error.error_code(), Some("INVALID_FIELD"));
+    assert!(
+        error.to_string().contains("No such column 'Nme'"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("GET /services/data/v60.0/query"),
+        "{error}"
+    );
+
+    let error = client
+        .query("SELECT Id FROM Nothing__c")
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_code(), Some("INVALID_TYPE"));
+    let error = client
+        .query("SELECT Id FROM Account")
+        .batch_size(50)
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+}
+
+#[tokio::test]
+async fn nothing_is_sent_until_polled_and_dropping_stops_the_paging() {
+    let org = TestOrg::seeded(3000).await;
+    let client = org.client();
+    let stream = client
+        .query("SELECT Id FROM Contact")
+        .batch_size(200)
+        .stream();
+    tokio::task::yield_now().await;
+    assert_eq!(client.requests_sent(), 0, "a stream is lazy");
+
+    let first_five: Vec<Record> = stream.take(5).try_collect().await.unwrap();
+    assert_eq!(first_five.len(), 5);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // The first page, and at most the one fetched ahead.
+    assert!(client.requests_sent() <= 2, "{}", client.requests_sent());
+}
+
+#[tokio::test]
+async fn a_session_that_expires_mid_stream_is_renewed_once_and_the_stream_goes_on() {
+    let org = TestOrg::seeded(3000).await;
+    let (client, logins) = org.counted_client();
+    let mut pages = client
+        .query("SELECT Id FROM Contact")
+        .batch_size(200)
+        .pages();
+    let first = pages.next().await.unwrap().unwrap();
+    let total = first.total_size;
+    let mut seen: HashSet<String> = first
+        .records
+        .iter()
+        .map(|r| r.id().unwrap().to_string())
+        .collect();
+    org.emulator.org().sessions.expire_all();
+    while let Some(page) = pages.next().await {
+        for record in page.unwrap().records {
+            assert!(seen.insert(record.id().unwrap().to_string()), "duplicate");
+        }
+    }
+    assert_eq!(seen.len() as u64, total);
+    assert_eq!(logins.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn the_client_its_futures_and_streams_are_send_and_static() {
+    fn is_send_static<T: Send + 'static>(_: &T) {}
+    fn is_send_sync<T: Send + Sync + 'static>() {}
+    is_send_sync::<forcebridge_client::Client>();
+    is_send_sync::<forcebridge_client::Error>();
+    let client = forcebridge_client::Client::builder(forcebridge_client::AccessTokenCredentials {
+        instance_url: "http://127.0.0.1:9".into(),
+        access_token: "token".into(),
+    })
+    .build()
+    .unwrap();
+    is_send_static(&client.query("SELECT Id FROM Account").stream());
+    is_send_static(&client.query("SELECT Id FROM Account").pages());
+    is_send_static(&client.query("SELECT Id FROM Account").fetch_all());
+    is_send_static(
+        &client
+            .query_as::<Contact>("SELECT Id FROM Contact")
+            .fetch_one(),
+    );
+    let object = client.sobject("Account");
+    is_send_static(&async move { object.get("001").await });
+    is_send_static(&async move { client.limits().await });
+}
+
+#[tokio::test]
+async fn searches_find_records_across_objects() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    org.create(&client, "Account", json!({"Name": "Quixotic Widgets"}))
+        .await;
+    org.create(&client, "Contact", json!({"LastName": "Quixotic"}))
+        .await;
+    org.create(&client, "Account", json!({"Name": "Other"}))
+        .await;
+
+    let found = client
+        .search("FIND {Quixotic} RETURNING Account(Name), Contact(LastName)")
+        .await
+        .unwrap();
+    let mut types: Vec<&str> = found.iter().filter_map(|r| r.sobject_type()).collect();
+    types.sort();
+    assert_eq!(types, ["Account", "Contact"]);
+
+    let search = forcebridge_client::ParameterizedSearch::new("Quixotic")
+        .returning("Account", &["Id", "Name"]);
+    let accounts = client.parameterized_search(&search).await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].get_str("Name"), Some("Quixotic Widgets"));
+
+    let read_only = org
+        .builder()
+        .access(forcebridge_client::Access::ReadOnly)
+        .build()
+        .unwrap();
+    assert_eq!(
+        read_only.parameterized_search(&search).await.unwrap().len(),
+        1
+    );
+    let error = client.search("FIND {").await.unwrap_err();
+    assert_eq!(error.error_code(), Some("MALFORMED_SEARCH"));
+}

@@ -1,0 +1,372 @@
+//! Retries, faults, re-login under load, API usage and the budget guard.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use forcebridge_client::{ApiBudget, ErrorKind, RetryPolicy};
+use forcebridge_emulator::FaultConfig;
+use futures_util::TryStreamExt;
+use serde_json::json;
+
+use crate::support::TestOrg;
+
+#[tokio::test]
+async fn faulty_org_still_gives_complete_results_without_duplicates() {
+    let org = TestOrg::seeded(3000).await;
+    let client = org.client();
+    let expected: HashSet<String> = client
+        .query("SELECT Id FROM Contact")
+        .fetch_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id().unwrap().to_string())
+        .collect();
+
+    org.emulator.set_faults(FaultConfig {
+        error_rate: 0.25,
+        reset_rate: 0.25,
+        latency: Duration::from_millis(2),
+    });
+    let sent_before = client.requests_sent();
+    let mut seen = HashSet::new();
+    let mut stream = client
+        .query("SELECT Id FROM Contact")
+        .batch_size(200)
+        .stream();
+    while let Some(record) = stream.try_next().await.unwrap() {
+        assert!(
+            seen.insert(record.id().unwrap().to_string()),
+            "duplicate record"
+        );
+    }
+    assert_eq!(seen, expected);
+    assert!(
+        client.requests_sent() - sent_before > expected.len().div_ceil(200) as u64,
+        "some requests must have been retried"
+    );
+
+    // Updates are idempotent, so they are retried through the faults too.
+    let id = expected.iter().next().unwrap();
+    for n in 0..10 {
+        client
+            .sobject("Contact")
+            .update(id, &json!({"Title": format!("T{n}")}))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn creates_are_not_retried_after_a_cut_connection() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    client
+        .query("SELECT Id FROM Account")
+        .fetch_all()
+        .await
+        .unwrap();
+    org.emulator.set_faults(FaultConfig {
+        reset_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let sent = client.requests_sent();
+    let error = client
+        .sobject("Account")
+        .create(&json!({"Name": "Once"}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(client.requests_sent(), sent + 1, "one attempt only");
+    org.emulator.set_faults(FaultConfig::none());
+    // The org did the work; the client never heard, and did not do it twice.
+    let count = client
+        .query("SELECT COUNT() FROM Account")
+        .total_size()
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn retries_give_up_after_the_policy_with_the_last_error() {
+    let org = TestOrg::start().await;
+    let client = org
+        .builder()
+        .retry_policy(RetryPolicy {
+            max_retries: 2,
+            initial_delay: Duration::from_millis(1),
+            ..RetryPolicy::standard()
+        })
+        .build()
+        .unwrap();
+    client.session().await.unwrap();
+    org.emulator.set_faults(FaultConfig {
+        error_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let error = client.limits().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Api);
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(error.error_code(), Some("SERVER_UNAVAILABLE"));
+    assert_eq!(client.requests_sent(), 3);
+}
+
+#[tokio::test]
+async fn many_requests_refused_at_once_log_in_again_only_once() {
+    let org = TestOrg::start().await;
+    let (client, logins) = org.counted_client();
+    client.limits().await.unwrap();
+    assert_eq!(logins.load(Ordering::SeqCst), 1);
+    org.emulator.org().sessions.expire_all();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.limits().await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(logins.load(Ordering::SeqCst), 2, "single-flight re-login");
+}
+
+#[tokio::test]
+async fn api_usage_is_read_from_every_response_and_the_budget_stops_the_client() {
+    let mut config = forcebridge_emulator::Config::builtin();
+    config.daily_api_requests = 10;
+    let org = TestOrg::with_config(config).await;
+    let client = org
+        .builder()
+        .api_budget(ApiBudget { share: 0.5 })
+        .build()
+        .unwrap();
+    assert_eq!(client.api_usage(), None);
+    let mut answered = 0;
+    let error = loop {
+        match client.limits().await {
+            Ok(_) => answered += 1,
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(answered, 5);
+    assert_eq!(error.kind(), ErrorKind::Limit);
+    assert!(error.to_string().contains("5 of 10"), "{error}");
+    let usage = client.api_usage().unwrap();
+    assert_eq!((usage.used, usage.max), (5, 10));
+
+    // Without a budget, the org's own refusal is a limit error too.
+    let unguarded = org.client();
+    let error = loop {
+        if let Err(error) = unguarded.limits().await {
+            break error;
+        }
+    };
+    assert_eq!(error.kind(), ErrorKind::Limit);
+    assert_eq!(error.error_code(), Some("REQUEST_LIMIT_EXCEEDED"));
+    assert_eq!(error.status(), Some(403));
+}
+
+#[tokio::test]
+async fn bad_credentials_are_an_auth_error_with_the_oauth_code() {
+    let org = TestOrg::start().await;
+    let mut credentials = org.password();
+    credentials.password = "wrong".into();
+    let client = forcebridge_client::Client::builder(credentials)
+        .build()
+        .unwrap();
+    let error = client.limits().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    assert_eq!(error.error_code(), Some("invalid_grant"));
+    assert_eq!(error.status(), Some(400));
+    assert!(
+        !format!("{error:?}").contains("wrong"),
+        "no secret in Debug"
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_that_expires_cannot_be_refreshed() {
+    let org = TestOrg::start().await;
+    let client = forcebridge_client::Client::builder(forcebridge_client::AccessTokenCredentials {
+        instance_url: org.emulator.url().to_string(),
+        access_token: org.emulator.access_token().into(),
+    })
+    .build()
+    .unwrap();
+    client.limits().await.unwrap();
+    org.emulator.org().sessions.expire_all();
+    let error = client.limits().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    assert!(error.to_string().contains("cannot be refreshed"), "{error}");
+}
+
+#[tokio::test]
+async fn the_concurrency_cap_bounds_requests_in_flight() {
+    let org = TestOrg::start().await;
+    org.emulator.set_faults(FaultConfig {
+        latency: Duration::from_millis(50),
+        ..FaultConfig::none()
+    });
+    let client = org.builder().max_concurrent_requests(2).build().unwrap();
+    client.session().await.unwrap();
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.limits().await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    // Six requests of at least 50 ms, two at a time: at least three rounds.
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A one-route server that answers from a script: each request takes the next answer.
+async fn scripted_server(
+    answers: Vec<(u16, Vec<(&'static str, &'static str)>, &'static str)>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let answers = std::sync::Arc::new(answers);
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = served.clone();
+    let app = axum::Router::new().fallback(move || {
+        let answers = answers.clone();
+        let counter = counter.clone();
+        async move {
+            let n = counter
+                .fetch_add(1, Ordering::SeqCst)
+                .min(answers.len() - 1);
+            let (status, headers, body) = &answers[n];
+            let mut response = (StatusCode::from_u16(*status).unwrap(), *body).into_response();
+            for (name, value) in headers {
+                response
+                    .headers_mut()
+                    .insert(*name, axum::http::HeaderValue::from_static(value));
+            }
+            response
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, served)
+}
+
+fn token_client(url: &str, policy: RetryPolicy) -> forcebridge_client::Client {
+    forcebridge_client::Client::builder(forcebridge_client::AccessTokenCredentials {
+        instance_url: url.to_string(),
+        access_token: "token".into(),
+    })
+    .retry_policy(policy)
+    .build()
+    .unwrap()
+}
+
+const UNAVAILABLE: &str = r#"[{"message":"try later","errorCode":"SERVER_UNAVAILABLE"}]"#;
+
+#[tokio::test(start_paused = true)]
+async fn backoff_doubles_between_attempts_on_a_paused_clock() {
+    let (url, served) = scripted_server(vec![
+        (503, vec![], UNAVAILABLE),
+        (503, vec![], UNAVAILABLE),
+        (503, vec![], UNAVAILABLE),
+        (200, vec![], "{}"),
+    ])
+    .await;
+    let client = token_client(
+        &url,
+        RetryPolicy {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+            jitter: false,
+            ..RetryPolicy::standard()
+        },
+    );
+    let started = tokio::time::Instant::now();
+    client
+        .raw(forcebridge_client::Method::GET, "limits")
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(served.load(Ordering::SeqCst), 4);
+    // 100 + 200 + 400 ms of backoff; the requests themselves take no virtual time.
+    assert!(
+        (Duration::from_millis(700)..Duration::from_millis(710)).contains(&elapsed),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn jitter_keeps_each_delay_between_one_and_two_times_the_backoff() {
+    let (url, _) = scripted_server(vec![(503, vec![], UNAVAILABLE)]).await;
+    let client = token_client(
+        &url,
+        RetryPolicy {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(100),
+            jitter: true,
+            ..RetryPolicy::standard()
+        },
+    );
+    let started = tokio::time::Instant::now();
+    let error = client.limits().await.unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    let elapsed = started.elapsed();
+    assert!(
+        (Duration::from_millis(700)..=Duration::from_millis(1410)).contains(&elapsed),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_replaces_the_backoff_and_a_long_one_is_not_waited_for() {
+    let (url, served) = scripted_server(vec![
+        (429, vec![("retry-after", "7")], UNAVAILABLE),
+        (200, vec![], "{}"),
+    ])
+    .await;
+    let client = token_client(&url, RetryPolicy::standard());
+    let started = tokio::time::Instant::now();
+    client.limits().await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    assert!(
+        (Duration::from_secs(7)..Duration::from_millis(7010)).contains(&elapsed),
+        "{elapsed:?}"
+    );
+
+    // A create is retried after a 429 (refused before any work), but not after a 503.
+    let (url, served) = scripted_server(vec![(503, vec![], UNAVAILABLE)]).await;
+    let client = token_client(&url, RetryPolicy::standard());
+    let error = client
+        .sobject("Account")
+        .create(&json!({"Name": "X"}))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    let (url, served) =
+        scripted_server(vec![(503, vec![("retry-after", "3600")], UNAVAILABLE)]).await;
+    let client = token_client(&url, RetryPolicy::standard());
+    let started = tokio::time::Instant::now();
+    let error = client.limits().await.unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        1,
+        "an hour is longer than max_retry_after"
+    );
+    assert!(started.elapsed() < Duration::from_millis(10));
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the local org, driven over HTTP on a real listener (port 0).
+
+mod auth;
+mod bulk;
+mod composite;
+mod custom_schema;
+mod persist;
+mod query;
+mod rest;
+mod search;
+mod support;
+mod tls;

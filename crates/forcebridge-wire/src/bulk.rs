@@ -1,0 +1,91 @@
+//! Bulk API 2.0 job bodies (`/jobs/ingest`, `/jobs/query`).
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /jobs/ingest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateIngestJob {
+    pub object: String,
+    pub operation: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id_field_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_ending: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_delimiter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignment_rule_id: Option<String>,
+}
+
+/// `POST /jobs/query`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateQueryJob {
+    pub operation: String,
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column_delimiter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_ending: Option<String>,
+}
+
+/// `PATCH /jobs/{ingest|query}/{id}`: `{"state":"UploadComplete"}` or `{"state":"Aborted"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStateChange {
+    pub state: String,
+}
+
+/// Job info for ingest and query jobs. Counters appear once the job has been processed; members
+/// that do not apply to a job are omitted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobInfo {
+    pub id: String,
+    pub operation: String,
+    pub object: String,
+    pub created_by_id: String,
+    pub created_date: String,
+    pub system_modstamp: String,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id_field_name: Option<String>,
+    pub concurrency_mode: String,
+    pub content_type: String,
+    pub api_version: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_type: Option<String>,
+    pub line_ending: String,
+    pub column_delimiter: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_records_processed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_records_failed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_processing_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_active_processing_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apex_processing_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_pk_chunking_supported: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// `GET /jobs/ingest` and `GET /jobs/query`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobList {
+    pub done: bool,
+    pub records: Vec<JobInfo>,
+    pub next_records_url: Option<String>,
+}
