@@ -3,18 +3,70 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Connect Salesforce orgs to the systems and assistants around them.
+///
+/// Start with `forcebridge demo` (no set-up, no network), then `forcebridge connect add` to
+/// save a connection to a real org.
 #[derive(Debug, Parser)]
 #[command(name = "forcebridge", version, propagate_version = true)]
 pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
 
+/// Options every command takes.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct GlobalArgs {
+    /// The saved connection to use. [default: the default connection]
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        env = "FORCEBRIDGE_CONNECTION",
+        value_name = "NAME"
+    )]
+    pub(crate) connection: Option<String>,
+    /// Work with the built-in local org instead: an in-process Salesforce-compatible org
+    /// seeded with demo data, gone when the command ends.
+    #[arg(long, global = true, conflicts_with = "connection")]
+    pub(crate) local: bool,
+    /// Log what happens on stderr; repeat for more (-v info, -vv debug, -vvv trace).
+    /// Secrets never appear, at any level.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// A guided tour against the built-in local org: no set-up, no network.
+    Demo(DemoArgs),
+    /// Save, list, check and remove connections to orgs.
+    #[command(subcommand)]
+    Connect(ConnectCommand),
+    /// Run a SOQL query and print the records.
+    Query(QueryArgs),
+    /// Print one record by id.
+    Get(GetArgs),
+    /// Create a record from Field=value pairs or JSON, and print its id.
+    Create(WriteArgs),
+    /// Change fields of a record.
+    Update(UpdateArgs),
+    /// Create or update a record by an external id field.
+    Upsert(UpsertArgs),
+    /// Delete a record (it goes to the recycle bin).
+    Delete(DeleteArgs),
+    /// Describe an object's fields, or list every object.
+    Describe(DescribeArgs),
+    /// Run a SOSL search.
+    Search(SearchArgs),
+    /// Print the org's limits and how much of each is used.
+    Limits(FormatArgs),
+    /// Send any REST request under the API version (`GET limits`, `GET sobjects/Account`).
+    Api(ApiArgs),
     /// Check, format and inspect SOQL queries and SOSL searches, offline.
     #[command(subcommand)]
     Soql(SoqlCommand),
@@ -114,4 +166,253 @@ pub(crate) struct SoqlInput {
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Records to generate in the local org.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub(crate) records: u64,
+}
+
+/// How results are printed. Without a flag: an aligned table.
+#[derive(Debug, Args, Clone, Copy, Default)]
+#[command(group(ArgGroup::new("format").args(["json", "jsonl", "csv"])))]
+pub(crate) struct FormatArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub(crate) jsonl: bool,
+    /// Print CSV with a header row (nested fields as Account.Name columns).
+    #[arg(long)]
+    pub(crate) csv: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConnectCommand {
+    /// Save a connection after checking it with a real login.
+    ///
+    /// Secrets are never taken as flags (they would stay in your shell history): they are
+    /// asked for on the terminal, or read from FORCEBRIDGE_CLIENT_SECRET, FORCEBRIDGE_PASSWORD,
+    /// FORCEBRIDGE_SECURITY_TOKEN, FORCEBRIDGE_ACCESS_TOKEN or FORCEBRIDGE_PRIVATE_KEY.
+    Add(AddArgs),
+    /// List saved connections.
+    List(JsonArg),
+    /// Show a connection's settings (secrets redacted).
+    Show(NameArg),
+    /// Log in, make a cheap API call, and report the user, org, versions and API usage.
+    Test(NameArg),
+    /// Forget a connection and its secrets.
+    Remove(RemoveArgs),
+    /// Make a connection the one commands use by default.
+    Default(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonArg {
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NameArg {
+    /// The connection. [default: --connection, or the default connection]
+    #[arg(value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveArgs {
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("flow").required(true).args(["password", "client_credentials", "web", "jwt", "token"])))]
+pub(crate) struct AddArgs {
+    /// The name to save the connection under (letters, digits, '-', '_', '.').
+    #[arg(value_name = "NAME")]
+    pub(crate) name: String,
+    /// Username-password flow: consumer key and secret, username, password, security token.
+    #[arg(long, help_heading = "Flow")]
+    pub(crate) password: bool,
+    /// Client-credentials flow: consumer key and secret, against your My Domain (--login-url).
+    #[arg(long, help_heading = "Flow")]
+    pub(crate) client_credentials: bool,
+    /// Web (authorization code) flow: prints a URL to open, and waits for the org to call
+    /// back on --callback-url.
+    #[arg(long, help_heading = "Flow")]
+    pub(crate) web: bool,
+    /// JWT bearer flow: consumer key, username, and the private key of the certificate
+    /// uploaded to the app (--key-file).
+    #[arg(long, help_heading = "Flow")]
+    pub(crate) jwt: bool,
+    /// An access token you already have (FORCEBRIDGE_ACCESS_TOKEN), with --instance-url. It
+    /// cannot be renewed.
+    #[arg(long, help_heading = "Flow")]
+    pub(crate) token: bool,
+
+    /// Where to log in: login, test, a My Domain (acme or acme.my.salesforce.com) or any
+    /// URL. [default: login]
+    #[arg(long, value_name = "URL")]
+    pub(crate) login_url: Option<String>,
+    /// The org's API host (https://acme.my.salesforce.com); logins find it themselves.
+    #[arg(long, value_name = "URL")]
+    pub(crate) instance_url: Option<String>,
+    /// The API version every request uses.
+    #[arg(long, value_name = "VERSION", default_value = "60.0")]
+    pub(crate) api_version: String,
+    /// Refuse every write through this connection before it is sent.
+    #[arg(long)]
+    pub(crate) read_only: bool,
+    /// The connected app's consumer key.
+    #[arg(long, env = "FORCEBRIDGE_CLIENT_ID", value_name = "KEY")]
+    pub(crate) client_id: Option<String>,
+    #[arg(long, env = "FORCEBRIDGE_USERNAME", value_name = "USER")]
+    pub(crate) username: Option<String>,
+    /// The private key file (PEM) for --jwt; its content is stored with the secrets.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) key_file: Option<PathBuf>,
+    /// The callback URL registered in the app, for --web; forcebridge listens there.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "http://localhost:1717/OauthRedirect"
+    )]
+    pub(crate) callback_url: String,
+    /// Do not use PKCE with --web (for apps that do not require it and reject it).
+    #[arg(long)]
+    pub(crate) no_pkce: bool,
+    /// How long --web waits for the browser, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) wait: u64,
+    /// Make this the default connection.
+    #[arg(long)]
+    pub(crate) default: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// The SOQL query; `-` reads it from stdin. It is checked before it is sent.
+    #[arg(value_name = "SOQL")]
+    pub(crate) soql: String,
+    /// Include deleted and archived records (queryAll).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Records per page requested from the org (200 to 2000).
+    #[arg(long, value_name = "N")]
+    pub(crate) batch_size: Option<u32>,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// The object, such as Account.
+    pub(crate) object: String,
+    /// The record id (15 or 18 characters).
+    pub(crate) id: String,
+    /// Only these fields (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
+    pub(crate) fields: Vec<String>,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+/// A record's fields: `Name=Acme` sets a string, `NumberOfEmployees:=50` a JSON value.
+#[derive(Debug, Args)]
+pub(crate) struct RecordInput {
+    /// Fields as Field=text or Field:=json (numbers, true/false, null).
+    #[arg(value_name = "FIELD=VALUE")]
+    pub(crate) fields: Vec<String>,
+    /// The record as a JSON object; `-` reads it from stdin. Pairs override its fields.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) data: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WriteArgs {
+    /// The object, such as Account.
+    pub(crate) object: String,
+    #[command(flatten)]
+    pub(crate) record: RecordInput,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    pub(crate) object: String,
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) record: RecordInput,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpsertArgs {
+    pub(crate) object: String,
+    /// The external id field to match on.
+    #[arg(long, value_name = "FIELD")]
+    pub(crate) external_id: String,
+    /// The external id value.
+    #[arg(value_name = "VALUE")]
+    pub(crate) value: String,
+    #[command(flatten)]
+    pub(crate) record: RecordInput,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    pub(crate) object: String,
+    pub(crate) id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DescribeArgs {
+    /// The object; without one, every object in the org is listed.
+    pub(crate) object: Option<String>,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// The SOSL search, such as `FIND {Acme} RETURNING Account(Name)`; `-` reads stdin.
+    #[arg(value_name = "SOSL")]
+    pub(crate) sosl: String,
+    #[command(flatten)]
+    pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApiArgs {
+    /// GET, POST, PATCH, PUT or DELETE.
+    pub(crate) method: String,
+    /// The path under /services/data/vNN.N/, such as `limits` or `sobjects/Account/describe`.
+    pub(crate) path: String,
+    /// A JSON body; `-` reads it from stdin.
+    #[arg(long, value_name = "JSON")]
+    pub(crate) data: Option<String>,
+    /// Print the status and headers on stderr.
+    #[arg(short, long)]
+    pub(crate) include: bool,
 }

@@ -1,20 +1,71 @@
 //! The `forcebridge` binary: parses the command line, runs one command, and turns the outcome
 //! into output and an exit code. Commands live in `commands/`; everything they print goes
-//! through `output`, which is the only place that writes to the terminal.
+//! through `output` (messages) and `rows` (records), the only places that write to the terminal.
 
 mod cli;
 mod commands;
+mod org;
 mod output;
+mod rows;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
+use crate::cli::{Cli, Command};
+use crate::commands::{connect, data};
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = Cli::parse();
     let result = match cli.command {
-        cli::Command::Soql(command) => commands::soql::run(command),
-        cli::Command::Emulator(args) => commands::emulator::run(args),
+        Command::Soql(command) => commands::soql::run(command),
+        Command::Emulator(args) => commands::emulator::run(args),
+        command => {
+            install_logging(cli.global.verbose);
+            run_async(cli.global, command)
+        }
     };
     output::finish(result)
+}
+
+fn run_async(global: cli::GlobalArgs, command: Command) -> anyhow::Result<output::Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match command {
+            Command::Demo(args) => commands::demo::run(args).await,
+            Command::Connect(command) => connect::run(&global, command).await,
+            Command::Query(args) => data::query(&global, args).await,
+            Command::Get(args) => data::get(&global, args).await,
+            Command::Create(args) => data::create(&global, args).await,
+            Command::Update(args) => data::update(&global, args).await,
+            Command::Upsert(args) => data::upsert(&global, args).await,
+            Command::Delete(args) => data::delete(&global, args).await,
+            Command::Describe(args) => data::describe(&global, args).await,
+            Command::Search(args) => data::search(&global, args).await,
+            Command::Limits(args) => data::limits(&global, args).await,
+            Command::Api(args) => data::api(&global, args).await,
+            Command::Soql(_) | Command::Emulator(_) => unreachable!("handled synchronously"),
+        }
+    })
+}
+
+/// Logs on stderr: warnings by default, more with each `-v`; `RUST_LOG` overrides both.
+fn install_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -10,8 +10,18 @@ use std::process::ExitCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Exit {
     Success = 0,
-    /// The input was checked and found wrong (an invalid query), or the operation failed.
+    /// The input was checked and found wrong (an invalid query), or the org refused the
+    /// request (a Salesforce API error), or the operation failed.
     Failure = 1,
+    /// The command line or the set-up is wrong: bad arguments (clap exits 2 too), no such
+    /// connection, a missing secret, or a write refused by a read-only connection.
+    Usage = 2,
+    /// Logging in failed: bad credentials, an expired or revoked session that cannot be renewed.
+    Auth = 3,
+    /// An API limit: the org's `REQUEST_LIMIT_EXCEEDED`, or the connection's API budget.
+    Limit = 4,
+    /// The org could not be reached, or answered with something that is not Salesforce's API.
+    Network = 5,
 }
 
 /// What a command reports when it did not fail outright.
@@ -52,9 +62,64 @@ pub(crate) fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             stderr(&format!("error: {error:#}\n"));
-            ExitCode::from(Exit::Failure as u8)
+            ExitCode::from(exit_for(&error) as u8)
         }
     }
+}
+
+/// The exit code for an error, from the most specific cause in its chain.
+fn exit_for(error: &anyhow::Error) -> Exit {
+    use forcebridge_client::ErrorKind as Client;
+    use forcebridge_connect::ErrorKind as Connect;
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<forcebridge_client::Error>() {
+            return match e.kind() {
+                Client::NotSent => Exit::Usage,
+                Client::Auth => Exit::Auth,
+                Client::Limit => Exit::Limit,
+                Client::Transport | Client::Decode => Exit::Network,
+                _ => Exit::Failure,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<forcebridge_connect::Error>() {
+            match e.kind() {
+                // The client error inside says more.
+                Connect::Client => continue,
+                Connect::Io => return Exit::Failure,
+                _ => return Exit::Usage,
+            }
+        }
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return Exit::Usage;
+        }
+    }
+    Exit::Failure
+}
+
+/// An error in how the command was asked (exit code 2).
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Fails with a usage error.
+pub(crate) fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(message.into()))
+}
+
+/// Whether stdout and stderr are terminals.
+pub(crate) fn stdout_is_terminal() -> bool {
+    io::IsTerminal::is_terminal(&io::stdout())
+}
+
+pub(crate) fn stderr_is_terminal() -> bool {
+    io::IsTerminal::is_terminal(&io::stderr())
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -1,4 +1,8 @@
 //! One module per top-level command.
 
+pub(crate) mod connect;
+pub(crate) mod data;
+pub(crate) mod demo;
 pub(crate) mod emulator;
 pub(crate) mod soql;
+pub(crate) mod web;

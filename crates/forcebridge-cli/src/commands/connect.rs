@@ -1,0 +1,404 @@
+//! `forcebridge connect`: saving, listing, checking and removing connections.
+//!
+//! A connection is saved only after a real login with it succeeded; when the login fails,
+//! nothing is written and the error says what the org answered and what to check.
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
+use forcebridge_client::{ExposeSecret, SecretString};
+use forcebridge_connect::{
+    Check, Connections, Flow, Profile, SecretKind, Secrets, check, client_builder, parse_login_url,
+    validate_name,
+};
+use serde_json::{Value, json};
+
+use crate::cli::{AddArgs, ConnectCommand, GlobalArgs, JsonArg, NameArg, RemoveArgs};
+use crate::org::connections;
+use crate::output::{self, Exit, Outcome, usage};
+
+pub(crate) async fn run(global: &GlobalArgs, command: ConnectCommand) -> anyhow::Result<Outcome> {
+    let connections = connections()?;
+    match command {
+        ConnectCommand::Add(args) => add(&connections, args).await,
+        ConnectCommand::List(args) => list(&connections, args),
+        ConnectCommand::Show(args) => show(&connections, global, args),
+        ConnectCommand::Test(args) => test(&connections, global, args).await,
+        ConnectCommand::Remove(RemoveArgs { name }) => {
+            if !connections.remove(&name)? {
+                return Err(usage(format!("no connection named {name:?}")));
+            }
+            output::stderr(&format!("removed connection {name:?} and its secrets\n"));
+            Ok(Exit::Success)
+        }
+        ConnectCommand::Default(RemoveArgs { name }) => {
+            connections.set_default(&name)?;
+            output::stderr(&format!("{name:?} is now the default connection\n"));
+            Ok(Exit::Success)
+        }
+    }
+}
+
+fn flow_of(args: &AddArgs) -> Flow {
+    if args.password {
+        Flow::Password
+    } else if args.client_credentials {
+        Flow::ClientCredentials
+    } else if args.web {
+        Flow::Web
+    } else if args.jwt {
+        Flow::Jwt
+    } else {
+        Flow::Token
+    }
+}
+
+async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome> {
+    validate_name(&args.name)?;
+    let flow = flow_of(&args);
+    let mut profile = Profile::new(flow);
+    profile.login_url = args
+        .login_url
+        .as_deref()
+        .map(|url| parse_login_url(url).map(|u| u.to_string()))
+        .transpose()?;
+    profile.instance_url = args
+        .instance_url
+        .as_deref()
+        .map(|url| url.trim().trim_end_matches('/').to_string());
+    profile.api_version = args
+        .api_version
+        .parse::<forcebridge_client::ApiVersion>()
+        .map_err(|e| usage(e.to_string()))?
+        .to_string();
+    profile.read_only = args.read_only;
+    profile.client_id = args.client_id.clone();
+    profile.username = args.username.clone();
+    if flow == Flow::Web {
+        profile.redirect_uri = Some(args.callback_url.clone());
+        profile.pkce = Some(!args.no_pkce);
+    }
+    profile.validate()?;
+
+    let mut secrets = Secrets::default();
+    for &(kind, required) in flow.secrets() {
+        if flow == Flow::Web && kind == SecretKind::RefreshToken {
+            continue; // the flow itself obtains it
+        }
+        if let Some(value) = secret_input(connections, &args, kind, required)? {
+            secrets.set(kind, value);
+        }
+    }
+    if flow == Flow::Web {
+        let token = crate::commands::web::authorize(&profile, &secrets, &args).await?;
+        secrets.set(SecretKind::RefreshToken, token);
+    }
+
+    let builder = client_builder(&profile, &secrets)?;
+    let checked = check(builder, flow)
+        .await
+        .map_err(|e| explain_login_failure(flow, e))?;
+    profile.verified = Some(checked.verified.clone());
+    if profile.instance_url.is_none() {
+        profile.instance_url = Some(checked.instance_url.clone());
+    }
+    // A web login may have rotated the refresh token while checking.
+    if let Ok(session) = checked.client.session().await
+        && flow == Flow::Web
+        && let Some(token) = &session.refresh_token
+    {
+        secrets.set(SecretKind::RefreshToken, token.clone());
+    }
+    connections.save(&args.name, &profile, &secrets)?;
+    if args.default {
+        connections.set_default(&args.name)?;
+    }
+    report_saved(&args, &profile, &checked)
+}
+
+fn report_saved(args: &AddArgs, profile: &Profile, checked: &Check) -> anyhow::Result<Outcome> {
+    let verified = &checked.verified;
+    if args.json {
+        output::json(&json!({
+            "name": args.name,
+            "flow": profile.flow.as_str(),
+            "instance_url": checked.instance_url,
+            "api_version": profile.api_version,
+            "read_only": profile.read_only,
+            "org_id": verified.org_id,
+            "user_id": verified.user_id,
+            "username": verified.username,
+        }))?;
+    } else {
+        output::stdout(&format!(
+            "Saved connection {:?}: {} on {} (org {}), API {}{}.\n",
+            args.name,
+            verified.username.as_deref().unwrap_or("?"),
+            checked.instance_url,
+            verified.org_id.as_deref().unwrap_or("?"),
+            profile.api_version,
+            if profile.read_only { ", read-only" } else { "" },
+        ))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// Adds what to check to a failed login, and says that nothing was saved.
+fn explain_login_failure(flow: Flow, error: forcebridge_connect::Error) -> anyhow::Error {
+    let code = error
+        .client_error()
+        .and_then(|e| e.error_code())
+        .unwrap_or_default()
+        .to_string();
+    let hint = match (code.as_str(), flow) {
+        ("invalid_client_id", _) => "check the consumer key (--client-id) and the login URL",
+        ("invalid_client", _) => "check the consumer secret (FORCEBRIDGE_CLIENT_SECRET)",
+        ("invalid_grant", Flow::Password) => {
+            "check the username, the password and the security token (a new one is emailed when the password changes), and that the app allows this user"
+        }
+        ("invalid_grant", Flow::Jwt) => {
+            "check that the certificate uploaded to the app matches the key, that the user is pre-authorized for the app, and the login URL (test for sandboxes)"
+        }
+        ("invalid_grant", Flow::ClientCredentials) => {
+            "check that the app has client credentials enabled with a run-as user, and that --login-url is your My Domain"
+        }
+        ("invalid_grant", _) => "the code or token was refused: try again",
+        ("unsupported_grant_type", _) => "the org does not allow this flow for the app",
+        ("INVALID_SESSION_ID", _) => "the access token is not valid for this instance URL",
+        _ => "check the settings above and that the org is reachable",
+    };
+    anyhow::Error::new(error).context(format!("nothing was saved; {hint}"))
+}
+
+/// A secret from the environment, else asked on the terminal.
+fn secret_input(
+    connections: &Connections,
+    args: &AddArgs,
+    kind: SecretKind,
+    required: bool,
+) -> anyhow::Result<Option<SecretString>> {
+    if kind == SecretKind::PrivateKey
+        && let Some(path) = &args.key_file
+    {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the private key file {}", path.display()))?;
+        if !pem.contains("PRIVATE KEY-----") {
+            return Err(usage(format!(
+                "{} is not a PEM private key (expected a -----BEGIN PRIVATE KEY----- block)",
+                path.display()
+            )));
+        }
+        return Ok(Some(pem.into()));
+    }
+    // The environment's secrets apply to whichever connection a command uses.
+    if let Some(value) = connections
+        .secrets(&args.name)
+        .ok()
+        .and_then(|s| s.get(kind).cloned())
+        .filter(|_| std::env::var_os(kind.env_var()).is_some())
+    {
+        return Ok(Some(value));
+    }
+    if !std::io::stdin().is_terminal() {
+        return if required {
+            Err(usage(format!(
+                "no {}: set {} or run this in a terminal to be asked{}",
+                kind.describe(),
+                kind.env_var(),
+                if kind == SecretKind::PrivateKey {
+                    " (or pass --key-file)"
+                } else {
+                    ""
+                }
+            )))
+        } else {
+            Ok(None)
+        };
+    }
+    let prompt = format!(
+        "{}{}: ",
+        capitalise(kind.describe()),
+        if required { "" } else { " (Enter for none)" }
+    );
+    let value = rpassword::prompt_password(prompt).context("reading a secret from the terminal")?;
+    if value.is_empty() {
+        if required {
+            return Err(usage(format!("no {} given", kind.describe())));
+        }
+        return Ok(None);
+    }
+    Ok(Some(value.into()))
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn list(connections: &Connections, args: JsonArg) -> anyhow::Result<Outcome> {
+    let listing = connections.list()?;
+    let rows = listing
+        .profiles
+        .iter()
+        .map(|(name, p)| {
+            json!({
+                "name": name,
+                "default": listing.default.as_deref() == Some(name.as_str()),
+                "flow": p.flow.as_str(),
+                "url": p.instance_url.clone().or(p.login_url.clone()).unwrap_or_else(|| "https://login.salesforce.com".into()),
+                "username": p.verified.as_ref().and_then(|v| v.username.clone()).or(p.username.clone()),
+                "api_version": p.api_version,
+                "read_only": p.read_only,
+            })
+        })
+        .collect::<Vec<_>>();
+    if args.json {
+        output::json(&rows)?;
+        return Ok(Exit::Success);
+    }
+    if rows.is_empty() {
+        output::stderr(
+            "no connections yet: add one with `forcebridge connect add NAME --password` (see --help), or try `forcebridge demo`\n",
+        );
+        return Ok(Exit::Success);
+    }
+    let mut writer = crate::rows::RowWriter::new(crate::rows::Format::Table, std::io::stdout());
+    for mut row in rows {
+        let map = row.as_object_mut().expect("rows are objects");
+        let marker = if map["default"] == Value::Bool(true) {
+            "*"
+        } else {
+            ""
+        };
+        map.insert("default".into(), json!(marker));
+        writer.write(map)?;
+    }
+    writer.finish()?;
+    Ok(Exit::Success)
+}
+
+fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow::Result<Outcome> {
+    let name = connections.resolve_name(args.name.as_deref().or(global.connection.as_deref()))?;
+    let profile = connections.get(&name)?;
+    let secrets = connections.secrets(&name)?;
+    let secret_state = profile
+        .flow
+        .secrets()
+        .iter()
+        .map(|&(kind, required)| {
+            let state = if std::env::var_os(kind.env_var()).is_some() {
+                format!("from {}", kind.env_var())
+            } else if secrets
+                .get(kind)
+                .is_some_and(|s| !s.expose_secret().is_empty())
+            {
+                "stored (redacted)".to_string()
+            } else if required {
+                "missing".to_string()
+            } else {
+                "none".to_string()
+            };
+            (kind.describe().to_string(), state)
+        })
+        .collect::<Vec<_>>();
+    let paths = connections.paths();
+    if args.json {
+        output::json(&json!({
+            "name": name,
+            "profile": profile,
+            "secrets": secret_state.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "profiles_file": paths.profiles,
+            "secrets_file": paths.secrets,
+        }))?;
+        return Ok(Exit::Success);
+    }
+    let mut text = format!("{name}\n");
+    let mut line = |key: &str, value: &str| text.push_str(&format!("  {key:<16}{value}\n"));
+    line("flow", profile.flow.as_str());
+    line(
+        "login url",
+        profile
+            .login_url
+            .as_deref()
+            .unwrap_or("https://login.salesforce.com"),
+    );
+    if let Some(url) = &profile.instance_url {
+        line("instance url", url);
+    }
+    line("api version", &profile.api_version);
+    line("read-only", if profile.read_only { "yes" } else { "no" });
+    if let Some(id) = &profile.client_id {
+        line("consumer key", id);
+    }
+    if let Some(user) = &profile.username {
+        line("username", user);
+    }
+    if let Some(uri) = &profile.redirect_uri {
+        line("callback url", uri);
+    }
+    for (kind, state) in &secret_state {
+        line(kind, state);
+    }
+    if let Some(v) = &profile.verified {
+        line("last checked", &v.at);
+    }
+    line("profiles file", &paths.profiles.display().to_string());
+    line("secrets file", &paths.secrets.display().to_string());
+    output::stdout(&text)?;
+    Ok(Exit::Success)
+}
+
+async fn test(
+    connections: &Connections,
+    global: &GlobalArgs,
+    args: NameArg,
+) -> anyhow::Result<Outcome> {
+    let name = connections.resolve_name(args.name.as_deref().or(global.connection.as_deref()))?;
+    let (profile, builder) = connections.client_builder(&name)?;
+    let checked = check(builder, profile.flow)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("connection {name:?} does not work")))?;
+    let client = &checked.client;
+    let versions = client.versions().await?;
+    let newest = versions.iter().map(|v| v.version.clone()).max_by(|a, b| {
+        let num = |v: &str| v.parse::<f64>().unwrap_or(0.0);
+        num(a).total_cmp(&num(b))
+    });
+    let limits = serde_json::to_value(client.limits().await?)?;
+    let daily = &limits["DailyApiRequests"];
+    let usage = client.api_usage();
+    connections.set_verified(&name, checked.verified.clone())?;
+    let verified = &checked.verified;
+    let report = json!({
+        "name": name,
+        "username": verified.username,
+        "user_id": verified.user_id,
+        "org_id": verified.org_id,
+        "instance_url": checked.instance_url,
+        "api_version": client.api_version().to_string(),
+        "newest_api_version": newest,
+        "read_only": profile.read_only,
+        "api_usage": usage.map(|u| json!({ "used": u.used, "limit": u.max })),
+        "daily_api_requests": { "max": daily["Max"], "remaining": daily["Remaining"] },
+    });
+    if args.json {
+        output::json(&report)?;
+    } else {
+        let used = usage
+            .map(|u| format!("{} of {} requests today", u.used, u.max))
+            .unwrap_or_else(|| "unknown".into());
+        output::stdout(&format!(
+            "Connection {name:?} works.\n  user            {}\n  org             {}\n  instance        {}\n  api version     {} (newest the org supports: {})\n  api usage       {used}\n  read-only       {}\n",
+            verified.username.as_deref().unwrap_or("?"),
+            verified.org_id.as_deref().unwrap_or("?"),
+            checked.instance_url,
+            client.api_version(),
+            newest.as_deref().unwrap_or("?"),
+            if profile.read_only { "yes" } else { "no" },
+        ))?;
+    }
+    Ok(Exit::Success)
+}

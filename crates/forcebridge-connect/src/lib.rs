@@ -1,0 +1,32 @@
+//! Named Salesforce connections.
+//!
+//! A connection is a [`Profile`] (how to log in, where, which API version, read-only or not:
+//! nothing secret) plus its [`Secrets`] (consumer secret, password, refresh token, private
+//! key, access token). They are kept apart: profiles in `connections.toml` under the user's
+//! config directory, secrets in `secrets.toml` under the user's data directory, created with
+//! mode 0600 and replaced atomically. `FORCEBRIDGE_*` environment variables can supply any
+//! secret instead, for CI.
+//!
+//! ```no_run
+//! # async fn demo() -> forcebridge_connect::Result<()> {
+//! use forcebridge_connect::{Connections, EnvSecrets, Paths};
+//!
+//! let connections = Connections::open(Paths::user()?, EnvSecrets::from_env());
+//! let name = connections.resolve_name(None)?; // the default connection
+//! let (_profile, builder) = connections.client_builder(&name)?;
+//! let client = builder.build().map_err(|e| forcebridge_connect::Error::from_client(e))?;
+//! # let _ = client; Ok(()) }
+//! ```
+//!
+//! Saving a connection never checks it; call [`check`] first (a real token request) and save
+//! only what logged in.
+
+mod error;
+mod profile;
+mod secrets;
+mod store;
+
+pub use error::{Error, ErrorKind, Result};
+pub use profile::{Flow, Profile, Verified, parse_login_url, validate_name};
+pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};
+pub use store::{Check, Connections, Listing, Paths, check, client_builder, credentials};

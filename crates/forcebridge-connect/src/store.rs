@@ -1,0 +1,356 @@
+//! The profiles file, and connections built from a profile and its secrets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use forcebridge_client::{
+    Access, AccessTokenCredentials, Client, ClientBuilder, ClientCredentials, Credentials,
+    ExposeSecret, PasswordCredentials, RefreshTokenCredentials, SecretString,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::profile::{Flow, Profile, Verified, validate_name};
+use crate::secrets::{EnvSecrets, SecretKind, SecretStore, Secrets, write_private};
+
+/// Where profiles and secrets are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The profiles (TOML, no secrets).
+    pub profiles: PathBuf,
+    /// The secrets file (TOML, mode 0600).
+    pub secrets: PathBuf,
+}
+
+impl Paths {
+    /// Both files in one directory: `connections.toml` and `secrets.toml`. This is what the
+    /// `FORCEBRIDGE_HOME` variable selects.
+    pub fn in_dir(dir: impl AsRef<Path>) -> Paths {
+        let dir = dir.as_ref();
+        Paths {
+            profiles: dir.join("connections.toml"),
+            secrets: dir.join("secrets.toml"),
+        }
+    }
+
+    /// The user's directories: `$XDG_CONFIG_HOME/forcebridge/connections.toml` (by default
+    /// `~/.config/...`) for profiles and `$XDG_DATA_HOME/forcebridge/secrets.toml` (by default
+    /// `~/.local/share/...`) for secrets, on Linux and macOS alike; the platform's usual places
+    /// on Windows.
+    pub fn user() -> Result<Paths> {
+        use etcetera::app_strategy::{AppStrategy, AppStrategyArgs, choose_app_strategy};
+        let strategy = choose_app_strategy(AppStrategyArgs {
+            top_level_domain: "dev".into(),
+            author: "forcebridge".into(),
+            app_name: "forcebridge".into(),
+        })
+        .map_err(|e| Error::invalid(format!("cannot find your home directory: {e}")))?;
+        Ok(Paths {
+            profiles: strategy.config_dir().join("connections.toml"),
+            secrets: strategy.data_dir().join("secrets.toml"),
+        })
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfilesFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<String>,
+    #[serde(default)]
+    connections: BTreeMap<String, Profile>,
+}
+
+/// The saved connections.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    paths: Paths,
+    secrets: SecretStore,
+    env: EnvSecrets,
+}
+
+/// Every saved profile and which one is the default.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub default: Option<String>,
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+impl Connections {
+    /// Connections stored at `paths`; secrets from `env` override the stored ones.
+    pub fn open(paths: Paths, env: EnvSecrets) -> Connections {
+        Connections {
+            secrets: SecretStore::new(&paths.secrets),
+            paths,
+            env,
+        }
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn list(&self) -> Result<Listing> {
+        let file = self.read()?;
+        Ok(Listing {
+            default: file.default,
+            profiles: file.connections,
+        })
+    }
+
+    /// The profile named `name`.
+    pub fn get(&self, name: &str) -> Result<Profile> {
+        self.read()?.connections.remove(name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("no connection named {name:?} (see `forcebridge connect list`)"),
+            )
+        })
+    }
+
+    /// `explicit` if given, else the default connection.
+    pub fn resolve_name(&self, explicit: Option<&str>) -> Result<String> {
+        if let Some(name) = explicit {
+            return Ok(name.to_string());
+        }
+        let file = self.read()?;
+        match file.default {
+            Some(name) => Ok(name),
+            None if file.connections.len() == 1 => {
+                Ok(file.connections.into_keys().next().unwrap_or_default())
+            }
+            None if file.connections.is_empty() => Err(Error::new(
+                ErrorKind::NotFound,
+                "no connection is configured: add one with `forcebridge connect add NAME`, \
+                 or use --local to work with the built-in local org",
+            )),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                "several connections are configured and none is the default: pass --connection \
+                 NAME, set FORCEBRIDGE_CONNECTION, or run `forcebridge connect default NAME`",
+            )),
+        }
+    }
+
+    /// Saves (or replaces) connection `name`: its secrets first, then its profile, each file
+    /// replaced atomically. The first connection saved becomes the default.
+    pub fn save(&self, name: &str, profile: &Profile, secrets: &Secrets) -> Result<()> {
+        validate_name(name)?;
+        profile.validate()?;
+        self.secrets.save(name, secrets)?;
+        let mut file = self.read()?;
+        file.connections.insert(name.to_string(), profile.clone());
+        if file.default.is_none() {
+            file.default = Some(name.to_string());
+        }
+        self.write(&file)
+    }
+
+    /// Records what a successful check learnt.
+    pub fn set_verified(&self, name: &str, verified: Verified) -> Result<()> {
+        let mut file = self.read()?;
+        let profile = file.connections.get_mut(name).ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, format!("no connection named {name:?}"))
+        })?;
+        profile.verified = Some(verified);
+        self.write(&file)
+    }
+
+    /// Forgets connection `name` and its secrets. Returns whether it existed.
+    pub fn remove(&self, name: &str) -> Result<bool> {
+        let mut file = self.read()?;
+        let existed = file.connections.remove(name).is_some();
+        if file.default.as_deref() == Some(name) {
+            file.default = None;
+        }
+        self.write(&file)?;
+        self.secrets.remove(name)?;
+        Ok(existed)
+    }
+
+    /// Makes `name` the connection commands use when none is named.
+    pub fn set_default(&self, name: &str) -> Result<()> {
+        let mut file = self.read()?;
+        if !file.connections.contains_key(name) {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no connection named {name:?} (see `forcebridge connect list`)"),
+            ));
+        }
+        file.default = Some(name.to_string());
+        self.write(&file)
+    }
+
+    /// The secrets of `name`: the stored ones, overridden by the environment's.
+    pub fn secrets(&self, name: &str) -> Result<Secrets> {
+        let mut secrets = self.secrets.load(name)?;
+        let env = self.env.secrets();
+        for kind in env.kinds().collect::<Vec<_>>() {
+            if let Some(value) = env.get(kind) {
+                secrets.set(kind, value.clone());
+            }
+        }
+        Ok(secrets)
+    }
+
+    /// A client builder for connection `name`, with its API version and access mode, and
+    /// with a refresh token that the org rotates written back to the secrets file.
+    pub fn client_builder(&self, name: &str) -> Result<(Profile, ClientBuilder)> {
+        let profile = self.get(name)?;
+        let secrets = self.secrets(name)?;
+        let mut builder = client_builder(&profile, &secrets)?;
+        if profile.flow == Flow::Web {
+            let store = self.secrets.clone();
+            let name = name.to_string();
+            builder = builder.on_refresh_token(move |token: &SecretString| {
+                match store.update(&name, SecretKind::RefreshToken, token) {
+                    Ok(()) => tracing::info!(connection = %name, "stored the rotated refresh token"),
+                    Err(e) => tracing::warn!(connection = %name, error = %e, "could not store the rotated refresh token"),
+                }
+            });
+        }
+        Ok((profile, builder))
+    }
+
+    fn read(&self) -> Result<ProfilesFile> {
+        let path = &self.paths.profiles;
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                Error::invalid(format!(
+                    "{} is not a valid connections file: {e}",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ProfilesFile::default()),
+            Err(e) => Err(Error::io(path, "read", e)),
+        }
+    }
+
+    fn write(&self, file: &ProfilesFile) -> Result<()> {
+        let mut text = String::from(
+            "# forcebridge connections. Secrets are not kept here (see `forcebridge connect show`).\n\n",
+        );
+        text.push_str(
+            &toml::to_string(file)
+                .map_err(|e| Error::invalid(format!("cannot encode the connections file: {e}")))?,
+        );
+        write_private(&self.paths.profiles, text.as_bytes())
+    }
+}
+
+/// A client builder for `profile` with `secrets`: its credentials, API version and access mode.
+pub fn client_builder(profile: &Profile, secrets: &Secrets) -> Result<ClientBuilder> {
+    profile.validate()?;
+    let mut builder = Client::builder(credentials(profile, secrets)?)
+        .api_version(profile.api_version()?)
+        .user_agent(concat!("forcebridge/", env!("CARGO_PKG_VERSION")));
+    if profile.read_only {
+        builder = builder.access(Access::ReadOnly);
+    }
+    Ok(builder)
+}
+
+/// The client credentials for `profile` with `secrets`.
+pub fn credentials(profile: &Profile, secrets: &Secrets) -> Result<Credentials> {
+    let need = |kind: SecretKind| -> Result<SecretString> {
+        secrets.get(kind).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::MissingSecret,
+                format!(
+                    "the {} flow needs a {}: store it with `forcebridge connect add`, or set {}",
+                    profile.flow,
+                    kind.describe(),
+                    kind.env_var()
+                ),
+            )
+        })
+    };
+    let optional = |kind: SecretKind| secrets.get(kind).cloned();
+    let client_id = profile.client_id.clone().unwrap_or_default();
+    let username = profile.username.clone().unwrap_or_default();
+    Ok(match profile.flow {
+        Flow::Password => PasswordCredentials {
+            login_url: profile.login_url()?,
+            client_id,
+            client_secret: need(SecretKind::ClientSecret)?,
+            username,
+            password: need(SecretKind::Password)?,
+            security_token: optional(SecretKind::SecurityToken)
+                .unwrap_or_else(|| SecretString::from(String::new())),
+        }
+        .into(),
+        Flow::ClientCredentials => ClientCredentials {
+            login_url: profile.login_url()?,
+            client_id,
+            client_secret: need(SecretKind::ClientSecret)?,
+        }
+        .into(),
+        Flow::Web => RefreshTokenCredentials {
+            login_url: profile.login_url()?,
+            client_id,
+            client_secret: optional(SecretKind::ClientSecret),
+            refresh_token: need(SecretKind::RefreshToken)?,
+        }
+        .into(),
+        Flow::Jwt => {
+            let key = need(SecretKind::PrivateKey)?;
+            jwt_credentials(profile, client_id, username, key)?
+        }
+        Flow::Token => AccessTokenCredentials {
+            instance_url: profile.instance_url.clone().unwrap_or_default(),
+            access_token: need(SecretKind::AccessToken)?,
+        }
+        .into(),
+    })
+}
+
+fn jwt_credentials(
+    profile: &Profile,
+    client_id: String,
+    username: String,
+    key: SecretString,
+) -> Result<Credentials> {
+    let _ = (profile, client_id, username, key.expose_secret());
+    Err(Error::invalid("the jwt flow is not available yet"))
+}
+
+/// What checking a connection found.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The logged-in client, ready for more calls.
+    pub client: Client,
+    pub verified: Verified,
+    pub instance_url: String,
+}
+
+/// Logs in with `builder` (a real token request, or for a bare access token a cheap API call)
+/// and reports who and where the connection is.
+pub async fn check(builder: ClientBuilder, flow: Flow) -> Result<Check> {
+    let client = builder
+        .build()
+        .map_err(|e| Error::client(format!("cannot set up the {flow} connection"), e))?;
+    let session = client
+        .session()
+        .await
+        .map_err(|e| Error::client("the login failed", e))?;
+    let ids = session
+        .org_and_user_ids()
+        .map(|(o, u)| (o.to_string(), u.to_string()));
+    // A token flow has no token request to prove the token works: ask the identity service.
+    let info = client
+        .user_info()
+        .await
+        .map_err(|e| Error::client("the org did not accept the session", e))?;
+    let (org_id, user_id) = ids.unwrap_or((info.organization_id, info.user_id));
+    let verified = Verified {
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        org_id: Some(org_id),
+        user_id: Some(user_id),
+        username: Some(info.preferred_username),
+    };
+    Ok(Check {
+        instance_url: session.instance_url.clone(),
+        client,
+        verified,
+    })
+}
