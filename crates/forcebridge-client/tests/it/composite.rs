@@ -470,3 +470,80 @@ async fn collections_delete_and_retrieve_in_input_order() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotSent);
 }
+
+#[tokio::test]
+async fn only_calls_safe_to_repeat_are_retried_after_a_cut_connection() {
+    let org = TestOrg::start().await;
+    let client = org
+        .builder()
+        .retry_policy(forcebridge_client::RetryPolicy {
+            max_retries: 2,
+            initial_delay: std::time::Duration::from_millis(1),
+            max_delay: std::time::Duration::from_millis(5),
+            ..forcebridge_client::RetryPolicy::standard()
+        })
+        .build()
+        .unwrap();
+    let id = org
+        .create(&client, "Account", json!({"Name": "Base"}))
+        .await;
+    org.emulator.set_faults(forcebridge_emulator::FaultConfig {
+        reset_rate: 1.0,
+        ..forcebridge_emulator::FaultConfig::none()
+    });
+
+    // A create may have happened: one attempt, and each record says the call failed.
+    let sent = client.requests_sent();
+    let results = client
+        .collection("Account")
+        .create(&accounts(3, usize::MAX))
+        .await
+        .unwrap();
+    assert_eq!(client.requests_sent(), sent + 1, "creates are not retried");
+    assert!(results.iter().all(|r| !r.success));
+    assert_eq!(results[2].errors[0].error_code, "TRANSPORT_FAILURE");
+    assert!(
+        results[2].errors[0].message.contains("records 0 to 2"),
+        "{results:?}"
+    );
+
+    // Updates and retrieves are repeated (1 attempt + 2 retries each).
+    let sent = client.requests_sent();
+    client
+        .collection("Account")
+        .update(&[json!({"Id": id, "Name": "Again"})])
+        .await
+        .unwrap();
+    assert_eq!(client.requests_sent(), sent + 3, "updates are retried");
+    let sent = client.requests_sent();
+    let error = client
+        .collection("Account")
+        .retrieve::<Record, _>(&[id.as_str()], &["Name"])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(client.requests_sent(), sent + 3, "retrieves are retried");
+
+    // A composite with a POST is sent once; one without is retried.
+    let sent = client.requests_sent();
+    client
+        .composite()
+        .create("a", "Account", &json!({"Name": "Once"}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(client.requests_sent(), sent + 1);
+    let sent = client.requests_sent();
+    client
+        .composite()
+        .update("u", "Account", &id, &json!({"Name": "Twice"}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(client.requests_sent(), sent + 3);
+
+    org.emulator
+        .set_faults(forcebridge_emulator::FaultConfig::none());
+    // The org did the cut create's work: the client did it once, not three times.
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 5);
+}
