@@ -9,7 +9,7 @@ use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{record_error, with_type};
 use crate::client::{Access, Client};
@@ -58,9 +58,12 @@ pub struct RecordResult {
     /// The record's id: the new one after a create, the given one after an update or delete.
     /// `None` when the record failed.
     pub id: Option<String>,
+    /// Whether the record was saved (or deleted). Under `all_or_none` a record that was fine
+    /// but rolled back because another failed is `false`, with
+    /// `ALL_OR_NONE_OPERATION_ROLLED_BACK`.
     pub success: bool,
     /// For upserts: whether the record was created (`true`) or updated (`false`). `None` for
-    /// the other operations, and for a record whose call failed as a whole.
+    /// the other operations and for a record that failed.
     pub created: Option<bool>,
     /// Why the record failed (`REQUIRED_FIELD_MISSING`, `ALL_OR_NONE_OPERATION_ROLLED_BACK`,
     /// ...); empty on success.
@@ -101,36 +104,18 @@ impl Collection {
 
     /// Creates the records (`POST /composite/sobjects`). Each result holds the new id.
     pub async fn create<T: Serialize>(&self, records: &[T]) -> Result<Vec<RecordResult>> {
-        let records = self.prepare(records)?;
-        let calls = chunks(records.len(), WRITE_CHUNK)
-            .map(|range| {
-                let call = Call::data(Method::POST, ["composite", "sobjects"]).json(
-                    &CollectionRequest {
-                        all_or_none: self.all_or_none,
-                        records: records[range.clone()].to_vec(),
-                    },
-                )?;
-                Ok((range, call))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let calls = self.record_calls(records, || {
+            Call::data(Method::POST, ["composite", "sobjects"])
+        })?;
         Ok(self.write(calls, save_results).await)
     }
 
     /// Updates the records (`PATCH /composite/sobjects`); each names itself with an `Id` (or
     /// `id`) field, and only the fields it holds change.
     pub async fn update<T: Serialize>(&self, records: &[T]) -> Result<Vec<RecordResult>> {
-        let records = self.prepare(records)?;
-        let calls = chunks(records.len(), WRITE_CHUNK)
-            .map(|range| {
-                let call = Call::data(Method::PATCH, ["composite", "sobjects"]).json(
-                    &CollectionRequest {
-                        all_or_none: self.all_or_none,
-                        records: records[range.clone()].to_vec(),
-                    },
-                )?;
-                Ok((range, call))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let calls = self.record_calls(records, || {
+            Call::data(Method::PATCH, ["composite", "sobjects"])
+        })?;
         Ok(self.write(calls, save_results).await)
     }
 
@@ -143,25 +128,17 @@ impl Collection {
         field: &str,
         records: &[T],
     ) -> Result<Vec<RecordResult>> {
-        let records = self.prepare(records)?;
-        let calls = chunks(records.len(), WRITE_CHUNK)
-            .map(|range| {
-                let call = Call::data(
-                    Method::PATCH,
-                    ["composite", "sobjects", self.object.as_str(), field],
-                )
-                .json(&CollectionRequest {
-                    all_or_none: self.all_or_none,
-                    records: records[range.clone()].to_vec(),
-                })?;
-                Ok((range, call))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let calls = self.record_calls(records, || {
+            Call::data(
+                Method::PATCH,
+                ["composite", "sobjects", self.object.as_str(), field],
+            )
+        })?;
         Ok(self.write(calls, upsert_results).await)
     }
 
     /// Deletes the records with these ids (`DELETE /composite/sobjects?ids=...`), to the
-    /// recycle bin. A delete retried after a cut connection may report
+    /// recycle bin. The ids may name records of any object. A delete retried after a cut connection may report
     /// `ENTITY_IS_DELETED` for records the first attempt removed.
     pub async fn delete<S: AsRef<str>>(&self, ids: &[S]) -> Result<Vec<RecordResult>> {
         self.check_writable()?;
@@ -253,13 +230,29 @@ impl Collection {
         Ok(())
     }
 
-    /// Every record as a JSON object with its type, or the first one that cannot be.
-    fn prepare<T: Serialize>(&self, records: &[T]) -> Result<Vec<Map<String, Value>>> {
+    /// The calls that write `records` in chunks of 200: every record as a JSON object with
+    /// its type, or the first one that cannot be, before anything is sent.
+    fn record_calls<T: Serialize>(
+        &self,
+        records: &[T],
+        call: impl Fn() -> Call,
+    ) -> Result<Vec<(Range<usize>, Call)>> {
         self.check_writable()?;
-        records
+        let mut records = records
             .iter()
             .enumerate()
             .map(|(position, record)| with_type(record, &self.object, position))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter();
+        chunks(records.len(), WRITE_CHUNK)
+            .map(|range| {
+                let chunk = records.by_ref().take(range.len()).collect();
+                let call = call().json(&CollectionRequest {
+                    all_or_none: self.all_or_none,
+                    records: chunk,
+                })?;
+                Ok((range, call))
+            })
             .collect()
     }
 
@@ -347,7 +340,7 @@ fn upsert_results(reply: &Reply) -> Result<Vec<RecordResult>> {
         .map(|r| RecordResult {
             id: r.id,
             success: r.success,
-            created: Some(r.created),
+            created: r.success.then_some(r.created),
             errors: r.errors.into_iter().map(record_error).collect(),
         })
         .collect())

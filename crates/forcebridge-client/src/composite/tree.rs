@@ -97,7 +97,9 @@ pub struct TreeOutcome {
 /// One record of a failed tree request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TreeFailure {
+    /// The record's `attributes.referenceId`.
     pub reference_id: String,
+    /// Why it failed (`REQUIRED_FIELD_MISSING`, `INVALID_EMAIL_ADDRESS`, ...).
     pub errors: Vec<ApiErrorDetail>,
 }
 

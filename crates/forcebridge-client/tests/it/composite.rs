@@ -137,6 +137,28 @@ async fn bad_composite_requests_are_refused_before_sending() {
     let error = client.batch().send().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotSent);
     assert_eq!(client.requests_sent(), sent, "nothing was sent");
+
+    // A read-only client may send a composite that only reads, and nothing else.
+    let read_only = org
+        .builder()
+        .access(forcebridge_client::Access::ReadOnly)
+        .build()
+        .unwrap();
+    let reads = read_only
+        .composite()
+        .query("q", "SELECT Id FROM Account")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reads.result("q").unwrap().body["totalSize"], 0);
+    let error = read_only
+        .composite()
+        .query("q", "SELECT Id FROM Account")
+        .create("a", "Account", &json!({"Name": "No"}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
 }
 
 #[tokio::test]
