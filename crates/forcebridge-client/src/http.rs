@@ -49,6 +49,9 @@ pub(crate) struct Call {
     pub idempotent: bool,
     /// Whether it can change data (refused by a read-only client).
     pub writes: bool,
+    /// Error statuses whose body is an answer the caller reads itself (a failed sObject Tree
+    /// answers 400 with its per-record results), so they come back as a [`Reply`].
+    pub answers: &'static [u16],
 }
 
 impl Call {
@@ -75,6 +78,7 @@ impl Call {
             body: None,
             idempotent,
             writes,
+            answers: &[],
         }
     }
 
@@ -117,6 +121,13 @@ impl Call {
     /// Marks a POST that only reads (parameterized search, collection retrieve, Bulk query).
     pub(crate) fn reads_only(mut self) -> Call {
         self.writes = false;
+        self
+    }
+
+    /// Hands these error statuses back as a [`Reply`] instead of an [`Error`], for resources
+    /// whose error answers carry results (never retried, never a re-login).
+    pub(crate) fn answers(mut self, statuses: &'static [u16]) -> Call {
+        self.answers = statuses;
         self
     }
 
@@ -232,7 +243,11 @@ impl Client {
             };
             drop(permit);
             let (error, wait) = match outcome {
-                Ok(reply) if reply.status.is_success() || reply.status.as_u16() == 304 => {
+                Ok(reply)
+                    if reply.status.is_success()
+                        || reply.status.as_u16() == 304
+                        || call.answers.contains(&reply.status.as_u16()) =>
+                {
                     tracing::debug!(
                         request = %request_name,
                         status = reply.status.as_u16(),

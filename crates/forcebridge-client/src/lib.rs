@@ -34,6 +34,7 @@
 
 pub mod auth;
 mod client;
+mod composite;
 mod error;
 mod http;
 mod org;
@@ -50,6 +51,10 @@ pub use auth::{
     RefreshTokenCredentials, Session, TokenSource,
 };
 pub use client::{Access, Client, ClientBuilder};
+pub use composite::{
+    Batch, BatchResult, BatchResults, Collection, Composite, CompositeResults, RecordResult,
+    Subrequest, SubrequestResult, TreeFailure, TreeOutcome, TreeRecord,
+};
 pub use error::{ApiErrorDetail, Error, ErrorKind, Result};
 pub use org::{RawRequest, RawResponse};
 pub use query::{Page, PageStream, Query, RecordStream};
