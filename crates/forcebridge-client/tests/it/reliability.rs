@@ -42,10 +42,6 @@ async fn faulty_org_still_gives_complete_results_without_duplicates() {
         );
     }
     assert_eq!(seen, expected);
-    assert!(
-        client.requests_sent() - sent_before > expected.len().div_ceil(200) as u64,
-        "some requests must have been retried"
-    );
 
     // Updates are idempotent, so they are retried through the faults too.
     let id = expected.iter().next().unwrap();
@@ -56,6 +52,13 @@ async fn faulty_org_still_gives_complete_results_without_duplicates() {
             .await
             .unwrap();
     }
+    // With half the requests failing, the chance that none of these ~15 calls needed a retry
+    // is about 0.5^15.
+    let calls = expected.len().div_ceil(200) as u64 + 10;
+    assert!(
+        client.requests_sent() - sent_before > calls,
+        "some requests must have been retried"
+    );
 }
 
 #[tokio::test]
