@@ -336,7 +336,14 @@ pub async fn check(builder: ClientBuilder, flow: Flow) -> Result<Check> {
     let ids = session
         .org_and_user_ids()
         .map(|(o, u)| (o.to_string(), u.to_string()));
-    // A token flow has no token request to prove the token works: ask the identity service.
+    // A bare access token has had no token request to prove it works: a cheap API call does
+    // (an unknown token is then an auth error, as the org answers 401).
+    if flow == Flow::Token {
+        client
+            .limits()
+            .await
+            .map_err(|e| Error::client("the org did not accept the access token", e))?;
+    }
     let info = client
         .user_info()
         .await

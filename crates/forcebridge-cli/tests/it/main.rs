@@ -1,4 +1,7 @@
 //! Integration tests of the `forcebridge` binary, one module per command.
 
+mod connect;
+mod data;
 mod emulator;
 mod soql;
+mod support;

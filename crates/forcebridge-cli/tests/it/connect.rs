@@ -1,0 +1,270 @@
+//! `forcebridge connect`: every flow saves only what logged in, secrets stay in their 0600 file
+//! and out of every output, and read-only connections refuse writes before sending.
+
+use forcebridge_emulator::config::{DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::support::{CLIENT_SECRET, Env, assert_no_secret, outputs};
+
+#[test]
+fn a_password_connection_is_checked_saved_listed_shown_and_tested() {
+    let env = Env::new();
+    let added = env.add_password("local", &["--json"]).success();
+    let (stdout, stderr) = outputs(&added);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["username"], DEFAULT_USERNAME);
+    assert_eq!(report["api_version"], "60.0");
+    assert!(report["org_id"].as_str().unwrap().starts_with("00D"));
+    assert_no_secret(&stdout, &[]);
+    assert_no_secret(&stderr, &[]);
+
+    // Settings and secrets are kept apart; the secrets file is the owner's alone.
+    let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    assert!(profiles.contains("[connections.local]"), "{profiles}");
+    assert!(profiles.contains("default = \"local\""), "{profiles}");
+    assert_no_secret(&profiles, &[]);
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(secrets.contains(CLIENT_SECRET));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.file("secrets.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let list = env.cmd(&["connect", "list", "--json"]).assert().success();
+    let list: Value = serde_json::from_str(&outputs(&list).0).unwrap();
+    assert_eq!(list[0]["name"], "local");
+    assert_eq!(list[0]["default"], true);
+
+    let show = env.cmd(&["connect", "show", "local"]).assert().success();
+    let (stdout, _) = outputs(&show);
+    assert!(stdout.contains("stored (redacted)"), "{stdout}");
+    assert!(stdout.contains(DEFAULT_CLIENT_ID), "{stdout}");
+    assert_no_secret(&stdout, &[]);
+
+    let test = env.cmd(&["connect", "test", "--json"]).assert().success();
+    let report: Value = serde_json::from_str(&outputs(&test).0).unwrap();
+    assert_eq!(report["name"], "local");
+    assert_eq!(report["api_version"], "60.0");
+    assert!(report["newest_api_version"].as_str().unwrap() >= "60.0");
+    assert!(report["api_usage"]["used"].as_u64().unwrap() >= 1);
+    assert!(report["daily_api_requests"]["max"].as_u64().unwrap() > 0);
+
+    env.cmd(&["connect", "remove", "local"]).assert().success();
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(!secrets.contains(CLIENT_SECRET), "{secrets}");
+    env.cmd(&["query", "SELECT Id FROM Account"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("connect add"));
+}
+
+#[test]
+fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
+    let env = Env::new();
+    let refused = env
+        .cmd(&[
+            "connect",
+            "add",
+            "prod",
+            "--password",
+            "--login-url",
+            env.url(),
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+        ])
+        .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+        .env("FORCEBRIDGE_PASSWORD", "not-the-password")
+        .assert()
+        .code(3);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("nothing was saved"), "{stderr}");
+    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(stderr.contains("security token"), "{stderr}");
+    assert_no_secret(&stderr, &["not-the-password"]);
+    assert!(!env.file("connections.toml").exists());
+    assert!(!env.file("secrets.toml").exists());
+
+    // A wrong consumer key gets its own hint.
+    let refused = env
+        .cmd(&[
+            "connect",
+            "add",
+            "prod",
+            "--client-credentials",
+            "--login-url",
+            env.url(),
+            "--client-id",
+            "no-such-app",
+        ])
+        .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+        .assert()
+        .code(3);
+    assert!(outputs(&refused).1.contains("consumer key"));
+    assert!(!env.file("connections.toml").exists());
+
+    // Without a secret and without a terminal to ask on, it says which variable to set.
+    env.cmd(&[
+        "connect",
+        "add",
+        "prod",
+        "--client-credentials",
+        "--login-url",
+        env.url(),
+        "--client-id",
+        DEFAULT_CLIENT_ID,
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("FORCEBRIDGE_CLIENT_SECRET"));
+}
+
+#[test]
+fn client_credentials_and_access_token_connections_work() {
+    let env = Env::new();
+    env.cmd(&[
+        "connect",
+        "add",
+        "cc",
+        "--client-credentials",
+        "--login-url",
+        env.url(),
+        "--client-id",
+        DEFAULT_CLIENT_ID,
+    ])
+    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+    .assert()
+    .success()
+    .stdout(predicate::str::contains(DEFAULT_USERNAME));
+
+    let token = env.access_token();
+    let added = env
+        .cmd(&[
+            "connect",
+            "add",
+            "tok",
+            "--token",
+            "--instance-url",
+            env.url(),
+            "--default",
+        ])
+        .env("FORCEBRIDGE_ACCESS_TOKEN", &token)
+        .assert()
+        .success();
+    assert_no_secret(&outputs(&added).0, &[&token]);
+    let query = env
+        .cmd(&["query", "SELECT COUNT() FROM Account", "--json"])
+        .assert()
+        .success();
+    let count: Value = serde_json::from_str(&outputs(&query).0).unwrap();
+    assert!(count["totalSize"].as_u64().unwrap() > 0);
+    env.cmd(&["-c", "cc", "query", "SELECT Id FROM User", "--csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Id\n005"));
+
+    // A token the org does not know is refused before anything is saved.
+    env.cmd(&[
+        "connect",
+        "add",
+        "bad",
+        "--token",
+        "--instance-url",
+        env.url(),
+    ])
+    .env("FORCEBRIDGE_ACCESS_TOKEN", "00Dxx!not-a-token")
+    .assert()
+    .code(3);
+    let list = env.cmd(&["connect", "list", "--json"]).assert().success();
+    let list: Value = serde_json::from_str(&outputs(&list).0).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_read_only_connection_refuses_writes_before_sending() {
+    let env = Env::new();
+    env.add_password("ro", &["--read-only"]).success();
+    let refused = env
+        .cmd(&["create", "Account", "Name=Should not exist"])
+        .assert()
+        .code(2);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("read-only"), "{stderr}");
+    env.cmd(&["delete", "Account", "001000000000000AAA"])
+        .assert()
+        .code(2);
+    env.cmd(&[
+        "api",
+        "POST",
+        "sobjects/Account",
+        "--data",
+        r#"{"Name":"x"}"#,
+    ])
+    .assert()
+    .code(2);
+    // Reads still work, and nothing was created.
+    env.cmd(&[
+        "query",
+        "SELECT COUNT() FROM Account WHERE Name = 'Should not exist'",
+    ])
+    .assert()
+    .success()
+    .stdout("0\n");
+}
+
+#[test]
+fn secrets_never_appear_even_at_trace_level() {
+    let env = Env::new();
+    let token = env.access_token();
+    let mut texts = Vec::new();
+    let added = env.add_password("p", &["-vvv"]).success();
+    texts.push(outputs(&added));
+    for args in [
+        &["-vvv", "connect", "show", "p"][..],
+        &["-vvv", "connect", "show", "p", "--json"],
+        &["-vvv", "connect", "test", "p"],
+        &["-vvv", "connect", "list"],
+        &["-vvv", "query", "SELECT Id, Name FROM Account LIMIT 3"],
+        &["-vvv", "create", "Account", "Name=Traced"],
+        &["-vvv", "api", "GET", "limits"],
+        &["-vvv", "get", "Account", "001000000000000AAA"],
+    ] {
+        texts.push(outputs(&env.cmd(args).assert()));
+    }
+    let added = env
+        .cmd(&[
+            "-vvv",
+            "connect",
+            "add",
+            "t",
+            "--token",
+            "--instance-url",
+            env.url(),
+        ])
+        .env("FORCEBRIDGE_ACCESS_TOKEN", &token)
+        .assert()
+        .success();
+    texts.push(outputs(&added));
+    texts.push(outputs(
+        &env.cmd(&["-vvv", "-c", "t", "describe", "Account"])
+            .assert()
+            .success(),
+    ));
+    let all = texts
+        .iter()
+        .map(|(o, e)| format!("{o}\n{e}"))
+        .collect::<String>();
+    // The trace really is on: the client's request events are there.
+    assert!(
+        all.contains("TRACE") || all.contains("DEBUG"),
+        "no logs:\n{all}"
+    );
+    assert_no_secret(&all, &[&token]);
+}

@@ -1,0 +1,293 @@
+//! The data commands against a saved connection: every output format, record round trips,
+//! pipes, and exit codes that tell usage, API and auth errors apart.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::support::{Env, outputs};
+
+/// An org with a saved default connection (an access token: no login per command).
+fn connected() -> Env {
+    let env = Env::new();
+    let token = env.access_token();
+    env.cmd(&[
+        "connect",
+        "add",
+        "org",
+        "--token",
+        "--instance-url",
+        env.url(),
+    ])
+    .env("FORCEBRIDGE_ACCESS_TOKEN", token)
+    .assert()
+    .success();
+    env
+}
+
+fn stdout_of(env: &Env, args: &[&str]) -> String {
+    outputs(&env.cmd(args).assert().success()).0
+}
+
+#[test]
+fn query_results_print_as_table_json_jsonl_and_csv() {
+    let env = connected();
+    let soql = "SELECT Id, Name, Account.Name FROM Contact ORDER BY Name LIMIT 25";
+
+    let json: Value = serde_json::from_str(&stdout_of(&env, &["query", soql, "--json"])).unwrap();
+    let records = json.as_array().unwrap();
+    assert_eq!(records.len(), 25);
+    assert_eq!(records[0]["attributes"]["type"], "Contact");
+    let first_name = records[0]["Name"].as_str().unwrap().to_string();
+
+    let jsonl = stdout_of(&env, &["query", soql, "--jsonl"]);
+    assert_eq!(jsonl.lines().count(), 25);
+    for line in jsonl.lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        assert!(record["Id"].as_str().unwrap().starts_with("003"));
+    }
+
+    let csv = stdout_of(&env, &["query", soql, "--csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("Id,Name,Account.Name"));
+    assert_eq!(lines.count(), 25);
+    assert!(csv.contains(&first_name));
+
+    let table = stdout_of(&env, &["query", soql]);
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.starts_with("Id") && header.contains("Account.Name"),
+        "{header}"
+    );
+    assert!(lines.next().unwrap().starts_with("──"));
+    let row = lines.next().unwrap();
+    assert!(row.contains(&first_name), "{row}");
+    // Columns line up: every value of the Name column starts where its header does.
+    let name_at = header.find("Name").unwrap();
+    assert_eq!(row.find(&first_name), Some(name_at), "{table}");
+
+    // Many pages stream through in order with nothing lost.
+    let all = stdout_of(
+        &env,
+        &[
+            "query",
+            "SELECT Id FROM Contact",
+            "--jsonl",
+            "--batch-size",
+            "200",
+        ],
+    );
+    let count = stdout_of(&env, &["query", "SELECT COUNT() FROM Contact"]);
+    assert_eq!(all.lines().count().to_string(), count.trim());
+
+    // Empty results are still valid output.
+    let none = "SELECT Id FROM Account WHERE Name = 'nobody at all'";
+    assert_eq!(stdout_of(&env, &["query", none, "--json"]), "[]\n");
+    assert_eq!(stdout_of(&env, &["query", none, "--csv"]), "");
+}
+
+#[test]
+fn records_are_created_read_updated_upserted_and_deleted() {
+    let env = connected();
+    let id = stdout_of(
+        &env,
+        &[
+            "create",
+            "Account",
+            "Name=Acme CLI",
+            "NumberOfEmployees:=42",
+        ],
+    )
+    .trim()
+    .to_string();
+    assert!(id.starts_with("001") && id.len() == 18, "{id}");
+
+    let got: Value = serde_json::from_str(&stdout_of(
+        &env,
+        &[
+            "get",
+            "Account",
+            &id,
+            "--fields",
+            "Name,NumberOfEmployees",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(got[0]["Name"], "Acme CLI");
+    assert_eq!(got[0]["NumberOfEmployees"], 42);
+
+    env.cmd(&[
+        "update",
+        "Account",
+        &id,
+        "--data",
+        r#"{"Name":"Acme Renamed"}"#,
+    ])
+    .assert()
+    .success();
+    let csv = stdout_of(&env, &["get", "Account", &id, "--fields", "Name", "--csv"]);
+    assert!(csv.contains("Acme Renamed"), "{csv}");
+
+    // Upsert reports created, then updated, by an external id (the record's own Id field).
+    let upserted: Value = serde_json::from_str(&stdout_of(
+        &env,
+        &[
+            "upsert",
+            "Account",
+            "--external-id",
+            "Id",
+            &id,
+            "Name=Acme Upserted",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(upserted["created"], false);
+    assert_eq!(upserted["id"], id.as_str());
+
+    env.cmd(&["delete", "Account", &id]).assert().success();
+    env.cmd(&["get", "Account", &id])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("ENTITY_IS_DELETED"));
+    let deleted = stdout_of(
+        &env,
+        &[
+            "query",
+            &format!("SELECT Id, IsDeleted FROM Account WHERE Id = '{id}'"),
+            "--all",
+            "--csv",
+        ],
+    );
+    assert!(deleted.contains(&format!("{id},true")), "{deleted}");
+}
+
+#[test]
+fn describe_search_limits_and_raw_api() {
+    let env = connected();
+    let fields: Value = serde_json::from_str(
+        &stdout_of(&env, &["describe", "Contact", "--jsonl"])
+            .lines()
+            .find(|l| l.contains("\"AccountId\""))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(fields["type"], "reference");
+    assert_eq!(fields["referenceTo"], "Account");
+    let global = stdout_of(&env, &["describe", "--csv"]);
+    assert!(global.starts_with("name,label,keyPrefix"), "{global}");
+    assert!(global.contains("\nOpportunity,"), "{global}");
+
+    let name = stdout_of(
+        &env,
+        &[
+            "query",
+            "SELECT Name FROM Account ORDER BY Name LIMIT 1",
+            "--jsonl",
+        ],
+    );
+    let name: Value = serde_json::from_str(name.trim()).unwrap();
+    let word = name["Name"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let found = stdout_of(
+        &env,
+        &[
+            "search",
+            &format!("FIND {{{word}}} RETURNING Account(Name)"),
+            "--jsonl",
+        ],
+    );
+    assert!(found.contains(&word), "{found}");
+
+    let limits: Value = serde_json::from_str(&stdout_of(&env, &["limits", "--json"])).unwrap();
+    assert!(limits["DailyApiRequests"]["Max"].as_u64().unwrap() > 0);
+
+    let raw: Value = serde_json::from_str(&stdout_of(
+        &env,
+        &["api", "GET", "query?q=SELECT+COUNT()+FROM+Account"],
+    ))
+    .unwrap();
+    assert!(raw["totalSize"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn exit_codes_tell_usage_api_and_auth_errors_apart() {
+    let env = connected();
+    // An invalid query is shown with its code frame and never sent.
+    env.cmd(&["query", "SELECT Id FROM Account WHERE Name = Acme"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("column 37").and(predicate::str::contains("^^^^")));
+    // The org refuses an unknown field: an API error.
+    env.cmd(&["query", "SELECT Nope__c FROM Account"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("INVALID_FIELD"));
+    env.cmd(&["create", "Account", "not a pair"])
+        .assert()
+        .code(2);
+    env.cmd(&["-c", "missing", "limits"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no connection named \"missing\""));
+    // A revoked token cannot be renewed: an auth error.
+    env.cmd(&[
+        "connect",
+        "add",
+        "dead",
+        "--token",
+        "--instance-url",
+        env.url(),
+    ])
+    .env("FORCEBRIDGE_ACCESS_TOKEN", env.access_token())
+    .assert()
+    .success();
+    env.cmd(&["-c", "dead", "limits"])
+        .env("FORCEBRIDGE_ACCESS_TOKEN", "00Dxx!expired")
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    let env = connected();
+    let mut child = env
+        .std_cmd(&[
+            "query",
+            "SELECT Id, Name FROM Contact",
+            "--jsonl",
+            "--batch-size",
+            "200",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone, as with `| head -1`.
+    let output = child.wait_with_output().unwrap();
+    assert!(first.starts_with('{'), "{first}");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn the_local_org_needs_no_connection() {
+    let env = Env::new();
+    env.cmd(&["--local", "query", "SELECT COUNT() FROM Opportunity"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"^[1-9][0-9]*\n$").unwrap());
+}

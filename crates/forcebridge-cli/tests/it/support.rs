@@ -1,0 +1,140 @@
+//! The one helper the connection and data tests use: a local org running in this process, an
+//! empty forcebridge home for saved connections, and the binary pointed at both.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use forcebridge_emulator::Emulator;
+use forcebridge_emulator::config::{Config, DEFAULT_CLIENT_ID, DEFAULT_USERNAME, SeedConfig};
+
+/// The test org's secrets: distinctive, so that a search for them finds nothing else.
+pub(crate) const CLIENT_SECRET: &str = "cs-7d1e0a9b44f2";
+pub(crate) const PASSWORD: &str = "pw-9f3b2c61";
+pub(crate) const SECURITY_TOKEN: &str = "st-51aa08ce";
+
+/// Every secret the tests hand to the binary; none may ever be printed.
+pub(crate) const SECRETS: [&str; 3] = [CLIENT_SECRET, PASSWORD, SECURITY_TOKEN];
+
+pub(crate) struct Env {
+    pub(crate) emulator: Emulator,
+    pub(crate) home: tempfile::TempDir,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Env {
+    /// An org with a few hundred generated records.
+    pub(crate) fn new() -> Env {
+        let mut config = Config::builtin();
+        config.seed = Some(SeedConfig {
+            seed: "cli-tests".into(),
+            records: 400,
+        });
+        Env::with_config(config)
+    }
+
+    /// `config` with the test secrets in place of the built-in ones.
+    pub(crate) fn with_config(mut config: Config) -> Env {
+        config.users[0].password = PASSWORD.into();
+        config.users[0].security_token = SECURITY_TOKEN.into();
+        config.apps[0].client_secret = CLIENT_SECRET.into();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = runtime
+            .block_on(Emulator::start(config, "127.0.0.1:0".parse().unwrap()))
+            .unwrap();
+        Env {
+            emulator,
+            home: tempfile::tempdir().unwrap(),
+            runtime,
+        }
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        self.emulator.url()
+    }
+
+    pub(crate) fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
+    /// `forcebridge ARGS` with this home and no secrets from the environment.
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
+        Command::from_std(self.std_cmd(args))
+    }
+
+    /// The same, as a plain process to spawn.
+    pub(crate) fn std_cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("forcebridge"));
+        cmd.env("FORCEBRIDGE_HOME", self.home())
+            .env_remove("RUST_LOG")
+            .env_remove("FORCEBRIDGE_CONNECTION");
+        for var in [
+            "FORCEBRIDGE_CLIENT_SECRET",
+            "FORCEBRIDGE_PASSWORD",
+            "FORCEBRIDGE_SECURITY_TOKEN",
+            "FORCEBRIDGE_REFRESH_TOKEN",
+            "FORCEBRIDGE_PRIVATE_KEY",
+            "FORCEBRIDGE_ACCESS_TOKEN",
+            "FORCEBRIDGE_CLIENT_ID",
+            "FORCEBRIDGE_USERNAME",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.args(args);
+        cmd
+    }
+
+    /// `connect add NAME --password` against the local org, with the secrets in the environment.
+    pub(crate) fn add_password(&self, name: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+        self.cmd(&[
+            "connect",
+            "add",
+            name,
+            "--password",
+            "--login-url",
+            self.url(),
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+        ])
+        .args(extra)
+        .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+        .env("FORCEBRIDGE_PASSWORD", PASSWORD)
+        .env("FORCEBRIDGE_SECURITY_TOKEN", SECURITY_TOKEN)
+        .assert()
+    }
+
+    /// A fresh access token for the built-in user.
+    pub(crate) fn access_token(&self) -> String {
+        let _guard = self.runtime.enter();
+        self.emulator.access_token()
+    }
+}
+
+/// Stdout and stderr of a finished command, as text.
+pub(crate) fn outputs(assert: &assert_cmd::assert::Assert) -> (String, String) {
+    let output = assert.get_output();
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Fails if any known secret appears in `text`.
+pub(crate) fn assert_no_secret(text: &str, extra: &[&str]) {
+    for secret in SECRETS.iter().chain(extra) {
+        assert!(
+            !text.contains(secret),
+            "a secret ({} characters) was printed:\n{text}",
+            secret.len()
+        );
+    }
+}
