@@ -46,8 +46,9 @@ mod types;
 mod usage;
 
 pub use auth::{
-    AccessTokenCredentials, ClientCredentials, Credentials, LoginUrl, PasswordCredentials,
-    RefreshTokenCredentials, Session, TokenSource,
+    AccessTokenCredentials, ClientCredentials, Credentials, JwtCredentials, LoginUrl,
+    PasswordCredentials, PendingWebLogin, RefreshTokenCredentials, Session, SoapLoginCredentials,
+    TokenSource, WebLogin, WebServerFlow,
 };
 pub use client::{Access, Client, ClientBuilder};
 pub use error::{ApiErrorDetail, Error, ErrorKind, Result};
