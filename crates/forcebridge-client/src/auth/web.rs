@@ -61,6 +61,9 @@ pub struct WebServerFlow {
     pub pkce: bool,
     /// How long [`PendingWebLogin::finish`] waits for the browser to come back.
     pub timeout: Duration,
+    /// The HTTP client that exchanges the code (for proxies or a trusted local certificate
+    /// authority); `None` uses a default client.
+    pub http: Option<reqwest::Client>,
 }
 
 /// The default callback URL, the Salesforce CLI's.
@@ -79,6 +82,7 @@ impl WebServerFlow {
             scopes: vec!["refresh_token".into(), "api".into(), "web".into()],
             pkce: true,
             timeout: Duration::from_secs(300),
+            http: None,
         }
     }
 
@@ -223,6 +227,7 @@ impl WebServerFlow {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             timeout: self.timeout,
+            http: self.http.clone(),
             outcome,
             shutdown: Some(shutdown),
             server: Some(server),
@@ -240,7 +245,8 @@ pub struct PendingWebLogin {
     client_id: String,
     client_secret: Option<SecretString>,
     timeout: Duration,
-    outcome: oneshot::Receiver<Result<String>>,
+    http: Option<reqwest::Client>,
+    outcome: oneshot::Receiver<CallbackOutcome>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -297,16 +303,21 @@ impl PendingWebLogin {
     /// `Auth` error with the org's OAuth error code.
     pub async fn finish(mut self) -> Result<WebLogin> {
         let outcome = tokio::time::timeout(self.timeout, &mut self.outcome).await;
-        self.stop().await;
-        let code = match outcome {
-            Ok(Ok(outcome)) => outcome?,
+        let (code, reply) = match outcome {
+            Ok(Ok(Ok(callback))) => callback,
+            Ok(Ok(Err(error))) => {
+                self.stop().await;
+                return Err(error);
+            }
             Ok(Err(_)) => {
+                self.stop().await;
                 return Err(Error::new(
                     ErrorKind::Auth,
                     "the OAuth callback listener stopped before a callback came",
                 ));
             }
             Err(_) => {
+                self.stop().await;
                 return Err(Error::new(
                     ErrorKind::Auth,
                     format!(
@@ -316,12 +327,24 @@ impl PendingWebLogin {
                 ));
             }
         };
-        let http = reqwest::Client::builder()
-            .timeout(LOGIN_TIMEOUT)
-            .build()
-            .map_err(|e| {
-                Error::not_sent(format!("cannot set up the HTTP client: {e}")).with_source(e)
-            })?;
+        let login = self.exchange(&code).await;
+        // The browser has been waiting for this answer; then the listener can stop.
+        let _ = reply.send(login.is_ok());
+        self.stop().await;
+        login
+    }
+
+    /// Trades the code for a session at the token endpoint.
+    async fn exchange(&self, code: &str) -> Result<WebLogin> {
+        let http = match &self.http {
+            Some(http) => http.clone(),
+            None => reqwest::Client::builder()
+                .timeout(LOGIN_TIMEOUT)
+                .build()
+                .map_err(|e| {
+                    Error::not_sent(format!("cannot set up the HTTP client: {e}")).with_source(e)
+                })?,
+        };
         let context = AuthContext {
             http,
             retry: RetryPolicy::standard(),
@@ -329,7 +352,7 @@ impl PendingWebLogin {
         };
         let mut form = vec![
             ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
+            ("code", code),
             ("redirect_uri", self.redirect_uri.as_str()),
             ("client_id", self.client_id.as_str()),
         ];
@@ -384,8 +407,12 @@ struct Redirect {
 /// What the callback handler checks against, and where it sends the outcome (once).
 struct Callback {
     state: String,
-    outcome: Mutex<Option<oneshot::Sender<Result<String>>>>,
+    outcome: Mutex<Option<oneshot::Sender<CallbackOutcome>>>,
 }
+
+/// What the callback brought: a code, with a way to tell the browser how its exchange went
+/// (`true`: logged in), or the reason the login failed.
+type CallbackOutcome = Result<(String, oneshot::Sender<bool>)>;
 
 async fn callback_handler(
     State(callback): State<Arc<Callback>>,
@@ -401,6 +428,15 @@ async fn callback_handler(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    // A request carrying nothing OAuth (a prefetch, a reload of a bare URL) is not the
+    // callback: it does not end the login.
+    if get("state").is_none() && get("code").is_none() && get("error").is_none() {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Waiting for Salesforce",
+            "This address receives the login's answer from Salesforce; it carries none.",
+        );
+    }
     let Some(sender) = callback
         .outcome
         .lock()
@@ -413,13 +449,13 @@ async fn callback_handler(
             "This login has already received its callback. You can close this window.",
         );
     };
-    let (outcome, response) = if get("state") != Some(callback.state.as_str()) {
+    let (error, response) = if get("state") != Some(callback.state.as_str()) {
         (
-            Err(Error::new(
+            Error::new(
                 ErrorKind::Auth,
                 "the OAuth callback's state does not match this login: the redirect did not come \
                  from this login's authorization request",
-            )),
+            ),
             page(
                 StatusCode::BAD_REQUEST,
                 "Login failed",
@@ -431,7 +467,7 @@ async fn callback_handler(
         let description = get("error_description").unwrap_or("");
         tracing::info!(error, description, "the OAuth callback carried an error");
         (
-            Err(Error::new(
+            Error::new(
                 ErrorKind::Auth,
                 format!("the authorization was refused: {error}: {description}"),
             )
@@ -439,7 +475,7 @@ async fn callback_handler(
                 error_code: error.to_string(),
                 message: description.to_string(),
                 fields: Vec::new(),
-            }])),
+            }]),
             page(
                 StatusCode::OK,
                 "Login refused",
@@ -447,20 +483,33 @@ async fn callback_handler(
             ),
         )
     } else if let Some(code) = get("code") {
-        (
-            Ok(code.to_string()),
-            page(
+        // The page waits for the exchange, so it can say whether the login worked.
+        let (reply, exchanged) = oneshot::channel();
+        let _ = sender.send(Ok((code.to_string(), reply)));
+        return match tokio::time::timeout(LOGIN_TIMEOUT, exchanged).await {
+            Ok(Ok(true)) => page(
                 StatusCode::OK,
                 "Login complete",
                 "You are logged in. You can close this window.",
             ),
-        )
+            Ok(Ok(false)) => page(
+                StatusCode::OK,
+                "Login failed",
+                "Salesforce authorized the login, but the session could not be obtained. \
+                 The application says why.",
+            ),
+            _ => page(
+                StatusCode::OK,
+                "Authorization received",
+                "Return to the application to complete the login. You can close this window.",
+            ),
+        };
     } else {
         (
-            Err(Error::new(
+            Error::new(
                 ErrorKind::Auth,
                 "the OAuth callback carried neither a code nor an error",
-            )),
+            ),
             page(
                 StatusCode::BAD_REQUEST,
                 "Login failed",
@@ -468,7 +517,7 @@ async fn callback_handler(
             ),
         )
     };
-    let _ = sender.send(outcome);
+    let _ = sender.send(Err(error));
     response
 }
 

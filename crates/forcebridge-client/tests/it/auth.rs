@@ -103,9 +103,11 @@ async fn logged_in_as(client: &Client) -> String {
     user.get_str("Username").unwrap().to_string()
 }
 
-/// Opens `url` as a browser would, following redirects; the final page's text.
-async fn browse(url: &str) -> String {
-    reqwest::get(url).await.unwrap().text().await.unwrap()
+/// Opens `url` as a browser would, following redirects, while the login goes on; the final
+/// page's text comes from the returned task.
+fn browse(url: &str) -> tokio::task::JoinHandle<String> {
+    let url = url.to_string();
+    tokio::spawn(async move { reqwest::get(url).await.unwrap().text().await.unwrap() })
 }
 
 /// A query parameter of a URL.
@@ -128,9 +130,11 @@ fn web_flow(org: &TestOrg, client_id: &str, callback: &str) -> WebServerFlow {
 /// A web-server login of `flow` approved by the org, on `listener`.
 async fn web_login(flow: &WebServerFlow, listener: tokio::net::TcpListener) -> WebLogin {
     let pending = flow.start_on(listener).await.unwrap();
-    let page = browse(pending.authorize_url()).await;
+    let browser = browse(pending.authorize_url());
+    let login = pending.finish().await.unwrap();
+    let page = browser.await.unwrap();
     assert!(page.contains("You are logged in"), "{page}");
-    pending.finish().await.unwrap()
+    login
 }
 
 // Web-server flow
@@ -161,9 +165,10 @@ async fn web_flow_with_pkce_logs_in_without_a_secret_and_refreshes_later() {
         Some("refresh_token api web")
     );
 
-    let page = browse(&url).await;
-    assert!(page.contains("You are logged in"), "{page}");
+    let browser = browse(&url);
     let login = pending.finish().await.unwrap();
+    let page = browser.await.unwrap();
+    assert!(page.contains("You are logged in"), "{page}");
     assert!(login.session.refresh_token.is_some());
     let refresh = login.refresh.clone().expect("refresh credentials");
     assert!(refresh.client_secret.is_none());
@@ -193,8 +198,9 @@ async fn web_flow_without_pkce_sends_the_client_secret() {
     };
     let pending = flow.start_on(listener).await.unwrap();
     assert_eq!(query_param(pending.authorize_url(), "code_challenge"), None);
-    browse(pending.authorize_url()).await;
+    let browser = browse(pending.authorize_url());
     let login = pending.finish().await.unwrap();
+    assert!(browser.await.unwrap().contains("You are logged in"));
     let client = login
         .client_builder()
         .retry_policy(quick_retries())
@@ -211,10 +217,13 @@ async fn web_flow_without_pkce_or_secret_is_refused_by_the_org() {
         ..web_flow(&org, WEB_APP, &callback)
     };
     let pending = flow.start_on(listener).await.unwrap();
-    browse(pending.authorize_url()).await;
+    let browser = browse(pending.authorize_url());
     let error = pending.finish().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
     assert_eq!(error.error_code(), Some("invalid_client"));
+    // The browser is told the login failed, not that it worked.
+    let page = browser.await.unwrap();
+    assert!(page.contains("Login failed"), "{page}");
 }
 
 #[tokio::test]
@@ -229,7 +238,7 @@ async fn web_flow_rejects_a_callback_with_another_state() {
     let forged = pending
         .authorize_url()
         .replace(&format!("state={state}"), "state=forged");
-    let page = browse(&forged).await;
+    let page = browse(&forged).await.unwrap();
     assert!(page.contains("does not belong to this login"), "{page}");
     let error = pending.finish().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
@@ -281,11 +290,14 @@ async fn web_flow_on_port_zero_reports_the_bound_port_and_times_out() {
         query_param(pending.authorize_url(), "redirect_uri").as_deref(),
         Some(pending.redirect_uri())
     );
-    // The listener answers on the bound port; other paths are not the callback.
+    // The listener answers on the bound port; other paths, and the path without an OAuth
+    // answer, do not end the login.
     let other = reqwest::get(redirect.join("/favicon.ico").unwrap())
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
+    let bare = reqwest::get(redirect.as_str()).await.unwrap();
+    assert_eq!(bare.status(), 400);
 
     let error = pending.finish().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
@@ -303,6 +315,48 @@ async fn web_flow_refuses_redirects_off_this_machine() {
     let error = flow.start().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotSent);
     assert!(error.to_string().contains("not on this machine"), "{error}");
+}
+
+#[tokio::test]
+async fn web_flow_exchanges_the_code_with_the_given_http_client() {
+    // An org served over HTTPS by a local authority that only the given client trusts.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback = format!(
+        "http://127.0.0.1:{}/OauthRedirect",
+        listener.local_addr().unwrap().port()
+    );
+    let trust_file = std::env::temp_dir().join(format!(
+        "forcebridge-client-auth-{}-{}.pem",
+        std::process::id(),
+        listener.local_addr().unwrap().port()
+    ));
+    let emulator = forcebridge_emulator::Emulator::start_tls(
+        config(&callback),
+        "127.0.0.1:0".parse().unwrap(),
+        &trust_file,
+    )
+    .await
+    .unwrap();
+    let authority = reqwest::Certificate::from_pem(&std::fs::read(&trust_file).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&trust_file);
+    let http = reqwest::Client::builder()
+        .add_root_certificate(authority)
+        .build()
+        .unwrap();
+
+    let flow = WebServerFlow {
+        redirect_uri: callback,
+        http: Some(http.clone()),
+        ..WebServerFlow::new(LoginUrl::custom(emulator.url()).unwrap(), WEB_APP)
+    };
+    let pending = flow.start_on(listener).await.unwrap();
+    let browser = {
+        let (http, url) = (http.clone(), pending.authorize_url().to_string());
+        tokio::spawn(async move { http.get(url).send().await.unwrap().text().await.unwrap() })
+    };
+    let login = pending.finish().await.unwrap();
+    assert!(browser.await.unwrap().contains("You are logged in"));
+    assert!(login.session.instance_url.starts_with("https://"));
 }
 
 // Refresh-token rotation
