@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -200,12 +200,14 @@ impl WebServerFlow {
 
         let (outcome_sender, outcome) = oneshot::channel();
         let callback = Arc::new(Callback {
+            path: redirect.url.path().to_string(),
             state: state.clone(),
             outcome: Mutex::new(Some(outcome_sender)),
         });
+        // One handler for every path, comparing paths itself: a callback path is any URL path,
+        // and not every one is valid route syntax.
         let router = axum::Router::new()
-            .route(redirect.url.path(), axum::routing::get(callback_handler))
-            .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+            .fallback(callback_handler)
             .with_state(callback);
         let (shutdown, shutdown_signal) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -406,6 +408,8 @@ struct Redirect {
 
 /// What the callback handler checks against, and where it sends the outcome (once).
 struct Callback {
+    /// The redirect URI's path; other paths are not the callback.
+    path: String,
     state: String,
     outcome: Mutex<Option<oneshot::Sender<CallbackOutcome>>>,
 }
@@ -416,8 +420,16 @@ type CallbackOutcome = Result<(String, oneshot::Sender<bool>)>;
 
 async fn callback_handler(
     State(callback): State<Arc<Callback>>,
+    method: Method,
+    uri: Uri,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if uri.path() != callback.path {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    if method != Method::GET {
+        return (StatusCode::METHOD_NOT_ALLOWED, "only GET").into_response();
+    }
     let params: Vec<(String, String)> =
         form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
             .into_owned()
@@ -575,6 +587,23 @@ mod tests {
         assert_eq!(
             pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[tokio::test]
+    async fn any_callback_path_is_served_and_only_that_path() {
+        let flow = WebServerFlow {
+            redirect_uri: "http://127.0.0.1:0/cb/*any:thing/{x}".into(),
+            ..WebServerFlow::new(LoginUrl::production(), "id")
+        };
+        let pending = flow.start().await.unwrap();
+        let callback = reqwest::Url::parse(pending.redirect_uri()).unwrap();
+        let status = |url: reqwest::Url| async move { reqwest::get(url).await.unwrap().status() };
+        // The callback path without an OAuth answer: a page, and the login goes on.
+        assert_eq!(status(callback.clone()).await, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(callback.join("/cb").unwrap()).await,
+            StatusCode::NOT_FOUND
         );
     }
 
