@@ -259,6 +259,7 @@ impl ClientBuilder {
         let context = AuthContext {
             http: http.clone(),
             retry: self.retry.clone(),
+            version: self.version,
         };
         let tokens = TokenCache::new(
             self.credentials.into_source(),

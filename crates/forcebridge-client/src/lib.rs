@@ -47,8 +47,9 @@ mod types;
 mod usage;
 
 pub use auth::{
-    AccessTokenCredentials, ClientCredentials, Credentials, LoginUrl, PasswordCredentials,
-    RefreshTokenCredentials, Session, TokenSource,
+    AccessTokenCredentials, ClientCredentials, Credentials, JwtCredentials, LoginUrl,
+    PasswordCredentials, PendingWebLogin, RefreshTokenCredentials, Session, SoapLoginCredentials,
+    TokenSource, WebLogin, WebServerFlow,
 };
 pub use client::{Access, Client, ClientBuilder};
 pub use composite::{

@@ -169,13 +169,12 @@ fn records_are_created_read_updated_upserted_and_deleted() {
 #[test]
 fn describe_search_limits_and_raw_api() {
     let env = connected();
-    let fields: Value = serde_json::from_str(
-        &stdout_of(&env, &["describe", "Contact", "--jsonl"])
-            .lines()
-            .find(|l| l.contains("\"AccountId\""))
-            .unwrap(),
-    )
-    .unwrap();
+    let describe = stdout_of(&env, &["describe", "Contact", "--jsonl"]);
+    let account_id = describe
+        .lines()
+        .find(|l| l.contains("\"AccountId\""))
+        .unwrap();
+    let fields: Value = serde_json::from_str(account_id).unwrap();
     assert_eq!(fields["type"], "reference");
     assert_eq!(fields["referenceTo"], "Account");
     let global = stdout_of(&env, &["describe", "--csv"]);

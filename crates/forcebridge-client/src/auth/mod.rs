@@ -9,7 +9,10 @@
 //! Secrets (passwords, client secrets, tokens, private keys) are [`SecretString`]s: they never
 //! appear in `Debug` output, errors or tracing events.
 
+mod jwt;
 mod oauth;
+mod soap;
+mod web;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -20,10 +23,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::retry::RetryPolicy;
+use crate::types::ApiVersion;
 
+pub use jwt::JwtCredentials;
 pub use oauth::{
     AccessTokenCredentials, ClientCredentials, PasswordCredentials, RefreshTokenCredentials,
 };
+pub use soap::SoapLoginCredentials;
+pub use web::{PendingWebLogin, WebLogin, WebServerFlow};
 
 /// Where a flow logs in: `https://login.salesforce.com`, `https://test.salesforce.com`, a My
 /// Domain, or any other URL (a local org, an Experience Cloud site).
@@ -154,6 +161,7 @@ impl fmt::Debug for Session {
 pub struct AuthContext {
     pub(crate) http: reqwest::Client,
     pub(crate) retry: RetryPolicy,
+    pub(crate) version: ApiVersion,
 }
 
 impl AuthContext {
@@ -161,6 +169,12 @@ impl AuthContext {
     /// trusted certificates are the client's).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The API version the client pins ([`crate::ClientBuilder::api_version`]); flows whose
+    /// endpoint is versioned (the SOAP login) use it.
+    pub fn api_version(&self) -> ApiVersion {
+        self.version
     }
 }
 
@@ -200,6 +214,10 @@ pub enum Credentials {
     RefreshToken(RefreshTokenCredentials),
     /// An access token and instance URL obtained elsewhere; it cannot be refreshed.
     AccessToken(AccessTokenCredentials),
+    /// OAuth JWT bearer flow: an assertion signed with the connected app's certificate key.
+    Jwt(JwtCredentials),
+    /// The SOAP `login()` call, for orgs without a connected app (API 64.0 and older).
+    SoapLogin(SoapLoginCredentials),
     /// Any other source.
     Custom(Arc<dyn TokenSource>),
 }
@@ -211,6 +229,8 @@ impl Credentials {
             Credentials::ClientCredentials(c) => Arc::new(c),
             Credentials::RefreshToken(c) => Arc::new(oauth::RefreshSource::new(c)),
             Credentials::AccessToken(c) => Arc::new(c),
+            Credentials::Jwt(c) => Arc::new(c),
+            Credentials::SoapLogin(c) => Arc::new(c),
             Credentials::Custom(source) => source,
         }
     }
@@ -231,6 +251,8 @@ credentials_from!(
     ClientCredentials(ClientCredentials),
     RefreshToken(RefreshTokenCredentials),
     AccessToken(AccessTokenCredentials),
+    Jwt(JwtCredentials),
+    SoapLogin(SoapLoginCredentials),
 );
 
 /// Called with every refresh token a login hands out that differs from the one before (the
