@@ -33,6 +33,7 @@
 //! appear in `Debug` output, errors or events.
 
 pub mod auth;
+pub mod bulk;
 mod client;
 mod error;
 mod http;

@@ -1,5 +1,6 @@
 //! The client against the local org, in-process on port 0: one binary, one module per area.
 
+mod bulk;
 mod query;
 mod reliability;
 mod sobjects;

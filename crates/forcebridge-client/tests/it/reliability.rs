@@ -229,9 +229,12 @@ async fn the_concurrency_cap_bounds_requests_in_flight() {
     );
 }
 
+/// One scripted answer: status, headers, body.
+type Answer = (u16, Vec<(&'static str, &'static str)>, &'static str);
+
 /// A one-route server that answers from a script: each request takes the next answer.
 async fn scripted_server(
-    answers: Vec<(u16, Vec<(&'static str, &'static str)>, &'static str)>,
+    answers: Vec<Answer>,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
