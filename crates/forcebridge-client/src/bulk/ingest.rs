@@ -294,6 +294,22 @@ impl IngestBuilder {
         self,
         records: impl Stream<Item = T>,
     ) -> Result<IngestSummary> {
+        self.try_from_record_stream(records.map(Ok::<T, std::convert::Infallible>))
+            .await
+    }
+
+    /// [`IngestBuilder::from_record_stream`] for sources that can fail (a database cursor, a
+    /// file being parsed). The first error stops reading: jobs already closed keep running on
+    /// the org and are named in the returned error (kind [`ErrorKind::NotSent`], with the
+    /// source error reachable through `source()`).
+    pub async fn try_from_record_stream<T, E>(
+        self,
+        records: impl Stream<Item = std::result::Result<T, E>>,
+    ) -> Result<IngestSummary>
+    where
+        T: Serialize,
+        E: std::error::Error + Send + Sync + 'static,
+    {
         let mut run = Run::new(self)?;
         let fed = feed_records(&mut run, records).await;
         run.finish(fed).await
@@ -556,7 +572,14 @@ async fn feed_csv<R: AsyncRead + Unpin>(run: &mut Run, reader: R) -> Result<()> 
 }
 
 /// Writes records as CSV rows into the run.
-async fn feed_records<T: Serialize>(run: &mut Run, records: impl Stream<Item = T>) -> Result<()> {
+async fn feed_records<T, E>(
+    run: &mut Run,
+    records: impl Stream<Item = std::result::Result<T, E>>,
+) -> Result<()>
+where
+    T: Serialize,
+    E: std::error::Error + Send + Sync + 'static,
+{
     let mut writer = csv::WriterBuilder::new();
     writer
         .delimiter(run.options.column_delimiter.byte())
@@ -573,6 +596,9 @@ async fn feed_records<T: Serialize>(run: &mut Run, records: impl Stream<Item = T
     let mut n = 0u64;
     while let Some(record) = records.next().await {
         n += 1;
+        let record = record.map_err(|e| {
+            Error::not_sent(format!("reading record {n} failed: {e}")).with_source(e)
+        })?;
         let value = serde_json::to_value(&record).map_err(|e| {
             Error::not_sent(format!("record {n} cannot be serialized: {e}")).with_source(e)
         })?;

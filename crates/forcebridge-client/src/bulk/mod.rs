@@ -16,6 +16,29 @@
 //! cut connection could make two jobs), so it is retried only when nothing can have reached the
 //! org, unless [`crate::RetryPolicy::retry_non_idempotent`] says otherwise; polling, results
 //! and locators are retried freely.
+//!
+//! ```no_run
+//! # async fn demo(client: forcebridge_client::Client) -> forcebridge_client::Result<()> {
+//! use forcebridge_client::bulk::{IngestOperation, IngestOptions};
+//!
+//! let summary = client
+//!     .bulk()
+//!     .ingest("Contact", IngestOperation::Insert)
+//!     .options(IngestOptions {
+//!         results_dir: Some("results".into()),
+//!         ..IngestOptions::default()
+//!     })
+//!     .on_progress(|p| tracing::info!(uploaded = p.records_uploaded, processed = p.records_processed))
+//!     .from_csv_file("contacts.csv")
+//!     .await?;
+//! println!("{} rows failed in jobs {:?}", summary.records_failed, summary.job_ids());
+//!
+//! let mut file = tokio::fs::File::create("accounts.csv").await.unwrap();
+//! let query = client.bulk().query("SELECT Id, Name FROM Account").max_records(50_000);
+//! let done = query.write_to(&mut file).await?;
+//! println!("{} rows in {} pages", done.records, done.pages);
+//! # Ok(()) }
+//! ```
 
 mod ingest;
 mod query;

@@ -10,6 +10,7 @@ use forcebridge_client::bulk::{
     ResultKind, Resumed,
 };
 use forcebridge_client::{Access, Client, ErrorKind, Method};
+use forcebridge_emulator::FaultConfig;
 use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde_json::json;
@@ -548,4 +549,100 @@ async fn a_read_only_client_refuses_ingest_without_sending_but_runs_queries() {
     let expected = count(&client, "SELECT COUNT() FROM Account").await;
     assert_eq!(summary.records, expected);
     assert!(client.requests_sent() > 0);
+}
+
+#[tokio::test]
+async fn a_job_creation_cut_off_is_not_retried_so_no_second_job_appears() {
+    let org = TestOrg::seeded(200).await;
+    let client = org.client();
+    client.session().await.unwrap();
+    org.emulator.set_faults(FaultConfig {
+        reset_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let sent = client.requests_sent();
+    let error = client
+        .bulk()
+        .query("SELECT Id FROM Account")
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(client.requests_sent(), sent + 1, "one attempt only");
+    let error = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(quick_options())
+        .from_records([json!({"Name": "Once"})])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(client.requests_sent(), sent + 2, "one attempt only");
+    org.emulator.set_faults(FaultConfig::none());
+    assert_eq!(client.bulk().list_query_jobs().await.unwrap().len(), 1);
+    assert_eq!(client.bulk().list_ingest_jobs().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn polling_and_result_pages_are_retried_through_server_errors() {
+    let org = TestOrg::seeded(3_000).await;
+    let client = org.client();
+    let expected = count(&client, "SELECT COUNT() FROM Account").await;
+    let job = client
+        .bulk()
+        .query("SELECT Id, Name FROM Account")
+        .options(QueryOptions {
+            max_records: Some(40),
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    org.emulator.set_faults(FaultConfig {
+        error_rate: 0.3,
+        reset_rate: 0.1,
+        ..FaultConfig::none()
+    });
+    let mut sink = Vec::new();
+    let summary = job.resume_into(&mut sink, None).await.unwrap();
+    org.emulator.set_faults(FaultConfig::none());
+    assert_eq!(summary.records, expected);
+    let (_, rows) = parse_csv(&sink);
+    let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, expected);
+}
+
+#[tokio::test]
+async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_running() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let records = (0..30).map(|i| {
+        if i < 20 {
+            Ok(json!({"Name": format!("Account {i:02}")}))
+        } else {
+            Err(std::io::Error::other("the source database went away"))
+        }
+    });
+    let error = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(IngestOptions {
+            max_upload_bytes: 100,
+            ..quick_options()
+        })
+        .try_from_record_stream(futures_util::stream::iter(records))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    let text = error.to_string();
+    assert!(text.contains("reading record 21 failed"), "{text}");
+    assert!(text.contains("jobs already closed"), "{text}");
+    let jobs = client.bulk().list_ingest_jobs().await.unwrap();
+    assert!(jobs.len() >= 2, "{jobs:?}");
+    for job in &jobs {
+        assert!(text.contains(&job.id), "{text} lacks {}", job.id);
+    }
 }
