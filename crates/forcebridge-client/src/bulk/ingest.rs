@@ -465,6 +465,13 @@ impl Run {
             ..IngestSummary::default()
         };
         let jobs = std::mem::take(&mut self.jobs);
+        let all_ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
+        let waited = |error: Error| {
+            error.with_note(format!(
+                "the jobs keep running on the org; resume them by id: {}",
+                all_ids.join(", ")
+            ))
+        };
         for (id, rows) in jobs {
             let done_processed = self.progress.records_processed;
             let done_failed = self.progress.records_failed;
@@ -487,10 +494,12 @@ impl Run {
                         }
                     },
                 )
-                .await?
+                .await
+                .map_err(waited)?
             };
-            let mut job =
-                finished(&self.client, &info, self.options.results_dir.as_deref()).await?;
+            let mut job = finished(&self.client, &info, self.options.results_dir.as_deref())
+                .await
+                .map_err(waited)?;
             job.records_uploaded = rows;
             summary.records_processed += job.records_processed;
             summary.records_failed += job.records_failed;

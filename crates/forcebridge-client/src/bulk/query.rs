@@ -46,6 +46,9 @@ pub struct QueryWork {
 /// One page of a query job's CSV result, as the org sent it (with its own header row).
 #[derive(Debug, Clone)]
 pub struct QueryPage {
+    /// The job the page belongs to (with [`QueryPage::next_locator`], what a resumed download
+    /// needs).
+    pub job_id: String,
     /// The CSV text: a header row, then the page's rows.
     pub bytes: Bytes,
     /// How many rows the page holds (`Sforce-NumberOfRecords`).
@@ -292,6 +295,7 @@ impl QueryJob {
             None => count_rows(&reply.body),
         };
         Ok(QueryPage {
+            job_id: self.id.clone(),
             bytes: reply.body,
             records,
             locator,

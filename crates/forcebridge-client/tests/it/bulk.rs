@@ -443,6 +443,7 @@ async fn a_download_resumed_from_a_saved_locator_gives_exactly_the_remaining_row
     let pages: Vec<_> = again.pages_from(Some(&saved)).try_collect().await.unwrap();
     assert_eq!(pages.len() as u64, rest.pages);
     assert_eq!(pages[0].locator.as_deref(), Some(saved.as_str()));
+    assert!(pages.iter().all(|p| p.job_id == job.id()));
     assert!(pages.last().unwrap().next_locator.is_none());
 }
 
@@ -645,4 +646,41 @@ async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_run
     for job in &jobs {
         assert!(text.contains(&job.id), "{text} lacks {}", job.id);
     }
+}
+
+#[tokio::test]
+async fn a_job_that_fails_as_a_whole_is_reported_in_the_summary() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let summary = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(quick_options())
+        .from_csv_reader(&b"Name,NoSuchField__c\nAcme,x\n"[..])
+        .await
+        .unwrap();
+    assert!(!summary.is_clean());
+    let job = &summary.jobs[0];
+    assert_eq!(job.state, JobState::Failed);
+    let message = job.error_message.as_deref().unwrap();
+    assert!(message.contains("NoSuchField__c"), "{message}");
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 0);
+}
+
+#[tokio::test]
+async fn a_query_the_org_refuses_is_an_api_error_naming_the_field() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let error = client
+        .bulk()
+        .query("SELECT Id, NoSuchField__c FROM Account")
+        .options(QueryOptions {
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .write_to(&mut Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Api);
+    assert!(error.to_string().contains("NoSuchField__c"), "{error}");
 }
