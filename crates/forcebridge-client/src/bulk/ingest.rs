@@ -94,32 +94,43 @@ impl Default for IngestOptions {
 /// each poll. `records_processed` and `records_failed` count finished rows of every job so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestProgress {
+    /// Jobs created, uploaded and closed so far.
     pub jobs_created: usize,
+    /// Rows uploaded into closed jobs so far.
     pub records_uploaded: u64,
+    /// Rows the org has processed (succeeded or failed) so far.
     pub records_processed: u64,
+    /// Rows that failed so far.
     pub records_failed: u64,
 }
 
 /// The result files of a job, when [`IngestOptions::results_dir`] is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultFiles {
+    /// `sf__Id`, `sf__Created` and the uploaded row, for each row that succeeded.
     pub successful: PathBuf,
+    /// `sf__Id`, `sf__Error` and the uploaded row, for each row that failed.
     pub failed: PathBuf,
+    /// The uploaded rows the job never processed.
     pub unprocessed: PathBuf,
 }
 
 /// How one job ended.
 #[derive(Debug, Clone)]
 pub struct JobSummary {
+    /// The job id (`750...`), for [`Bulk::ingest_job`].
     pub id: String,
     /// `JobComplete`, `Failed` or `Aborted`.
     pub state: JobState,
     /// The rows uploaded into this job (0 when the job was resumed by id).
     pub records_uploaded: u64,
+    /// Rows the org processed, succeeded or failed (`numberRecordsProcessed`).
     pub records_processed: u64,
+    /// Rows that failed (`numberRecordsFailed`); their errors are in the failed results.
     pub records_failed: u64,
     /// Why the job as a whole failed.
     pub error_message: Option<String>,
+    /// Where the job's results were written, when [`IngestOptions::results_dir`] was set.
     pub results: Option<ResultFiles>,
 }
 
@@ -127,9 +138,13 @@ pub struct JobSummary {
 /// each job's failed results.
 #[derive(Debug, Clone, Default)]
 pub struct IngestSummary {
+    /// Every job, in upload order.
     pub jobs: Vec<JobSummary>,
+    /// Rows uploaded, over all jobs.
     pub records_uploaded: u64,
+    /// Rows processed, over all jobs.
     pub records_processed: u64,
+    /// Rows that failed, over all jobs.
     pub records_failed: u64,
 }
 
@@ -244,6 +259,7 @@ impl Bulk {
 }
 
 impl IngestBuilder {
+    /// Sets the options (dialect, upload size, polling, columns, result files).
     pub fn options(mut self, options: IngestOptions) -> IngestBuilder {
         self.options = options;
         self
@@ -713,6 +729,7 @@ pub enum Resumed {
 }
 
 impl IngestJob {
+    /// The job id.
     pub fn id(&self) -> &str {
         &self.id
     }

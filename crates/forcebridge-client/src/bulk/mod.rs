@@ -80,11 +80,13 @@ pub enum JobState {
     Open,
     /// Closed (ingest) or created (query): waiting to be processed.
     UploadComplete,
+    /// Being processed.
     InProgress,
     /// Finished; results can be read. Individual ingest rows may still have failed.
     JobComplete,
     /// The job as a whole failed; see [`JobInfo::error_message`].
     Failed,
+    /// Stopped by a caller before it finished.
     Aborted,
     /// A state this client does not know.
     Other(String),
@@ -117,11 +119,17 @@ impl JobState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColumnDelimiter {
     #[default]
+    /// `,` (the default).
     Comma,
+    /// A tab.
     Tab,
+    /// `|`.
     Pipe,
+    /// `;`.
     Semicolon,
+    /// `^`.
     Caret,
+    /// `` ` ``.
     Backquote,
 }
 
@@ -165,7 +173,9 @@ impl ColumnDelimiter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LineEnding {
     #[default]
+    /// `\n` (the default).
     Lf,
+    /// `\r\n`.
     CrLf,
 }
 
@@ -182,7 +192,9 @@ impl LineEnding {
 /// `max_interval`, for at most `timeout` in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollOptions {
+    /// The delay before the second poll (the first is immediate).
     pub initial_interval: Duration,
+    /// The longest delay between polls.
     pub max_interval: Duration,
     /// How long to wait for the job(s) to finish before giving up. Giving up does not stop
     /// the job on the org: it keeps running, and can be waited for again by id.

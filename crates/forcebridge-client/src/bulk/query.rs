@@ -23,7 +23,9 @@ use crate::error::{Error, ErrorKind, Result};
 /// How a query job runs and is downloaded.
 #[derive(Debug, Clone, Default)]
 pub struct QueryOptions {
+    /// The delimiter of the result CSV.
     pub column_delimiter: ColumnDelimiter,
+    /// The line ending of the result CSV.
     pub line_ending: LineEnding,
     /// The most rows per results page (`maxRecords`); by default the org decides. Each page is
     /// held in memory while it is written, so this bounds memory.
@@ -63,11 +65,13 @@ pub struct QueryPage {
 /// What a download wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuerySummary {
+    /// The job that was downloaded, for [`Bulk::query_job`].
     pub job_id: String,
     /// Rows written (header not counted).
     pub records: u64,
     /// Bytes written to the sink.
     pub bytes: u64,
+    /// Pages downloaded.
     pub pages: u64,
     /// The locator that fetched the last page (`None` if it was the first page).
     pub last_locator: Option<String>,
@@ -106,6 +110,7 @@ impl Bulk {
 }
 
 impl QueryWork {
+    /// Sets the options (dialect, page size, polling).
     pub fn options(mut self, options: QueryOptions) -> QueryWork {
         self.options = options;
         self
@@ -161,6 +166,7 @@ pub struct QueryJob {
 }
 
 impl QueryJob {
+    /// The job id.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -171,6 +177,7 @@ impl QueryJob {
         self
     }
 
+    /// The job's current info (state, rows).
     pub async fn info(&self) -> Result<JobInfo> {
         job_info(&self.client, JobKind::Query, &self.id).await
     }
