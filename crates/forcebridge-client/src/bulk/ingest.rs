@@ -809,7 +809,9 @@ impl IngestJob {
     }
 
     async fn fetch_results(&self, kind: ResultKind) -> Result<Bytes> {
-        let call = JobKind::Ingest.call(Method::GET, &[&self.id, kind.segment()]);
+        let call = JobKind::Ingest
+            .call(Method::GET, &[&self.id, kind.segment()])
+            .header(reqwest::header::ACCEPT, "text/csv")?;
         Ok(self.client.execute(call).await?.body)
     }
 

@@ -281,7 +281,9 @@ impl QueryJob {
 
     /// Reads one page.
     async fn fetch_page(&self, locator: Option<String>) -> Result<QueryPage> {
-        let mut call = JobKind::Query.call(Method::GET, &[&self.id, "results"]);
+        let mut call = JobKind::Query
+            .call(Method::GET, &[&self.id, "results"])
+            .header(reqwest::header::ACCEPT, "text/csv")?;
         if let Some(locator) = &locator {
             call = call.query("locator", locator.clone());
         }

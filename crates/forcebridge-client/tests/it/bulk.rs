@@ -684,3 +684,25 @@ async fn a_query_the_org_refuses_is_an_api_error_naming_the_field() {
     assert_eq!(error.kind(), ErrorKind::Api);
     assert!(error.to_string().contains("NoSuchField__c"), "{error}");
 }
+
+/// The CLI and the sync engine run bulk work on spawned tasks: the futures must be `Send`.
+#[allow(dead_code)]
+fn bulk_futures_are_send(client: Client, sink: tokio::fs::File) {
+    fn is_send<T: Send>(_: T) {}
+    let bulk = client.bulk();
+    is_send(
+        bulk.ingest("Account", IngestOperation::Insert)
+            .from_csv_file("accounts.csv"),
+    );
+    is_send(
+        bulk.ingest("Account", IngestOperation::Insert)
+            .from_records(vec![json!({"Name": "A"})]),
+    );
+    let mut sink = sink;
+    is_send(async move {
+        bulk.query("SELECT Id FROM Account")
+            .write_to(&mut sink)
+            .await
+    });
+    is_send(client.bulk().query_job("750").pages_from(None));
+}
