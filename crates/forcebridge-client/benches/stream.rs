@@ -9,6 +9,8 @@
 //!    read and dropped without parsing: the rate the org and the network allow;
 //! 2. the typed stream (`query_as::<Account>().stream()`);
 //! 3. the dynamic stream (`query().stream()`, `Record`s);
+//! 4. a Bulk API 2.0 query of the same SOQL, its CSV pages (50,000 rows each) written to a sink
+//!    (`bulk().query(..).write_to(..)`, job creation and polling included);
 //!
 //! and the process's peak resident memory after each step.
 //!
@@ -73,9 +75,9 @@ fn main() {
         .unwrap();
     println!("forcebridge-client query stream benchmark (org in a child process)\n");
     println!(
-        "| rows | raw pages | typed stream | dynamic stream | peak memory after (typed / dynamic) |"
+        "| rows | raw pages | typed stream | dynamic stream | bulk query to a sink | peak memory after (typed / dynamic) |"
     );
-    println!("|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|");
     for rows in sizes {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--serve", &rows.to_string()])
@@ -147,15 +149,36 @@ async fn measure(rows: usize, url: &str, token: &str) {
     let dynamic_peak = peak_memory_mb();
     assert_eq!(dynamic, rows);
 
+    let started = Instant::now();
+    let bulk = client
+        .bulk()
+        .query(SOQL)
+        .options(forcebridge_client::bulk::QueryOptions {
+            max_records: Some(50_000),
+            poll: forcebridge_client::bulk::PollOptions {
+                initial_interval: Duration::from_millis(20),
+                max_interval: Duration::from_millis(200),
+                timeout: Duration::from_secs(600),
+            },
+            ..Default::default()
+        })
+        .write_to(&mut tokio::io::sink())
+        .await
+        .unwrap();
+    let bulk_time = started.elapsed();
+    assert_eq!(bulk.records, rows as u64);
+
     let rate = |time: Duration| rows as f64 / time.as_secs_f64();
     println!(
-        "| {rows} | {:.0} rows/s ({:.0} MB/s) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0}%) | {typed_peak:.0} MB / {dynamic_peak:.0} MB |",
+        "| {rows} | {:.0} rows/s ({:.0} MB/s) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0} MB/s) | {typed_peak:.0} MB / {dynamic_peak:.0} MB |",
         rate(raw_time),
         raw_bytes as f64 / 1e6 / raw_time.as_secs_f64(),
         rate(typed_time),
         100.0 * raw_time.as_secs_f64() / typed_time.as_secs_f64(),
         rate(dynamic_time),
         100.0 * raw_time.as_secs_f64() / dynamic_time.as_secs_f64(),
+        rate(bulk_time),
+        bulk.bytes as f64 / 1e6 / bulk_time.as_secs_f64(),
     );
 }
 

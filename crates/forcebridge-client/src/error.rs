@@ -98,6 +98,13 @@ impl Error {
         self
     }
 
+    /// Appends `note` to the message (for context only the caller knows, such as the jobs a
+    /// failed run had already started).
+    pub(crate) fn with_note(mut self, note: impl std::fmt::Display) -> Error {
+        self.inner.message = format!("{}; {note}", self.inner.message);
+        self
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind

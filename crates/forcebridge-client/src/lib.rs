@@ -6,7 +6,10 @@
 //!   requests at once, when the org stops accepting them.
 //! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional` and a page
 //!   stream; memory stays bounded by two pages whatever the result size.
-//! - **sObjects, describe (cached), search, composite, collections of any size, Bulk API 2.0.**
+//! - **sObjects, describe (cached), search, composite, collections of any size.**
+//! - **Bulk API 2.0** ([`Client::bulk`]): ingest from CSV files, readers or records, split into
+//!   jobs under the upload limit, with per-row results and resume by job id; bulk queries
+//!   downloaded page by page into any `AsyncWrite`, resumable from a saved locator.
 //! - **Reliability**: retries with backoff and jitter for what is safe to repeat, `Retry-After`,
 //!   a concurrency cap, timeouts, API usage from every response and an optional budget.
 //!
@@ -33,6 +36,7 @@
 //! appear in `Debug` output, errors or events.
 
 pub mod auth;
+pub mod bulk;
 mod client;
 mod composite;
 mod error;

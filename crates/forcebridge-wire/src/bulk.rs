@@ -2,6 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The header of a query results page that says where the next page starts: an opaque locator,
+/// or the literal `null` on the last page.
+pub const LOCATOR_HEADER: &str = "Sforce-Locator";
+
+/// The header of a query results page that says how many rows it holds.
+pub const NUMBER_OF_RECORDS_HEADER: &str = "Sforce-NumberOfRecords";
+
+/// The value [`LOCATOR_HEADER`] has on the last page.
+pub const LAST_PAGE_LOCATOR: &str = "null";
+
 /// `POST /jobs/ingest`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,6 +1,7 @@
 //! The client against the local org, in-process on port 0: one binary, one module per area.
 
 mod auth;
+mod bulk;
 mod composite;
 mod query;
 mod reliability;

@@ -1,0 +1,365 @@
+//! Bulk API 2.0: ingest jobs (`/jobs/ingest`) and query jobs (`/jobs/query`), through
+//! [`Client::bulk`].
+//!
+//! - **Ingest** ([`Bulk::ingest`]) loads a CSV file, any `AsyncRead` of CSV, or a stream of
+//!   records into one or more jobs, splitting large input at row boundaries so no upload goes
+//!   over [`IngestOptions::max_upload_bytes`]. At most one job's upload is held in memory. It
+//!   waits for every job and reports what happened to each row ([`IngestSummary`]).
+//! - **Query** ([`Bulk::query`]) runs a query job and downloads its CSV result page by page
+//!   (`maxRecords`, `locator`) into any `AsyncWrite`, holding one page at a time.
+//! - **Jobs by id** ([`Bulk::ingest_job`], [`Bulk::query_job`]) pick up a job after a crash:
+//!   wait for it, fetch its results, continue a download from a saved locator, abort, delete.
+//!
+//! Every request goes through the client's one road, so read-only mode, retries and the API
+//! budget hold: ingest jobs are writes (a read-only client refuses them before sending
+//! anything); query jobs are reads. Creating a job is not idempotent (a retried create after a
+//! cut connection could make two jobs), so it is retried only when nothing can have reached the
+//! org, unless [`crate::RetryPolicy::retry_non_idempotent`] says otherwise; polling, results
+//! and locators are retried freely.
+//!
+//! ```no_run
+//! # async fn demo(client: forcebridge_client::Client) -> forcebridge_client::Result<()> {
+//! use forcebridge_client::bulk::{IngestOperation, IngestOptions};
+//!
+//! let summary = client
+//!     .bulk()
+//!     .ingest("Contact", IngestOperation::Insert)
+//!     .options(IngestOptions {
+//!         results_dir: Some("results".into()),
+//!         ..IngestOptions::default()
+//!     })
+//!     .on_progress(|p| tracing::info!(uploaded = p.records_uploaded, processed = p.records_processed))
+//!     .from_csv_file("contacts.csv")
+//!     .await?;
+//! println!("{} rows failed in jobs {:?}", summary.records_failed, summary.job_ids());
+//!
+//! let mut file = tokio::fs::File::create("accounts.csv").await.unwrap();
+//! let query = client.bulk().query("SELECT Id, Name FROM Account").max_records(50_000);
+//! let done = query.write_to(&mut file).await?;
+//! println!("{} rows in {} pages", done.records, done.pages);
+//! # Ok(()) }
+//! ```
+
+mod ingest;
+mod query;
+
+use std::time::{Duration, Instant};
+
+use forcebridge_wire::bulk::{JobInfo, JobList};
+use reqwest::Method;
+
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Call, Target};
+
+pub use ingest::{
+    DEFAULT_MAX_UPLOAD_BYTES, IngestBuilder, IngestJob, IngestOperation, IngestOptions,
+    IngestProgress, IngestSummary, JobSummary, ResultFiles, ResultKind, ResultRow, Resumed,
+};
+pub use query::{QueryJob, QueryOptions, QueryPage, QueryPageStream, QuerySummary, QueryWork};
+
+/// Bulk API 2.0 on one client: made by [`Client::bulk`], cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Bulk {
+    client: Client,
+}
+
+impl Client {
+    /// Bulk API 2.0: ingest and query jobs.
+    pub fn bulk(&self) -> Bulk {
+        Bulk {
+            client: self.clone(),
+        }
+    }
+}
+
+/// The state of a Bulk job, as Salesforce names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// An ingest job that accepts uploads; it does nothing until it is closed.
+    Open,
+    /// Closed (ingest) or created (query): waiting to be processed.
+    UploadComplete,
+    /// Being processed.
+    InProgress,
+    /// Finished; results can be read. Individual ingest rows may still have failed.
+    JobComplete,
+    /// The job as a whole failed; see [`JobInfo::error_message`].
+    Failed,
+    /// Stopped by a caller before it finished.
+    Aborted,
+    /// A state this client does not know.
+    Other(String),
+}
+
+impl JobState {
+    /// Reads the `state` member of a job info.
+    pub fn of(info: &JobInfo) -> JobState {
+        match info.state.as_str() {
+            "Open" => JobState::Open,
+            "UploadComplete" => JobState::UploadComplete,
+            "InProgress" => JobState::InProgress,
+            "JobComplete" => JobState::JobComplete,
+            "Failed" => JobState::Failed,
+            "Aborted" => JobState::Aborted,
+            other => JobState::Other(other.to_string()),
+        }
+    }
+
+    /// Whether the job will not change any more.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            JobState::JobComplete | JobState::Failed | JobState::Aborted
+        )
+    }
+}
+
+/// The column delimiter of a job's CSV (input and results).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColumnDelimiter {
+    #[default]
+    /// `,` (the default).
+    Comma,
+    /// A tab.
+    Tab,
+    /// `|`.
+    Pipe,
+    /// `;`.
+    Semicolon,
+    /// `^`.
+    Caret,
+    /// `` ` ``.
+    Backquote,
+}
+
+impl ColumnDelimiter {
+    /// The byte it stands for.
+    pub fn byte(self) -> u8 {
+        match self {
+            ColumnDelimiter::Comma => b',',
+            ColumnDelimiter::Tab => b'\t',
+            ColumnDelimiter::Pipe => b'|',
+            ColumnDelimiter::Semicolon => b';',
+            ColumnDelimiter::Caret => b'^',
+            ColumnDelimiter::Backquote => b'`',
+        }
+    }
+
+    fn wire(self) -> &'static str {
+        match self {
+            ColumnDelimiter::Comma => "COMMA",
+            ColumnDelimiter::Tab => "TAB",
+            ColumnDelimiter::Pipe => "PIPE",
+            ColumnDelimiter::Semicolon => "SEMICOLON",
+            ColumnDelimiter::Caret => "CARET",
+            ColumnDelimiter::Backquote => "BACKQUOTE",
+        }
+    }
+
+    fn from_wire(text: &str) -> ColumnDelimiter {
+        match text {
+            "TAB" => ColumnDelimiter::Tab,
+            "PIPE" => ColumnDelimiter::Pipe,
+            "SEMICOLON" => ColumnDelimiter::Semicolon,
+            "CARET" => ColumnDelimiter::Caret,
+            "BACKQUOTE" => ColumnDelimiter::Backquote,
+            _ => ColumnDelimiter::Comma,
+        }
+    }
+}
+
+/// The line ending of a job's CSV. It must match the data you upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineEnding {
+    #[default]
+    /// `\n` (the default).
+    Lf,
+    /// `\r\n`.
+    CrLf,
+}
+
+impl LineEnding {
+    fn wire(self) -> &'static str {
+        match self {
+            LineEnding::Lf => "LF",
+            LineEnding::CrLf => "CRLF",
+        }
+    }
+}
+
+/// How a job is waited for: polled with a delay that doubles from `initial_interval` up to
+/// `max_interval`, for at most `timeout` in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollOptions {
+    /// The delay before the second poll (the first is immediate).
+    pub initial_interval: Duration,
+    /// The longest delay between polls.
+    pub max_interval: Duration,
+    /// How long to wait for the job(s) to finish before giving up. Giving up does not stop
+    /// the job on the org: it keeps running, and can be waited for again by id.
+    pub timeout: Duration,
+}
+
+impl Default for PollOptions {
+    /// From 1 s up to 10 s between polls, for at most 30 minutes.
+    fn default() -> PollOptions {
+        PollOptions {
+            initial_interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// Whether a job is an ingest or a query job: the path segment under `/jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobKind {
+    Ingest,
+    Query,
+}
+
+impl JobKind {
+    fn segment(self) -> &'static str {
+        match self {
+            JobKind::Ingest => "ingest",
+            JobKind::Query => "query",
+        }
+    }
+
+    /// A call to `/jobs/{kind}/{rest...}`. Query-job calls never change data, so they are
+    /// allowed on a read-only client.
+    pub(crate) fn call(self, method: Method, rest: &[&str]) -> Call {
+        let mut segments = vec!["jobs".to_string(), self.segment().to_string()];
+        segments.extend(rest.iter().map(|s| s.to_string()));
+        let call = Call::data(method, segments);
+        match self {
+            JobKind::Ingest => call,
+            JobKind::Query => call.reads_only(),
+        }
+    }
+}
+
+impl Bulk {
+    /// Every ingest job the org still keeps (finished jobs are deleted after 7 days).
+    pub async fn list_ingest_jobs(&self) -> Result<Vec<JobInfo>> {
+        self.list(JobKind::Ingest).await
+    }
+
+    /// Every query job the org still keeps.
+    pub async fn list_query_jobs(&self) -> Result<Vec<JobInfo>> {
+        self.list(JobKind::Query).await
+    }
+
+    async fn list(&self, kind: JobKind) -> Result<Vec<JobInfo>> {
+        let mut jobs = Vec::new();
+        let mut call = kind.call(Method::GET, &[]);
+        loop {
+            let page: JobList = self.client.execute_json(call).await?;
+            jobs.extend(page.records);
+            match page.next_records_url {
+                Some(next) if !page.done => {
+                    call = Call::new(Method::GET, Target::Path(next));
+                    if kind == JobKind::Query {
+                        call = call.reads_only();
+                    }
+                }
+                _ => return Ok(jobs),
+            }
+        }
+    }
+}
+
+/// Reads a job's info.
+pub(crate) async fn job_info(client: &Client, kind: JobKind, id: &str) -> Result<JobInfo> {
+    client.execute_json(kind.call(Method::GET, &[id])).await
+}
+
+/// Asks for a job state change (`UploadComplete`, `Aborted`).
+pub(crate) async fn change_state(
+    client: &Client,
+    kind: JobKind,
+    id: &str,
+    state: &str,
+) -> Result<JobInfo> {
+    let call = kind
+        .call(Method::PATCH, &[id])
+        .json(&forcebridge_wire::bulk::JobStateChange {
+            state: state.to_string(),
+        })?;
+    client.execute_json(call).await
+}
+
+/// Deletes a job and its results.
+pub(crate) async fn delete_job(client: &Client, kind: JobKind, id: &str) -> Result<()> {
+    client.execute(kind.call(Method::DELETE, &[id])).await?;
+    Ok(())
+}
+
+/// Polls a job until it reaches a terminal state (or `Open`, which only the caller can end),
+/// calling `seen` with every job info read. Fails once `deadline` passes.
+pub(crate) async fn wait_for(
+    client: &Client,
+    kind: JobKind,
+    id: &str,
+    poll: &PollOptions,
+    deadline: Instant,
+    mut seen: impl FnMut(&JobInfo),
+) -> Result<JobInfo> {
+    let mut interval = poll.initial_interval;
+    loop {
+        let info = job_info(client, kind, id).await?;
+        seen(&info);
+        let state = JobState::of(&info);
+        if state.is_terminal() || state == JobState::Open {
+            return Ok(info);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "bulk {} job {id} is still {} after waiting {:?}; it keeps running on the org and can be waited for again by id",
+                    kind.segment(),
+                    info.state,
+                    poll.timeout
+                ),
+            ));
+        }
+        tracing::trace!(job = %id, state = %info.state, "bulk job not finished; polling again");
+        tokio::time::sleep(interval.min(deadline - now)).await;
+        interval = (interval * 2).min(poll.max_interval.max(poll.initial_interval));
+    }
+}
+
+/// Where the CSV record that starts at `buf[0]` ends (the index just past its line
+/// terminator), given whether the scan starts inside quotes; `None` if `buf` holds no end.
+/// Quotes toggle the state (a doubled quote toggles twice), so a newline inside a quoted value
+/// never ends a record.
+pub(crate) fn record_end(buf: &[u8], in_quotes: &mut bool) -> Option<usize> {
+    for (i, &b) in buf.iter().enumerate() {
+        match b {
+            b'"' => *in_quotes = !*in_quotes,
+            b'\n' if !*in_quotes => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_end_at_newlines_outside_quotes() {
+        let mut q = false;
+        assert_eq!(record_end(b"a,b\nc", &mut q), Some(4));
+        let mut q = false;
+        assert_eq!(record_end(b"\"x\ny\",\"\"\"z\"\r\nrest", &mut q), Some(13));
+        let mut q = false;
+        assert_eq!(record_end(b"\"open\nstill", &mut q), None);
+        assert!(q);
+        assert_eq!(record_end(b" quoted\"\n", &mut q), Some(9));
+    }
+}

@@ -1,0 +1,708 @@
+//! Bulk API 2.0: ingest split into jobs, per-row results, every operation, query downloads
+//! page by page, resuming jobs by id, and read-only clients.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use forcebridge_client::bulk::{
+    IngestOperation, IngestOptions, IngestProgress, JobState, PollOptions, QueryOptions,
+    ResultKind, Resumed,
+};
+use forcebridge_client::{Access, Client, ErrorKind, Method};
+use forcebridge_emulator::FaultConfig;
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::support::TestOrg;
+
+fn quick_poll() -> PollOptions {
+    PollOptions {
+        initial_interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(40),
+        timeout: Duration::from_secs(60),
+    }
+}
+
+fn quick_options() -> IngestOptions {
+    IngestOptions {
+        poll: quick_poll(),
+        ..IngestOptions::default()
+    }
+}
+
+/// A fresh directory under the system's temporary directory.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "forcebridge-bulk-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+async fn count(client: &Client, soql: &str) -> u64 {
+    client.query(soql).total_size().await.unwrap()
+}
+
+fn parse_csv(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[tokio::test]
+async fn a_large_csv_file_is_split_into_jobs_and_every_row_is_inserted() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let dir = temp_dir("insert");
+    let path = dir.join("accounts.csv");
+    let mut csv = String::from("Name,Description\n");
+    for i in 0..2500 {
+        // Every tenth description holds a quoted newline and comma: splitting must not cut it.
+        if i % 10 == 0 {
+            csv.push_str(&format!(
+                "Account {i:04},\"line one, \"\"quoted\"\"\nline two\"\n"
+            ));
+        } else {
+            csv.push_str(&format!("Account {i:04},plain\n"));
+        }
+    }
+    std::fs::write(&path, &csv).unwrap();
+    let results_dir = dir.join("results");
+    std::fs::create_dir_all(&results_dir).unwrap();
+
+    let seen: Arc<Mutex<Vec<IngestProgress>>> = Arc::default();
+    let sink = seen.clone();
+    let max_upload_bytes = 20_000;
+    let summary = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(IngestOptions {
+            max_upload_bytes,
+            results_dir: Some(results_dir.clone()),
+            ..quick_options()
+        })
+        .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
+        .from_csv_file(&path)
+        .await
+        .unwrap();
+
+    assert!(summary.jobs.len() >= 3, "{} jobs", summary.jobs.len());
+    let expected_jobs = csv
+        .len()
+        .div_ceil(max_upload_bytes - "Name,Description\n".len());
+    assert!(summary.jobs.len() <= expected_jobs + 1, "{summary:?}");
+    assert_eq!(summary.records_uploaded, 2500);
+    assert_eq!(summary.records_processed, 2500);
+    assert_eq!(summary.records_failed, 0);
+    assert!(summary.is_clean());
+    assert_eq!(
+        summary.jobs.iter().map(|j| j.records_uploaded).sum::<u64>(),
+        2500
+    );
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 2500);
+    let multiline = client
+        .query("SELECT Description FROM Account WHERE Name = 'Account 0010'")
+        .fetch_one()
+        .await
+        .unwrap();
+    assert_eq!(
+        multiline.get_str("Description"),
+        Some("line one, \"quoted\"\nline two")
+    );
+
+    // The success results name every row once, with the created record's id.
+    let mut names = Vec::new();
+    for job in &summary.jobs {
+        assert_eq!(job.state, JobState::JobComplete);
+        let files = job.results.as_ref().unwrap();
+        let (header, rows) = parse_csv(&std::fs::read(&files.successful).unwrap());
+        assert_eq!(header, ["sf__Id", "sf__Created", "Name", "Description"]);
+        for row in rows {
+            assert!(row[0].starts_with("001"), "{row:?}");
+            assert_eq!(row[1], "true");
+            names.push(row[2].clone());
+        }
+        let (_, failed) = parse_csv(&std::fs::read(&files.failed).unwrap());
+        assert!(failed.is_empty());
+    }
+    names.sort();
+    let expected: Vec<String> = (0..2500).map(|i| format!("Account {i:04}")).collect();
+    assert_eq!(names, expected);
+
+    // Progress went up to every row uploaded and processed.
+    let seen = seen.lock().unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!(last.jobs_created, summary.jobs.len());
+    assert_eq!(last.records_uploaded, 2500);
+    assert_eq!(last.records_processed, 2500);
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].records_uploaded <= w[1].records_uploaded)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_as_failed_results_and_the_rest_load() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let csv = "FirstName,LastName,Email\n\
+               Ada,Lovelace,ada@example.com\n\
+               No,,nolast@example.com\n\
+               Alan,Turing,alan@example.com\n\
+               Grace,Hopper,grace@example.com\n\
+               Also,,missing@example.com\n";
+    let summary = client
+        .bulk()
+        .ingest("Contact", IngestOperation::Insert)
+        .options(quick_options())
+        .from_csv_reader(csv.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(summary.jobs.len(), 1);
+    assert_eq!(summary.records_processed, 5);
+    assert_eq!(summary.records_failed, 2);
+    assert!(!summary.is_clean());
+
+    let job = client.bulk().ingest_job(&summary.jobs[0].id);
+    let failed = job.results(ResultKind::Failed).await.unwrap();
+    let mut emails: Vec<&str> = failed.iter().map(|r| r.get("Email").unwrap()).collect();
+    emails.sort();
+    assert_eq!(emails, ["missing@example.com", "nolast@example.com"]);
+    for row in &failed {
+        let error = row.error.as_deref().unwrap();
+        assert!(error.starts_with("REQUIRED_FIELD_MISSING"), "{error}");
+        assert_eq!(row.id, None);
+    }
+    let succeeded = job.results(ResultKind::Successful).await.unwrap();
+    assert_eq!(succeeded.len(), 3);
+    assert!(succeeded.iter().all(|r| r.created == Some(true)));
+    assert_eq!(count(&client, "SELECT COUNT() FROM Contact").await, 3);
+}
+
+#[derive(Serialize)]
+struct NewContact {
+    #[serde(rename = "LastName")]
+    last_name: String,
+    #[serde(rename = "Email")]
+    email: Option<String>,
+}
+
+#[tokio::test]
+async fn records_are_inserted_updated_upserted_and_deleted() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let bulk = client.bulk();
+
+    // Insert from a Vec of structs; `None` becomes `#N/A` (null).
+    let contacts: Vec<NewContact> = (0..5)
+        .map(|i| NewContact {
+            last_name: format!("Person {i}"),
+            email: (i % 2 == 0).then(|| format!("p{i}@example.com")),
+        })
+        .collect();
+    let inserted = bulk
+        .ingest("Contact", IngestOperation::Insert)
+        .options(quick_options())
+        .from_records(contacts)
+        .await
+        .unwrap();
+    assert_eq!(inserted.records_processed, 5);
+    assert_eq!(inserted.records_failed, 0);
+    let rows = bulk
+        .ingest_job(&inserted.jobs[0].id)
+        .results(ResultKind::Successful)
+        .await
+        .unwrap();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
+    assert_eq!(ids.len(), 5);
+    assert_eq!(
+        count(&client, "SELECT COUNT() FROM Contact WHERE Email = null").await,
+        2
+    );
+
+    // Update from JSON values: Title set, Email cleared with null.
+    let updates: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| json!({"Id": id, "Title": "Engineer", "Email": null}))
+        .collect();
+    let updated = bulk
+        .ingest("Contact", IngestOperation::Update)
+        .options(quick_options())
+        .from_records(updates)
+        .await
+        .unwrap();
+    assert_eq!(updated.records_processed, 5);
+    assert_eq!(updated.records_failed, 0);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT COUNT() FROM Contact WHERE Title = 'Engineer' AND Email = null"
+        )
+        .await,
+        5
+    );
+
+    // Upsert by external id: the first run creates, the second updates one and creates one.
+    let upsert = IngestOperation::Upsert {
+        external_id_field: "ExternalId".into(),
+    };
+    let first = bulk
+        .ingest("Product2", upsert.clone())
+        .options(quick_options())
+        .from_csv_reader(&b"ExternalId,Name\nP-1,Widget\nP-2,Gadget\n"[..])
+        .await
+        .unwrap();
+    assert_eq!(first.records_failed, 0);
+    let second = bulk
+        .ingest("Product2", upsert)
+        .options(quick_options())
+        .from_csv_reader(&b"ExternalId,Name\nP-2,Gadget Pro\nP-3,Gizmo\n"[..])
+        .await
+        .unwrap();
+    let rows = bulk
+        .ingest_job(&second.jobs[0].id)
+        .results(ResultKind::Successful)
+        .await
+        .unwrap();
+    let mut created: Vec<(&str, bool)> = rows
+        .iter()
+        .map(|r| (r.get("ExternalId").unwrap(), r.created.unwrap()))
+        .collect();
+    created.sort();
+    assert_eq!(created, [("P-2", false), ("P-3", true)]);
+    assert_eq!(count(&client, "SELECT COUNT() FROM Product2").await, 3);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT COUNT() FROM Product2 WHERE Name = 'Gadget Pro'"
+        )
+        .await,
+        1
+    );
+
+    // Delete moves the contacts to the recycle bin; queryAll still sees them.
+    let deletes: Vec<serde_json::Value> = ids.iter().map(|id| json!({"Id": id})).collect();
+    let deleted = bulk
+        .ingest("Contact", IngestOperation::Delete)
+        .options(quick_options())
+        .from_records(deletes)
+        .await
+        .unwrap();
+    assert_eq!(deleted.records_processed, 5);
+    assert_eq!(deleted.records_failed, 0);
+    assert_eq!(count(&client, "SELECT COUNT() FROM Contact").await, 0);
+    assert_eq!(
+        client
+            .query_all("SELECT COUNT() FROM Contact WHERE IsDeleted = true")
+            .total_size()
+            .await
+            .unwrap(),
+        5
+    );
+
+    // Hard delete removes the products for good.
+    let product_ids: Vec<serde_json::Value> = client
+        .query("SELECT Id FROM Product2")
+        .fetch_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| json!({"Id": r.get_str("Id").unwrap()}))
+        .collect();
+    let hard = bulk
+        .ingest("Product2", IngestOperation::HardDelete)
+        .options(quick_options())
+        .from_records(product_ids)
+        .await
+        .unwrap();
+    assert_eq!(hard.records_processed, 3);
+    assert_eq!(hard.records_failed, 0);
+    assert_eq!(
+        client
+            .query_all("SELECT COUNT() FROM Product2")
+            .total_size()
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_records_field_missing_from_the_columns_is_refused() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let error = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(quick_options())
+        .from_records([
+            json!({"Name": "A"}),
+            json!({"Name": "B", "Industry": "Media"}),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    assert!(error.to_string().contains("Industry"), "{error}");
+    assert_eq!(client.requests_sent(), 0);
+}
+
+#[tokio::test]
+async fn a_bulk_query_writes_one_csv_with_one_header_page_by_page() {
+    let org = TestOrg::seeded(10_000).await;
+    let client = org.client();
+    let expected = count(&client, "SELECT COUNT() FROM Contact").await;
+    assert!(expected > 1000, "{expected} contacts");
+    let max_records = 700;
+
+    let mut sink = Vec::new();
+    let summary = client
+        .bulk()
+        .query("SELECT Id, LastName, Account.Name FROM Contact")
+        .options(QueryOptions {
+            max_records: Some(max_records),
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .write_to(&mut sink)
+        .await
+        .unwrap();
+
+    assert_eq!(summary.records, expected);
+    assert_eq!(summary.pages, expected.div_ceil(max_records));
+    assert_eq!(summary.bytes, sink.len() as u64);
+    assert!(summary.last_locator.is_some());
+    let (header, rows) = parse_csv(&sink);
+    assert_eq!(header, ["Id", "LastName", "Account.Name"]);
+    assert_eq!(rows.len() as u64, expected);
+    assert!(
+        !rows.iter().any(|r| r[0] == "Id"),
+        "a header row was repeated"
+    );
+    let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, expected);
+}
+
+#[tokio::test]
+async fn a_download_resumed_from_a_saved_locator_gives_exactly_the_remaining_rows() {
+    let org = TestOrg::seeded(3_000).await;
+    let client = org.client();
+    let options = QueryOptions {
+        max_records: Some(50),
+        poll: quick_poll(),
+        ..QueryOptions::default()
+    };
+    let job = client
+        .bulk()
+        .query("SELECT Id, Name FROM Account ORDER BY Name")
+        .options(options.clone())
+        .start()
+        .await
+        .unwrap();
+
+    let mut whole = Vec::new();
+    let full = job.resume_into(&mut whole, None).await.unwrap();
+    assert!(full.pages >= 3, "{full:?}");
+
+    // A download that stopped after two pages, with the locator it saved.
+    let mut partial = Vec::new();
+    let mut pages = job.pages_from(None);
+    let first = pages.try_next().await.unwrap().unwrap();
+    partial.extend_from_slice(&first.bytes);
+    let second = pages.try_next().await.unwrap().unwrap();
+    let body = &second.bytes[second.bytes.iter().position(|b| *b == b'\n').unwrap() + 1..];
+    partial.extend_from_slice(body);
+    let saved = second.next_locator.clone().unwrap();
+    drop(pages);
+
+    // A new process picks the job up by id.
+    let again = client.bulk().query_job(job.id()).options(options);
+    let rest = again.resume_into(&mut partial, Some(&saved)).await.unwrap();
+    assert_eq!(rest.records, full.records - first.records - second.records);
+    assert_eq!(rest.pages, full.pages - 2);
+    assert_eq!(partial, whole);
+
+    // The same job can also be read as a page stream by the caller.
+    let pages: Vec<_> = again.pages_from(Some(&saved)).try_collect().await.unwrap();
+    assert_eq!(pages.len() as u64, rest.pages);
+    assert_eq!(pages[0].locator.as_deref(), Some(saved.as_str()));
+    assert!(pages.iter().all(|p| p.job_id == job.id()));
+    assert!(pages.last().unwrap().next_locator.is_none());
+}
+
+#[tokio::test]
+async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let bulk = client.bulk();
+
+    // A job whose upload was interrupted: created and loaded, never closed.
+    let created: serde_json::Value = client
+        .raw(Method::POST, "/services/data/v60.0/jobs/ingest")
+        .json(&json!({"object": "Account", "operation": "insert"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let job = bulk.ingest_job(&id);
+    job.upload_csv(&b"Name\nFirst\nSecond\n"[..]).await.unwrap();
+
+    let dir = temp_dir("resume");
+    let options = IngestOptions {
+        results_dir: Some(dir.clone()),
+        ..quick_options()
+    };
+    match job.resume(&options).await.unwrap() {
+        Resumed::StillOpen(info) => assert_eq!(info.state, "Open"),
+        other => panic!("expected an open job, got {other:?}"),
+    }
+    assert!(
+        bulk.list_ingest_jobs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|j| j.id == id)
+    );
+
+    // The caller chooses to finish the upload; resuming then waits and fetches the results.
+    job.close().await.unwrap();
+    let Resumed::Finished(summary) = bulk.ingest_job(&id).resume(&options).await.unwrap() else {
+        panic!("expected a finished job");
+    };
+    assert_eq!(summary.state, JobState::JobComplete);
+    assert_eq!(summary.records_processed, 2);
+    let files = summary.results.unwrap();
+    let (_, rows) = parse_csv(&std::fs::read(&files.successful).unwrap());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 2);
+
+    // Another interrupted job is aborted instead, and both are deleted.
+    let other: serde_json::Value = client
+        .raw(Method::POST, "/services/data/v60.0/jobs/ingest")
+        .json(&json!({"object": "Account", "operation": "insert"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    let other = bulk.ingest_job(other["id"].as_str().unwrap());
+    assert_eq!(other.abort().await.unwrap().state, "Aborted");
+    other.delete().await.unwrap();
+    bulk.ingest_job(&id).delete().await.unwrap();
+    assert!(bulk.list_ingest_jobs().await.unwrap().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_read_only_client_refuses_ingest_without_sending_but_runs_queries() {
+    let org = TestOrg::seeded(200).await;
+    let client = org.builder().access(Access::ReadOnly).build().unwrap();
+    let error = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(quick_options())
+        .from_records([json!({"Name": "Nope"})])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    assert!(error.to_string().contains("read-only"), "{error}");
+    assert_eq!(client.requests_sent(), 0);
+    // Even a job by id cannot be written to.
+    let error = client
+        .bulk()
+        .ingest_job("750000000000001AAA")
+        .close()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    assert_eq!(client.requests_sent(), 0);
+
+    let mut sink = Vec::new();
+    let summary = client
+        .bulk()
+        .query("SELECT Id FROM Account")
+        .options(QueryOptions {
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .write_to(&mut sink)
+        .await
+        .unwrap();
+    let expected = count(&client, "SELECT COUNT() FROM Account").await;
+    assert_eq!(summary.records, expected);
+    assert!(client.requests_sent() > 0);
+}
+
+#[tokio::test]
+async fn a_job_creation_cut_off_is_not_retried_so_no_second_job_appears() {
+    let org = TestOrg::seeded(200).await;
+    let client = org.client();
+    client.session().await.unwrap();
+    org.emulator.set_faults(FaultConfig {
+        reset_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let sent = client.requests_sent();
+    let error = client
+        .bulk()
+        .query("SELECT Id FROM Account")
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(client.requests_sent(), sent + 1, "one attempt only");
+    let error = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(quick_options())
+        .from_records([json!({"Name": "Once"})])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert_eq!(client.requests_sent(), sent + 2, "one attempt only");
+    org.emulator.set_faults(FaultConfig::none());
+    assert_eq!(client.bulk().list_query_jobs().await.unwrap().len(), 1);
+    assert_eq!(client.bulk().list_ingest_jobs().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn polling_and_result_pages_are_retried_through_server_errors() {
+    let org = TestOrg::seeded(3_000).await;
+    let client = org.client();
+    let expected = count(&client, "SELECT COUNT() FROM Account").await;
+    let job = client
+        .bulk()
+        .query("SELECT Id, Name FROM Account")
+        .options(QueryOptions {
+            max_records: Some(40),
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    org.emulator.set_faults(FaultConfig {
+        error_rate: 0.3,
+        reset_rate: 0.1,
+        ..FaultConfig::none()
+    });
+    let mut sink = Vec::new();
+    let summary = job.resume_into(&mut sink, None).await.unwrap();
+    org.emulator.set_faults(FaultConfig::none());
+    assert_eq!(summary.records, expected);
+    let (_, rows) = parse_csv(&sink);
+    let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, expected);
+}
+
+#[tokio::test]
+async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_running() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let records = (0..30).map(|i| {
+        if i < 20 {
+            Ok(json!({"Name": format!("Account {i:02}")}))
+        } else {
+            Err(std::io::Error::other("the source database went away"))
+        }
+    });
+    let error = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(IngestOptions {
+            max_upload_bytes: 100,
+            ..quick_options()
+        })
+        .try_from_record_stream(futures_util::stream::iter(records))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    let text = error.to_string();
+    assert!(text.contains("reading record 21 failed"), "{text}");
+    assert!(text.contains("jobs already closed"), "{text}");
+    let jobs = client.bulk().list_ingest_jobs().await.unwrap();
+    assert!(jobs.len() >= 2, "{jobs:?}");
+    for job in &jobs {
+        assert!(text.contains(&job.id), "{text} lacks {}", job.id);
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_fails_as_a_whole_is_reported_in_the_summary() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let summary = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(quick_options())
+        .from_csv_reader(&b"Name,NoSuchField__c\nAcme,x\n"[..])
+        .await
+        .unwrap();
+    assert!(!summary.is_clean());
+    let job = &summary.jobs[0];
+    assert_eq!(job.state, JobState::Failed);
+    let message = job.error_message.as_deref().unwrap();
+    assert!(message.contains("NoSuchField__c"), "{message}");
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 0);
+}
+
+#[tokio::test]
+async fn a_query_the_org_refuses_is_an_api_error_naming_the_field() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let error = client
+        .bulk()
+        .query("SELECT Id, NoSuchField__c FROM Account")
+        .options(QueryOptions {
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .write_to(&mut Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Api);
+    assert!(error.to_string().contains("NoSuchField__c"), "{error}");
+}
+
+/// The CLI and the sync engine run bulk work on spawned tasks: the futures must be `Send`.
+#[allow(dead_code)]
+fn bulk_futures_are_send(client: Client, sink: tokio::fs::File) {
+    fn is_send<T: Send>(_: T) {}
+    let bulk = client.bulk();
+    is_send(
+        bulk.ingest("Account", IngestOperation::Insert)
+            .from_csv_file("accounts.csv"),
+    );
+    is_send(
+        bulk.ingest("Account", IngestOperation::Insert)
+            .from_records(vec![json!({"Name": "A"})]),
+    );
+    let mut sink = sink;
+    is_send(async move {
+        bulk.query("SELECT Id FROM Account")
+            .write_to(&mut sink)
+            .await
+    });
+    is_send(client.bulk().query_job("750").pages_from(None));
+}
