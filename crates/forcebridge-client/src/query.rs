@@ -1,10 +1,12 @@
 //! Queries: `query` and `queryAll` as lazy streams of records, page by page.
 //!
 //! Nothing is sent until a stream is polled or a terminal (`fetch_all`, `fetch_one`, ...) is
-//! awaited. While the caller works through one page, the next is already being fetched and
-//! parsed by a background task, so a stream holds at most two pages in memory whatever the
-//! size of the result, and network and parsing overlap. Dropping the stream cancels the
-//! background fetch.
+//! awaited. While the caller works through one page, the next is parsed by a background task,
+//! and the one after it is downloaded as soon as its URL is known (before the page that names
+//! it is parsed). So the org serving a page, the client parsing the one before, and the caller
+//! reading the one before that all overlap, and a stream holds at most three pages in memory
+//! (one being read, one parsed, one downloading) whatever the size of the result. Dropping
+//! the stream cancels the background work.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -170,11 +172,40 @@ impl<T: DeserializeOwned + Send + 'static> Query<T> {
 
 enum State<T> {
     Start(Call),
-    Fetching(JoinHandle<Result<Page<T>>>),
+    Fetching(JoinHandle<Result<Fetched<T>>>),
     Done,
 }
 
-/// A lazy stream of pages. At most one page ahead is fetched in the background.
+/// A page, and the download of the next one, already under way.
+type Fetched<T> = (Page<T>, Option<Download>);
+
+/// A page body being downloaded in the background; dropping it cancels the download.
+struct Download(JoinHandle<Result<crate::http::Reply>>);
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Where a page comes from: a request still to send, or a download already under way.
+enum Source {
+    Call(Call),
+    InFlight(Download),
+}
+
+/// The part of a page that says whether there is another, read without building the records.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    #[serde(default)]
+    done: bool,
+    #[serde(default)]
+    next_records_url: Option<String>,
+}
+
+/// A lazy stream of pages. In the background, the next page is parsed while the one after it
+/// downloads; nothing further is fetched until the caller takes a page.
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<T> {
     client: Client,
@@ -202,24 +233,53 @@ impl<T> Drop for PageStream<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
-    fn spawn(&self, call: Call) -> Result<JoinHandle<Result<Page<T>>>> {
-        let call = match self.batch_size {
-            Some(n) => {
-                check_batch_size(n)?;
-                call.header(
-                    reqwest::header::HeaderName::from_static("sforce-query-options"),
-                    &format!("batchSize={n}"),
-                )?
-            }
-            None => call,
-        };
+    fn spawn(&self, source: Source) -> JoinHandle<Result<Fetched<T>>> {
         let client = self.client.clone();
-        Ok(tokio::spawn(async move { fetch_page(&client, call).await }))
+        let batch_size = self.batch_size;
+        tokio::spawn(async move { fetch_page(client, source, batch_size).await })
     }
 }
 
-async fn fetch_page<T: DeserializeOwned>(client: &Client, call: Call) -> Result<Page<T>> {
-    let reply = client.execute(call).await?;
+/// Adds the batch size header, when one was asked for.
+fn with_batch_size(call: Call, batch_size: Option<u32>) -> Result<Call> {
+    match batch_size {
+        Some(n) => {
+            check_batch_size(n)?;
+            call.header(
+                reqwest::header::HeaderName::from_static("sforce-query-options"),
+                &format!("batchSize={n}"),
+            )
+        }
+        None => Ok(call),
+    }
+}
+
+async fn fetch_page<T: DeserializeOwned>(
+    client: Client,
+    source: Source,
+    batch_size: Option<u32>,
+) -> Result<Fetched<T>> {
+    let reply = match source {
+        Source::Call(call) => client.execute(with_batch_size(call, batch_size)?).await?,
+        Source::InFlight(mut download) => (&mut download.0).await.map_err(|join| {
+            Error::new(
+                ErrorKind::Decode,
+                format!("the page download stopped: {join}"),
+            )
+        })??,
+    };
+    // Start downloading the next page before parsing this one.
+    let envelope: Envelope = reply.json()?;
+    let next = match (envelope.done, envelope.next_records_url) {
+        (false, Some(url)) => {
+            let call = with_batch_size(Call::new(Method::GET, Target::Path(url)), batch_size)?;
+            let client = client.clone();
+            Some(Download(tokio::spawn(
+                async move { client.execute(call).await },
+            )))
+        }
+        _ => None,
+    };
     let page: forcebridge_wire::query::QueryResult<T> = reply.json()?;
     tracing::debug!(
         records = page.records.len(),
@@ -227,12 +287,13 @@ async fn fetch_page<T: DeserializeOwned>(client: &Client, call: Call) -> Result<
         done = page.done,
         "query page"
     );
-    Ok(Page {
+    let page = Page {
         total_size: page.total_size,
         done: page.done,
         records: page.records,
         next_records_url: page.next_records_url,
-    })
+    };
+    Ok((page, next))
 }
 
 impl<T: DeserializeOwned + Send + 'static> Stream for PageStream<T> {
@@ -244,35 +305,25 @@ impl<T: DeserializeOwned + Send + 'static> Stream for PageStream<T> {
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
                 State::Start(call) => {
-                    let call = call.clone();
-                    match this.spawn(call) {
-                        Ok(handle) => this.state = State::Fetching(handle),
-                        Err(error) => {
-                            this.state = State::Done;
-                            return Poll::Ready(Some(Err(error)));
-                        }
-                    }
+                    let source = Source::Call(call.clone());
+                    this.state = State::Fetching(this.spawn(source));
                 }
                 State::Fetching(handle) => {
                     let joined = ready!(Pin::new(handle).poll(cx));
-                    let page = match joined {
-                        Ok(page) => page,
+                    let fetched = match joined {
+                        Ok(fetched) => fetched,
                         Err(join) => Err(Error::new(
                             ErrorKind::Decode,
                             format!("the page fetch stopped: {join}"),
                         )),
                     };
                     this.state = State::Done;
-                    let page = match page {
-                        Ok(page) => page,
+                    let (page, next) = match fetched {
+                        Ok(fetched) => fetched,
                         Err(error) => return Poll::Ready(Some(Err(error))),
                     };
-                    if let (false, Some(next)) = (page.done, &page.next_records_url) {
-                        let call = Call::new(Method::GET, Target::Path(next.clone()));
-                        match this.spawn(call) {
-                            Ok(handle) => this.state = State::Fetching(handle),
-                            Err(error) => return Poll::Ready(Some(Err(error))),
-                        }
+                    if let Some(download) = next {
+                        this.state = State::Fetching(this.spawn(Source::InFlight(download)));
                     }
                     return Poll::Ready(Some(Ok(page)));
                 }
