@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use forcebridge_client::{
     Access, AccessTokenCredentials, Client, ClientBuilder, ClientCredentials, Credentials,
-    ExposeSecret, PasswordCredentials, RefreshTokenCredentials, SecretString,
+    ExposeSecret, JwtCredentials, PasswordCredentials, RefreshTokenCredentials, SecretString,
 };
 use serde::{Deserialize, Serialize};
 
@@ -310,8 +310,14 @@ fn jwt_credentials(
     username: String,
     key: SecretString,
 ) -> Result<Credentials> {
-    let _ = (profile, client_id, username, key.expose_secret());
-    Err(Error::invalid("the jwt flow is not available yet"))
+    JwtCredentials::from_pem(
+        profile.login_url()?,
+        client_id,
+        username,
+        key.expose_secret(),
+    )
+    .map(Credentials::from)
+    .map_err(|e| Error::client("the stored private key cannot be used", e))
 }
 
 /// What checking a connection found.

@@ -1,7 +1,10 @@
 //! `forcebridge connect`: every flow saves only what logged in, secrets stay in their 0600 file
 //! and out of every output, and read-only connections refuse writes before sending.
 
-use forcebridge_emulator::config::{DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use forcebridge_emulator::config::{Config, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -267,4 +270,131 @@ fn secrets_never_appear_even_at_trace_level() {
         "no logs:\n{all}"
     );
     assert_no_secret(&all, &[&token]);
+}
+
+fn test_data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn a_jwt_connection_stores_the_key_and_logs_in_again_with_it() {
+    let mut config = Config::builtin();
+    config.apps[0].certificate_pem =
+        Some(std::fs::read_to_string(test_data("jwt-test-cert.pem")).unwrap());
+    let env = Env::with_config(config);
+    let jwt = |name: &str, key: &str| {
+        env.cmd(&[
+            "connect",
+            "add",
+            name,
+            "--jwt",
+            "--login-url",
+            env.url(),
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+            "--key-file",
+            &test_data(key),
+        ])
+        .assert()
+    };
+    let refused = jwt("wrong", "jwt-other-key.pem").code(3);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    assert!(!env.file("connections.toml").exists());
+
+    jwt("jwt", "jwt-test-key.pem").success();
+    // The key's content is kept with the secrets, so the file may go away.
+    let key = std::fs::read_to_string(test_data("jwt-test-key.pem")).unwrap();
+    let key_line = key.lines().nth(1).unwrap();
+    let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    assert!(!profiles.contains(key_line));
+    let shown = env.cmd(&["connect", "show", "jwt"]).assert().success();
+    assert!(!outputs(&shown).0.contains(key_line));
+    env.cmd(&["query", "SELECT COUNT() FROM Contact"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
+    // The callback URL must be registered in the app exactly, port included.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let callback = format!("http://127.0.0.1:{port}/OauthRedirect");
+    let mut config = Config::builtin();
+    config.apps[0].callback_urls = vec![callback.clone()];
+    config.auto_approve = true;
+    let env = Env::with_config(config);
+
+    let mut child = env
+        .std_cmd(&[
+            "connect",
+            "add",
+            "web",
+            "--web",
+            "--login-url",
+            env.url(),
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--callback-url",
+            &callback,
+            "--wait",
+            "30",
+            "--json",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut url = None;
+    let mut printed = String::new();
+    while url.is_none() {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no URL in:\n{printed}"
+        );
+        printed.push_str(&line);
+        url = line
+            .trim()
+            .starts_with("http")
+            .then(|| line.trim().to_string());
+    }
+    while !printed.contains("callback URL") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{printed}");
+        printed.push_str(&line);
+    }
+    let url = url.unwrap();
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(printed.contains(&callback), "{printed}");
+
+    // Play the browser: the org approves at once and redirects to the callback.
+    let page = env.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
+    assert!(page.contains("logged in"), "{page}");
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["username"], DEFAULT_USERNAME);
+
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(secrets.contains("refresh_token"), "no refresh token stored");
+    let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    assert!(profiles.contains("pkce = true"), "{profiles}");
+    // The stored refresh token logs in for later commands.
+    env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--jsonl"])
+        .assert()
+        .success();
 }

@@ -52,6 +52,11 @@ impl Env {
         }
     }
 
+    /// Runs a future on the org's runtime (for tests that play the browser).
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
     pub(crate) fn url(&self) -> &str {
         self.emulator.url()
     }
