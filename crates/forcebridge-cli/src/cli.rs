@@ -67,6 +67,9 @@ pub(crate) enum Command {
     Limits(FormatArgs),
     /// Send any REST request under the API version (`GET limits`, `GET sobjects/Account`).
     Api(ApiArgs),
+    /// Load and export large amounts of data with Bulk API 2.0.
+    #[command(subcommand)]
+    Bulk(BulkCommand),
     /// Check, format and inspect SOQL queries and SOSL searches, offline.
     #[command(subcommand)]
     Soql(SoqlCommand),
@@ -415,4 +418,119 @@ pub(crate) struct ApiArgs {
     /// Print the status and headers on stderr.
     #[arg(short, long)]
     pub(crate) include: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BulkCommand {
+    /// Insert records from a CSV file (header row = field names).
+    Import(IngestArgs),
+    /// Update records from a CSV file with an Id column.
+    Update(IngestArgs),
+    /// Insert or update records from a CSV file, matched on an external id field.
+    Upsert(UpsertIngestArgs),
+    /// Delete records listed by Id in a CSV file.
+    Delete(DeleteIngestArgs),
+    /// Export a query's results to CSV, page by page (resumable with `bulk resume`).
+    Export(ExportArgs),
+    /// Show a job's state and counts.
+    Status(JobArgs),
+    /// Print a finished ingest job's per-record results as CSV.
+    Results(ResultsArgs),
+    /// Wait for a job started earlier (after a crash or Ctrl-C) and collect its results; for an
+    /// export, continue the download where it stopped.
+    Resume(ResumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The object, such as Account.
+    pub(crate) object: String,
+    /// The CSV file; `-` reads stdin.
+    pub(crate) file: PathBuf,
+    /// Where to write each job's successful, failed and unprocessed results.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) results_dir: PathBuf,
+    /// The most CSV to upload in one job, in MB; larger files are split into several jobs.
+    #[arg(long, value_name = "MB", default_value_t = 99)]
+    pub(crate) max_job_mb: u64,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UpsertIngestArgs {
+    #[command(flatten)]
+    pub(crate) ingest: IngestArgs,
+    /// The external id field to match on.
+    #[arg(long, value_name = "FIELD")]
+    pub(crate) external_id: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteIngestArgs {
+    #[command(flatten)]
+    pub(crate) ingest: IngestArgs,
+    /// Delete for good instead of to the recycle bin (needs the Bulk API Hard Delete permission).
+    #[arg(long)]
+    pub(crate) hard: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The SOQL query; `-` reads it from stdin.
+    #[arg(value_name = "SOQL")]
+    pub(crate) soql: String,
+    /// The CSV file to write; it appears complete or not at all. Without it, CSV goes to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Include deleted and archived records (queryAll).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Records per results page.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_records: Option<u64>,
+    /// Print the summary as JSON (on stdout when --output is given, else on stderr).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JobArgs {
+    /// The job id (750...).
+    pub(crate) job_id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResultsArgs {
+    /// The ingest job id.
+    pub(crate) job_id: String,
+    /// Which results.
+    #[arg(long, value_enum, default_value = "failed")]
+    pub(crate) kind: ResultKindArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ResultKindArg {
+    Successful,
+    Failed,
+    Unprocessed,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// The job id (750...).
+    pub(crate) job_id: String,
+    /// For an export: the file the interrupted export was writing.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// For an ingest job: where to write its results.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) results_dir: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

@@ -49,6 +49,7 @@ fn run_async(global: cli::GlobalArgs, command: Command) -> anyhow::Result<output
             Command::Search(args) => data::search(&global, args).await,
             Command::Limits(args) => data::limits(&global, args).await,
             Command::Api(args) => data::api(&global, args).await,
+            Command::Bulk(command) => commands::bulk::run(&global, command).await,
             Command::Soql(_) | Command::Emulator(_) => unreachable!("handled synchronously"),
         }
     })

@@ -359,15 +359,26 @@ pub(crate) fn count(n: u64, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
-/// A progress bar on stderr, shown only when stderr is a terminal and stdout is not (the
-/// records go to a file or a pipe, so the terminal is free for the bar).
+/// A progress bar on stderr (records, rate, ETA). Nothing is drawn when stderr is not a
+/// terminal, so piped and scripted runs stay quiet.
+#[derive(Clone)]
 pub(crate) struct Progress {
     bar: Option<ProgressBar>,
 }
 
 impl Progress {
+    /// For commands whose records go to stdout: shown only when stdout is not the terminal
+    /// (the records go to a file or a pipe, so the terminal is free for the bar).
     pub(crate) fn new(noun: &'static str) -> Progress {
-        if !output::stderr_is_terminal() || output::stdout_is_terminal() {
+        if output::stdout_is_terminal() {
+            return Progress { bar: None };
+        }
+        Progress::on_terminal(noun)
+    }
+
+    /// Shown whenever stderr is a terminal.
+    pub(crate) fn on_terminal(noun: &'static str) -> Progress {
+        if !output::stderr_is_terminal() {
             return Progress { bar: None };
         }
         let bar = ProgressBar::new_spinner();
@@ -391,6 +402,20 @@ impl Progress {
     pub(crate) fn advance(&self, n: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(n);
+        }
+    }
+
+    pub(crate) fn set_position(&self, n: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(n);
+        }
+    }
+
+    /// A message above the bar (or on stderr when there is no bar).
+    pub(crate) fn println(&self, message: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(message),
+            None => output::stderr(&format!("{message}\n")),
         }
     }
 

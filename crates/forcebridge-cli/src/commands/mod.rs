@@ -1,5 +1,6 @@
 //! One module per top-level command.
 
+pub(crate) mod bulk;
 pub(crate) mod connect;
 pub(crate) mod data;
 pub(crate) mod demo;

@@ -290,3 +290,110 @@ fn the_local_org_needs_no_connection() {
         .success()
         .stdout(predicate::str::is_match(r"^[1-9][0-9]*\n$").unwrap());
 }
+
+#[test]
+fn bulk_loads_report_failures_and_exports_resume_where_they_stopped() {
+    let env = connected();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("accounts.csv");
+    let mut text = String::from("Name,Industry\n");
+    for n in 0..3000 {
+        // Two rows without a Name fail; the rest load.
+        let name = if n == 10 || n == 2000 {
+            String::new()
+        } else {
+            format!("Bulk {n}")
+        };
+        text.push_str(&format!("{name},Media\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let results = dir.path().join("results");
+    let loaded = env
+        .cmd(&["bulk", "import", "Account", csv.to_str().unwrap(), "--json"])
+        .args(["--results-dir", results.to_str().unwrap()])
+        .assert()
+        .code(1);
+    let summary: Value = serde_json::from_str(&outputs(&loaded).0).unwrap();
+    assert_eq!(summary["records_processed"], 3000);
+    assert_eq!(summary["records_failed"], 2);
+    let failed_file = summary["jobs"][0]["results"]["failed"].as_str().unwrap();
+    let failed = std::fs::read_to_string(failed_file).unwrap();
+    assert_eq!(failed.lines().count(), 3, "{failed}");
+    assert!(failed.contains("REQUIRED_FIELD_MISSING"), "{failed}");
+    let count = stdout_of(
+        &env,
+        &[
+            "query",
+            "SELECT COUNT() FROM Account WHERE Industry = 'Media' AND Name LIKE 'Bulk %'",
+        ],
+    );
+    assert_eq!(count.trim(), "2998");
+
+    // Export to a file: one header, every row, no partial files left behind.
+    let soql = "SELECT Id, Name FROM Account WHERE Name LIKE 'Bulk %'";
+    let out = dir.path().join("out.csv");
+    let exported = env
+        .cmd(&["bulk", "export", soql, "--max-records", "500", "--json"])
+        .args(["--output", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&exported).0).unwrap();
+    assert_eq!(report["records"], 2998);
+    let full = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(full.lines().count(), 2999);
+    assert_eq!(
+        full.matches("\"Id\",\"Name\"").count() + full.matches("Id,Name").count(),
+        1
+    );
+    assert!(!dir.path().join("out.csv.part").exists());
+    let job_id = report["job_id"].as_str().unwrap().to_string();
+
+    // An export interrupted after its first page: the partial file and the saved locator.
+    let first = env
+        .cmd(&[
+            "api",
+            "GET",
+            &format!("jobs/query/{job_id}/results?maxRecords=500"),
+            "-i",
+        ])
+        .assert()
+        .success();
+    let (page, head) = outputs(&first);
+    let locator = head
+        .lines()
+        .find_map(|l| l.strip_prefix("sforce-locator: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let again = dir.path().join("again.csv");
+    std::fs::write(
+        dir.path().join("again.csv.part"),
+        format!("{page}garbage from a crash"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("again.csv.part.state"),
+        serde_json::to_string(&serde_json::json!({
+            "job_id": job_id, "bytes": page.len(), "records": 500, "next_locator": locator,
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    env.cmd(&[
+        "bulk",
+        "resume",
+        &job_id,
+        "--output",
+        again.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), full);
+
+    let status = env
+        .cmd(&["bulk", "status", &job_id, "--json"])
+        .assert()
+        .success();
+    let status: Value = serde_json::from_str(&outputs(&status).0).unwrap();
+    assert_eq!(status["state"], "JobComplete");
+}
