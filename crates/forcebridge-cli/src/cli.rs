@@ -176,6 +176,9 @@ pub(crate) struct DemoArgs {
     /// Records to generate in the local org.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub(crate) records: u64,
+    /// Print what each step found as JSON instead of the tour.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// How results are printed. Without a flag: an aligned table.

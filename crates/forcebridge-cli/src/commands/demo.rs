@@ -1,8 +1,186 @@
 //! `forcebridge demo`: a guided tour against the built-in local org.
+//!
+//! It starts a local org in this process, logs in to it over HTTP with the OAuth
+//! username-password flow (the same token request a real org gets), and walks through a query,
+//! a describe, a create/update/delete round trip and a Bulk API 2.0 export, printing what it
+//! did. No configuration, no network.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use forcebridge_client::Client;
+use serde_json::{Value, json};
 
 use crate::cli::DemoArgs;
-use crate::output::{Exit, Outcome};
+use crate::org::{LocalOrg, Org};
+use crate::output::{self, Exit, Outcome};
+use crate::rows::{Format, RowWriter};
 
-pub(crate) async fn run(_args: DemoArgs) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
+    let mut tour = Tour {
+        json: args.json,
+        steps: Vec::new(),
+    };
+    let started = Instant::now();
+    let org = Org::local(LocalOrg {
+        records: args.records,
+    })
+    .await?;
+    let client = &org.client;
+    let session = client
+        .session()
+        .await
+        .context("logging in to the local org")?;
+    let user = client.user_info().await?;
+    tour.step(
+        "login",
+        &format!(
+            "Started a local org with ~{} generated records at {} and logged in as {} with the \
+             OAuth username-password flow (POST /services/oauth2/token).",
+            args.records, session.instance_url, user.preferred_username
+        ),
+        json!({ "instance_url": session.instance_url, "username": user.preferred_username }),
+    )?;
+
+    // A query, streamed page by page.
+    let soql = "SELECT Name, Industry, AnnualRevenue, Owner.Name FROM Account \
+                WHERE AnnualRevenue != null ORDER BY AnnualRevenue DESC LIMIT 5";
+    let top = client.query(soql).fetch_all().await?;
+    let total = client
+        .query("SELECT COUNT() FROM Account")
+        .total_size()
+        .await?;
+    tour.step(
+        "query",
+        &format!("{total} accounts in the org; the five largest by revenue:\n  $ forcebridge query \"{soql}\""),
+        json!({ "soql": soql, "records": top.len(), "accounts": total }),
+    )?;
+    if !tour.json {
+        let mut table = RowWriter::new(Format::Table, std::io::stdout().lock());
+        for record in &top {
+            table.write(record.as_map())?;
+        }
+        table.finish()?;
+    }
+
+    // Describe.
+    let describe = client.sobject("Account").describe().await?;
+    let custom = describe.fields.iter().filter(|f| f.custom).count();
+    let references = describe
+        .fields
+        .iter()
+        .filter(|f| !f.reference_to.is_empty())
+        .map(|f| format!("{} -> {}", f.name, f.reference_to.join("/")))
+        .collect::<Vec<_>>();
+    tour.step(
+        "describe",
+        &format!(
+            "Account has {} fields ({custom} custom) and {} child relationships; its lookups: {}.\n  $ forcebridge describe Account",
+            describe.fields.len(),
+            describe.child_relationships.len(),
+            references.join(", ")
+        ),
+        json!({ "fields": describe.fields.len(), "lookups": references }),
+    )?;
+
+    // A create, update, read and delete round trip.
+    round_trip(client, &mut tour).await?;
+
+    // A Bulk API 2.0 export to a file.
+    let dir = tempfile_dir()?;
+    let path = dir.join("contacts.csv");
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let export = client
+        .bulk()
+        .query("SELECT Id, FirstName, LastName, Email, Account.Name FROM Contact")
+        .write_to(&mut file)
+        .await?;
+    drop(file);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    tour.step(
+        "bulk export",
+        &format!(
+            "Bulk API 2.0 query job {} exported {} contacts ({} KB of CSV) to {} (removed at the end).\n  $ forcebridge bulk export \"SELECT Id, FirstName, LastName, Email, Account.Name FROM Contact\" -o contacts.csv",
+            export.job_id,
+            export.records,
+            size / 1024,
+            path.display()
+        ),
+        json!({ "job_id": export.job_id, "records": export.records, "file": path }),
+    )?;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let usage = client.api_usage();
+    tour.step(
+        "done",
+        &format!(
+            "Done in {:.1}s, using {} API requests. Next: save a connection to your own org with \
+             `forcebridge connect add NAME --password` (or --web, --jwt, --client-credentials), \
+             or keep exploring the local org with `forcebridge --local query ...`.",
+            started.elapsed().as_secs_f64(),
+            usage.map_or(0, |u| u.used)
+        ),
+        json!({ "api_requests": usage.map(|u| u.used), "seconds": started.elapsed().as_secs_f64() }),
+    )?;
+    if tour.json {
+        output::json(&json!({ "steps": tour.steps }))?;
+    }
     Ok(Exit::Success)
+}
+
+async fn round_trip(client: &Client, tour: &mut Tour) -> anyhow::Result<()> {
+    let accounts = client.sobject("Account");
+    let id = accounts
+        .create(&json!({ "Name": "forcebridge demo", "Industry": "Technology" }))
+        .await?;
+    accounts
+        .update(
+            &id,
+            &json!({ "Industry": "Consulting", "NumberOfEmployees": 12 }),
+        )
+        .await?;
+    let record = accounts.get(&id).await?;
+    accounts.delete(&id).await?;
+    let in_bin = client
+        .query_all(format!(
+            "SELECT Id FROM Account WHERE Id = '{id}' AND IsDeleted = true"
+        ))
+        .total_size()
+        .await?;
+    tour.step(
+        "create/update/delete",
+        &format!(
+            "Created Account {id}, updated it (Industry now {}, {} employees), read it back, and \
+             deleted it: it is in the recycle bin ({} found by queryAll).\n  $ forcebridge create Account Name=\"forcebridge demo\"",
+            record.get_str("Industry").unwrap_or("?"),
+            record.get_i64("NumberOfEmployees").unwrap_or(0),
+            in_bin
+        ),
+        json!({ "id": id, "deleted": in_bin == 1 }),
+    )
+}
+
+/// A private temporary directory for the export.
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("forcebridge-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+struct Tour {
+    json: bool,
+    steps: Vec<Value>,
+}
+
+impl Tour {
+    fn step(&mut self, name: &str, text: &str, data: Value) -> anyhow::Result<()> {
+        if self.json {
+            self.steps.push(json!({ "step": name, "result": data }));
+        } else {
+            output::stdout(&format!("\n== {name}\n{text}\n"))?;
+        }
+        Ok(())
+    }
 }

@@ -397,3 +397,35 @@ fn bulk_loads_report_failures_and_exports_resume_where_they_stopped() {
     let status: Value = serde_json::from_str(&outputs(&status).0).unwrap();
     assert_eq!(status["state"], "JobComplete");
 }
+
+#[test]
+fn the_demo_tours_the_local_org_with_no_set_up() {
+    let env = Env::new();
+    let tour = env.cmd(&["demo"]).assert().success();
+    let (stdout, _) = outputs(&tour);
+    for step in [
+        "== login",
+        "== query",
+        "== describe",
+        "== create/update/delete",
+        "== bulk export",
+        "== done",
+    ] {
+        assert!(stdout.contains(step), "{step} missing from:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("in the recycle bin (1 found by queryAll)"),
+        "{stdout}"
+    );
+    let report = env
+        .cmd(&["demo", "--json", "--records", "500"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&report).0).unwrap();
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 6);
+    assert_eq!(steps[3]["result"]["deleted"], true);
+    assert!(steps[4]["result"]["records"].as_u64().unwrap() > 0);
+    // Nothing was saved: the demo needs no connection and leaves none.
+    assert!(!env.file("connections.toml").exists());
+}
