@@ -195,7 +195,7 @@ enum Source {
 }
 
 /// The part of a page that says whether there is another, read without building the records.
-#[derive(serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope {
     #[serde(default)]
@@ -240,6 +240,31 @@ impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
     }
 }
 
+/// The envelope read from the bytes before `"records"`, where Salesforce writes `totalSize`,
+/// `done` and `nextRecordsUrl`; `None` when the page is laid out otherwise (then the whole
+/// body is scanned).
+fn envelope_from_head(body: &[u8]) -> Option<Envelope> {
+    const RECORDS: &[u8] = b"\"records\":";
+    let head = &body[..body.len().min(1024)];
+    let end = head.windows(RECORDS.len()).position(|w| w == RECORDS)?;
+    let head = std::str::from_utf8(&head[..end]).ok()?;
+    let done = if head.contains("\"done\":true") {
+        true
+    } else if head.contains("\"done\":false") {
+        false
+    } else {
+        return None;
+    };
+    let next_records_url = match head.split_once("\"nextRecordsUrl\":\"") {
+        Some((_, rest)) => Some(rest.split_once('"')?.0.to_string()),
+        None => None,
+    };
+    Some(Envelope {
+        done,
+        next_records_url,
+    })
+}
+
 /// Adds the batch size header, when one was asked for.
 fn with_batch_size(call: Call, batch_size: Option<u32>) -> Result<Call> {
     match batch_size {
@@ -269,7 +294,10 @@ async fn fetch_page<T: DeserializeOwned>(
         })??,
     };
     // Start downloading the next page before parsing this one.
-    let envelope: Envelope = reply.json()?;
+    let envelope = match envelope_from_head(&reply.body) {
+        Some(envelope) => envelope,
+        None => reply.json()?,
+    };
     let next = match (envelope.done, envelope.next_records_url) {
         (false, Some(url)) => {
             let call = with_batch_size(Call::new(Method::GET, Target::Path(url)), batch_size)?;
@@ -375,3 +403,30 @@ impl<T: DeserializeOwned + Send + 'static> Stream for RecordStream<T> {
 
 impl<T> Unpin for PageStream<T> {}
 impl<T> Unpin for RecordStream<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_is_read_from_the_head_of_a_page() {
+        let page = br#"{"totalSize":5000,"done":false,"nextRecordsUrl":"/services/data/v60.0/query/01gx-2000","records":[{"a":"\"records\":"}]}"#;
+        assert_eq!(
+            envelope_from_head(page),
+            Some(Envelope {
+                done: false,
+                next_records_url: Some("/services/data/v60.0/query/01gx-2000".into())
+            })
+        );
+        let last = br#"{"totalSize":1,"done":true,"records":[]}"#;
+        assert_eq!(
+            envelope_from_head(last),
+            Some(Envelope {
+                done: true,
+                next_records_url: None
+            })
+        );
+        // Another layout: the caller falls back to reading the whole body.
+        assert_eq!(envelope_from_head(br#"{"records":[],"done":true}"#), None);
+    }
+}
