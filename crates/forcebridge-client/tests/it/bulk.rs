@@ -706,3 +706,59 @@ fn bulk_futures_are_send(client: Client, sink: tokio::fs::File) {
     });
     is_send(client.bulk().query_job("750").pages_from(None));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_rows_go_in_by_bulk_ingest_and_come_back_by_bulk_query() {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Row {
+        name: String,
+        industry: &'static str,
+        number_of_employees: u32,
+    }
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let rows = (0..100_000u32).map(|n| Row {
+        name: format!("Hundred-k {n:06}"),
+        industry: "Media",
+        number_of_employees: n,
+    });
+    let summary = client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(IngestOptions {
+            // About 1.5 MB of CSV per job: the load is split into several jobs.
+            max_upload_bytes: 1_500_000,
+            ..quick_options()
+        })
+        .from_records(rows)
+        .await
+        .unwrap();
+    assert!(summary.jobs.len() >= 2, "{} jobs", summary.jobs.len());
+    assert_eq!(summary.records_processed, 100_000);
+    assert_eq!(summary.records_failed, 0);
+
+    let mut sink = Vec::new();
+    let download = client
+        .bulk()
+        .query("SELECT Name, NumberOfEmployees FROM Account WHERE Industry = 'Media'")
+        .options(QueryOptions {
+            max_records: Some(25_000),
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .write_to(&mut sink)
+        .await
+        .unwrap();
+    assert_eq!(download.records, 100_000);
+    assert_eq!(download.pages, 4);
+    let text = String::from_utf8(sink).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("\"Name\",\"NumberOfEmployees\""));
+    let mut seen = std::collections::HashSet::new();
+    for line in lines {
+        assert!(seen.insert(line.to_string()), "duplicate row {line}");
+    }
+    assert_eq!(seen.len(), 100_000);
+    assert!(seen.contains("\"Hundred-k 099999\",\"99999\""));
+}
