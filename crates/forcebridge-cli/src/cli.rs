@@ -48,6 +48,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Connect(ConnectCommand),
     /// Run a SOQL query and print the records.
+    #[command(after_help = "Examples:
+  forcebridge query \"SELECT Id, Name, Account.Name FROM Contact LIMIT 10\"
+  forcebridge query \"SELECT Id, Email FROM Lead WHERE CreatedDate = TODAY\" --csv > leads.csv
+  forcebridge query --all \"SELECT Id FROM Account WHERE IsDeleted = true\" --jsonl")]
     Query(QueryArgs),
     /// Print one record by id.
     Get(GetArgs),
@@ -203,6 +207,12 @@ pub(crate) enum ConnectCommand {
     /// Secrets are never taken as flags (they would stay in your shell history): they are
     /// asked for on the terminal, or read from FORCEBRIDGE_CLIENT_SECRET, FORCEBRIDGE_PASSWORD,
     /// FORCEBRIDGE_SECURITY_TOKEN, FORCEBRIDGE_ACCESS_TOKEN or FORCEBRIDGE_PRIVATE_KEY.
+    #[command(after_help = "Examples:
+  forcebridge connect add prod --password --client-id 3MVG9... --username me@acme.com
+  forcebridge connect add prod --web --client-id 3MVG9... --login-url acme
+  forcebridge connect add etl --client-credentials --client-id 3MVG9... --login-url acme
+  forcebridge connect add ci --jwt --client-id 3MVG9... --username ci@acme.com --key-file server.key
+  forcebridge connect add sandbox --password --login-url test --read-only ...")]
     Add(AddArgs),
     /// List saved connections.
     List(JsonArg),
@@ -280,6 +290,7 @@ pub(crate) struct AddArgs {
     /// The connected app's consumer key.
     #[arg(long, env = "FORCEBRIDGE_CLIENT_ID", value_name = "KEY")]
     pub(crate) client_id: Option<String>,
+    /// The Salesforce username, for --password and --jwt.
     #[arg(long, env = "FORCEBRIDGE_USERNAME", value_name = "USER")]
     pub(crate) username: Option<String>,
     /// The private key file (PEM) for --jwt; its content is stored with the secrets.

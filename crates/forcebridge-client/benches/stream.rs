@@ -16,6 +16,11 @@
 //!
 //! Run with `cargo bench -p forcebridge-client --bench stream`. `STREAM_BENCH_ROWS=200000,1000000`
 //! chooses the sizes.
+//!
+//! On a machine with two or more CPUs and `taskset`, the org is pinned to CPU 0 and the client
+//! to CPU 1, as if the org were another machine: otherwise the org and the client take CPU
+//! from each other and the numbers say more about the scheduler than about the client.
+//! `STREAM_BENCH_PIN=0` turns this off.
 
 // Printing the report is this program's whole job.
 #![allow(clippy::print_stdout)]
@@ -63,6 +68,10 @@ fn main() {
         serve(args[2].parse().expect("row count"));
         return;
     }
+    let pinned = pin_to_cpus();
+    if pinned == Pinning::ReExecuted {
+        return;
+    }
     let sizes: Vec<usize> = std::env::var("STREAM_BENCH_ROWS")
         .unwrap_or_else(|_| "200000,1000000".to_string())
         .split(',')
@@ -73,13 +82,28 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("forcebridge-client query stream benchmark (org in a child process)\n");
+    println!(
+        "forcebridge-client query stream benchmark (org in a child process{})\n",
+        if pinned == Pinning::Pinned {
+            ", org on CPU 0, client on CPU 1"
+        } else {
+            ", sharing the CPUs"
+        }
+    );
     println!(
         "| rows | raw pages | typed stream | dynamic stream | bulk query to a sink | peak memory after (typed / dynamic) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|");
     for rows in sizes {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let exe = std::env::current_exe().unwrap();
+        let mut command = if pinned == Pinning::Pinned {
+            let mut command = Command::new("taskset");
+            command.args(["-c", "0"]).arg(&exe);
+            command
+        } else {
+            Command::new(&exe)
+        };
+        let mut child = command
             .args(["--serve", &rows.to_string()])
             .stdout(Stdio::piped())
             .spawn()
@@ -93,6 +117,42 @@ fn main() {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pinning {
+    /// This process runs on CPU 1; the org goes on CPU 0.
+    Pinned,
+    /// This process started a pinned copy of itself, which did the work.
+    ReExecuted,
+    Shared,
+}
+
+/// Runs this program again under `taskset -c 1` (once), when pinning is possible and wanted.
+fn pin_to_cpus() -> Pinning {
+    if std::env::var("STREAM_BENCH_PINNED").is_ok() {
+        return Pinning::Pinned;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = std::env::var("STREAM_BENCH_PIN").map_or(true, |v| v != "0");
+    let taskset = Command::new("taskset")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if cpus < 2 || !wanted || !taskset {
+        return Pinning::Shared;
+    }
+    let status = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(std::env::current_exe().unwrap())
+        .args(std::env::args().skip(1))
+        .env("STREAM_BENCH_PINNED", "1")
+        .status()
+        .expect("run the benchmark under taskset");
+    assert!(status.success(), "the pinned benchmark failed: {status}");
+    Pinning::ReExecuted
 }
 
 /// The child: an org with `rows` Accounts; prints `URL TOKEN` and serves until killed.
