@@ -12,7 +12,8 @@
 //! 4. a Bulk API 2.0 query of the same SOQL, its CSV pages (50,000 rows each) written to a sink
 //!    (`bulk().query(..).write_to(..)`, job creation and polling included);
 //!
-//! and the process's peak resident memory after each step.
+//! and the process's peak resident memory during the typed and the dynamic stream (the peak is
+//! reset before each, so a step's figure is its own).
 //!
 //! Run with `cargo bench -p forcebridge-client --bench stream`. `STREAM_BENCH_ROWS=200000,1000000`
 //! chooses the sizes.
@@ -91,7 +92,7 @@ fn main() {
         }
     );
     println!(
-        "| rows | raw pages | typed stream | dynamic stream | bulk query to a sink | peak memory after (typed / dynamic) |"
+        "| rows | raw pages | typed stream | dynamic stream | bulk query to a sink | memory before → peak during (typed / dynamic) |"
     );
     println!("|---:|---:|---:|---:|---:|---:|");
     for rows in sizes {
@@ -185,6 +186,7 @@ async fn measure(rows: usize, url: &str, token: &str) {
 
     let (raw_bytes, raw_time) = raw_pages(url, token).await;
 
+    let typed_base = reset_peak_memory();
     let started = Instant::now();
     let typed = client
         .query_as::<Account>(SOQL)
@@ -196,6 +198,7 @@ async fn measure(rows: usize, url: &str, token: &str) {
     let typed_peak = peak_memory_mb();
     assert_eq!(typed, rows);
 
+    let dynamic_base = reset_peak_memory();
     let started = Instant::now();
     let dynamic = client
         .query(SOQL)
@@ -230,7 +233,7 @@ async fn measure(rows: usize, url: &str, token: &str) {
 
     let rate = |time: Duration| rows as f64 / time.as_secs_f64();
     println!(
-        "| {rows} | {:.0} rows/s ({:.0} MB/s) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0} MB/s) | {typed_peak:.0} MB / {dynamic_peak:.0} MB |",
+        "| {rows} | {:.0} rows/s ({:.0} MB/s) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0} MB/s) | {typed_base:.0} → {typed_peak:.0} MB / {dynamic_base:.0} → {dynamic_peak:.0} MB |",
         rate(raw_time),
         raw_bytes as f64 / 1e6 / raw_time.as_secs_f64(),
         rate(typed_time),
@@ -270,11 +273,23 @@ async fn raw_pages(url: &str, token: &str) -> (usize, Duration) {
 }
 
 /// This process's peak resident memory (VmHWM) in MB.
+/// Starts a new peak: Linux resets VmHWM to the current resident set when 5 is written to
+/// `clear_refs`, so each step's peak is its own. Returns that starting resident set, in MB.
+fn reset_peak_memory() -> f64 {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status_mb("VmRSS:")
+}
+
 fn peak_memory_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// A memory figure of `/proc/self/status`, in MB.
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
