@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use forcebridge_client::{Client, LoginUrl, PasswordCredentials};
-use forcebridge_connect::{Connections, EnvSecrets, Paths};
+use forcebridge_connect::{Connections, EnvSecrets, Keychain, Paths};
 use forcebridge_emulator::Emulator;
 use forcebridge_emulator::config::{
     Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN,
@@ -14,12 +14,35 @@ use forcebridge_emulator::config::{
 use crate::cli::GlobalArgs;
 
 /// The saved connections: under `FORCEBRIDGE_HOME` when set, else the user's directories.
+///
+/// New secrets go to the OS keychain when one answers, else to the 0600 secrets file;
+/// `FORCEBRIDGE_SECRETS=file` or `=keychain` decides instead (`keychain` fails when there is
+/// none).
 pub(crate) fn connections() -> anyhow::Result<Connections> {
     let paths = match std::env::var_os("FORCEBRIDGE_HOME") {
         Some(dir) if !dir.is_empty() => Paths::in_dir(PathBuf::from(dir)),
         _ => Paths::user()?,
     };
-    Ok(Connections::open(paths, EnvSecrets::from_env()))
+    let keychain = match std::env::var("FORCEBRIDGE_SECRETS").as_deref() {
+        Ok("file") => None,
+        Ok("keychain") => Some(
+            Keychain::open()
+                .context("FORCEBRIDGE_SECRETS=keychain, but the OS keychain cannot be used")?,
+        ),
+        Ok("auto") | Ok("") | Err(_) => match Keychain::open() {
+            Ok(keychain) => Some(keychain),
+            Err(why) => {
+                tracing::debug!(reason = %why, "no OS keychain: secrets go to the secrets file");
+                None
+            }
+        },
+        Ok(other) => {
+            return Err(crate::output::usage(format!(
+                "FORCEBRIDGE_SECRETS={other:?}: expected file, keychain or auto"
+            )));
+        }
+    };
+    Ok(Connections::open(paths, EnvSecrets::from_env()).with_keychain(keychain))
 }
 
 /// A client for the org a command targets, and the local org behind it when there is one

@@ -3,9 +3,10 @@
 //! A connection is a [`Profile`] (how to log in, where, which API version, read-only or not:
 //! nothing secret) plus its [`Secrets`] (consumer secret, password, refresh token, private
 //! key, access token). They are kept apart: profiles in `connections.toml` under the user's
-//! config directory, secrets in `secrets.toml` under the user's data directory, created with
-//! mode 0600 and replaced atomically. `FORCEBRIDGE_*` environment variables can supply any
-//! secret instead, for CI.
+//! config directory; secrets in the OS keychain when one is available (with the `keychain`
+//! feature: the Secret Service on Linux) and otherwise in `secrets.toml` under the user's data
+//! directory, created with mode 0600 and replaced atomically. `FORCEBRIDGE_*` environment
+//! variables can supply any secret instead, for CI.
 //!
 //! ```no_run
 //! # async fn demo() -> forcebridge_connect::Result<()> {
@@ -22,11 +23,13 @@
 //! only what logged in.
 
 mod error;
+mod keychain;
 mod profile;
 mod secrets;
 mod store;
 
 pub use error::{Error, ErrorKind, Result};
-pub use profile::{Flow, Profile, Verified, parse_login_url, validate_name};
+pub use keychain::Keychain;
+pub use profile::{Flow, Profile, SecretLocation, Verified, parse_login_url, validate_name};
 pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};
 pub use store::{Check, Connections, Listing, Paths, check, client_builder, credentials};

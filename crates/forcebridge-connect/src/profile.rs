@@ -113,9 +113,36 @@ pub struct Profile {
     /// Whether the web flow used PKCE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pkce: Option<bool>,
+    /// Where the connection's secrets are kept.
+    #[serde(default, skip_serializing_if = "SecretLocation::is_file")]
+    pub secrets: SecretLocation,
     /// Facts recorded by the last successful check (`connect add` or `connect test`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<Verified>,
+}
+
+/// Where a connection's secrets are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretLocation {
+    /// The secrets file (mode 0600).
+    #[default]
+    File,
+    /// The OS keychain.
+    Keychain,
+}
+
+impl SecretLocation {
+    pub fn is_file(&self) -> bool {
+        *self == SecretLocation::File
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            SecretLocation::File => "the secrets file",
+            SecretLocation::Keychain => "the OS keychain",
+        }
+    }
 }
 
 /// What the last successful check learnt about the org.
@@ -145,6 +172,7 @@ impl Profile {
             username: None,
             redirect_uri: None,
             pkce: None,
+            secrets: SecretLocation::File,
             verified: None,
         }
     }

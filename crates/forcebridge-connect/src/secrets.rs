@@ -172,7 +172,9 @@ impl SecretStore {
             .map(|(kind, value)| (*kind, value.expose_secret().to_string()))
             .collect::<BTreeMap<_, _>>();
         if values.is_empty() {
-            file.connections.remove(name);
+            if file.connections.remove(name).is_none() {
+                return Ok(()); // nothing to forget: leave the file (or its absence) alone
+            }
         } else {
             file.connections.insert(name.to_string(), values);
         }

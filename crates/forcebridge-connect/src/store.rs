@@ -10,7 +10,8 @@ use forcebridge_client::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::profile::{Flow, Profile, Verified, validate_name};
+use crate::keychain::Keychain;
+use crate::profile::{Flow, Profile, SecretLocation, Verified, validate_name};
 use crate::secrets::{EnvSecrets, SecretKind, SecretStore, Secrets, write_private};
 
 /// Where profiles and secrets are kept.
@@ -66,6 +67,7 @@ struct ProfilesFile {
 pub struct Connections {
     paths: Paths,
     secrets: SecretStore,
+    keychain: Option<Keychain>,
     env: EnvSecrets,
 }
 
@@ -81,8 +83,25 @@ impl Connections {
     pub fn open(paths: Paths, env: EnvSecrets) -> Connections {
         Connections {
             secrets: SecretStore::new(&paths.secrets),
+            keychain: None,
             paths,
             env,
+        }
+    }
+
+    /// Keeps the secrets of connections saved from now on in `keychain` (the secrets of
+    /// connections saved earlier stay where they are).
+    pub fn with_keychain(mut self, keychain: Option<Keychain>) -> Connections {
+        self.keychain = keychain;
+        self
+    }
+
+    /// Where newly saved secrets go.
+    pub fn secret_location(&self) -> SecretLocation {
+        if self.keychain.is_some() {
+            SecretLocation::Keychain
+        } else {
+            SecretLocation::File
         }
     }
 
@@ -132,14 +151,23 @@ impl Connections {
         }
     }
 
-    /// Saves (or replaces) connection `name`: its secrets first, then its profile, each file
-    /// replaced atomically. The first connection saved becomes the default.
+    /// Saves (or replaces) connection `name`: its secrets first (in the keychain when there is
+    /// one, else in the secrets file; any copy in the other place is removed), then its
+    /// profile, replaced atomically. The first connection saved becomes the default.
     pub fn save(&self, name: &str, profile: &Profile, secrets: &Secrets) -> Result<()> {
         validate_name(name)?;
         profile.validate()?;
-        self.secrets.save(name, secrets)?;
+        let mut profile = profile.clone();
+        profile.secrets = self.secret_location();
+        match &self.keychain {
+            Some(keychain) => {
+                keychain.save(name, secrets)?;
+                self.secrets.remove(name)?;
+            }
+            None => self.secrets.save(name, secrets)?,
+        }
         let mut file = self.read()?;
-        file.connections.insert(name.to_string(), profile.clone());
+        file.connections.insert(name.to_string(), profile);
         if file.default.is_none() {
             file.default = Some(name.to_string());
         }
@@ -165,6 +193,9 @@ impl Connections {
         }
         self.write(&file)?;
         self.secrets.remove(name)?;
+        if let Some(keychain) = &self.keychain {
+            keychain.remove(name)?;
+        }
         Ok(existed)
     }
 
@@ -183,7 +214,12 @@ impl Connections {
 
     /// The secrets of `name`: the stored ones, overridden by the environment's.
     pub fn secrets(&self, name: &str) -> Result<Secrets> {
-        let mut secrets = self.secrets.load(name)?;
+        let location = self
+            .read()?
+            .connections
+            .get(name)
+            .map_or(SecretLocation::File, |p| p.secrets);
+        let mut secrets = self.stored_secrets(name, location)?;
         let env = self.env.secrets();
         for kind in env.kinds().collect::<Vec<_>>() {
             if let Some(value) = env.get(kind) {
@@ -193,6 +229,21 @@ impl Connections {
         Ok(secrets)
     }
 
+    fn stored_secrets(&self, name: &str, location: SecretLocation) -> Result<Secrets> {
+        match (location, &self.keychain) {
+            (SecretLocation::File, _) => self.secrets.load(name),
+            (SecretLocation::Keychain, Some(keychain)) => keychain.load(name),
+            (SecretLocation::Keychain, None) => {
+                // The environment may still supply them; if not, the missing secret is named.
+                tracing::warn!(
+                    connection = name,
+                    "the connection's secrets are in the OS keychain, which is not available here"
+                );
+                Ok(Secrets::default())
+            }
+        }
+    }
+
     /// A client builder for connection `name`, with its API version and access mode, and
     /// with a refresh token that the org rotates written back to the secrets file.
     pub fn client_builder(&self, name: &str) -> Result<(Profile, ClientBuilder)> {
@@ -200,16 +251,38 @@ impl Connections {
         let secrets = self.secrets(name)?;
         let mut builder = client_builder(&profile, &secrets)?;
         if profile.flow == Flow::Web {
-            let store = self.secrets.clone();
+            let connections = self.clone();
+            let location = profile.secrets;
             let name = name.to_string();
             builder = builder.on_refresh_token(move |token: &SecretString| {
-                match store.update(&name, SecretKind::RefreshToken, token) {
+                match connections.update_secret(&name, location, SecretKind::RefreshToken, token) {
                     Ok(()) => tracing::info!(connection = %name, "stored the rotated refresh token"),
                     Err(e) => tracing::warn!(connection = %name, error = %e, "could not store the rotated refresh token"),
                 }
             });
         }
         Ok((profile, builder))
+    }
+
+    /// Sets one stored secret of `name`, where its secrets are kept.
+    fn update_secret(
+        &self,
+        name: &str,
+        location: SecretLocation,
+        kind: SecretKind,
+        value: &SecretString,
+    ) -> Result<()> {
+        match (location, &self.keychain) {
+            (SecretLocation::File, _) => self.secrets.update(name, kind, value),
+            (SecretLocation::Keychain, Some(keychain)) => {
+                let mut secrets = keychain.load(name)?;
+                secrets.set(kind, value.clone());
+                keychain.save(name, &secrets)
+            }
+            (SecretLocation::Keychain, None) => Err(Error::invalid(
+                "the connection's secrets are in the OS keychain, which is not available here",
+            )),
+        }
     }
 
     fn read(&self) -> Result<ProfilesFile> {

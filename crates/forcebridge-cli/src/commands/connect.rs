@@ -295,7 +295,7 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
                 .get(kind)
                 .is_some_and(|s| !s.expose_secret().is_empty())
             {
-                "stored (redacted)".to_string()
+                format!("stored in {} (redacted)", profile.secrets.describe())
             } else if required {
                 "missing".to_string()
             } else {
@@ -312,6 +312,7 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
             "secrets": secret_state.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "profiles_file": paths.profiles,
             "secrets_file": paths.secrets,
+            "secrets_in": profile.secrets,
         }))?;
         return Ok(Exit::Success);
     }
@@ -346,7 +347,14 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
         line("last checked", &v.at);
     }
     line("profiles file", &paths.profiles.display().to_string());
-    line("secrets file", &paths.secrets.display().to_string());
+    match profile.secrets {
+        forcebridge_connect::SecretLocation::File => {
+            line("secrets file", &paths.secrets.display().to_string())
+        }
+        forcebridge_connect::SecretLocation::Keychain => {
+            line("secrets", "OS keychain, service \"forcebridge\"")
+        }
+    }
     output::stdout(&text)?;
     Ok(Exit::Success)
 }

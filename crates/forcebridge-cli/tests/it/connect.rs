@@ -46,7 +46,10 @@ fn a_password_connection_is_checked_saved_listed_shown_and_tested() {
 
     let show = env.cmd(&["connect", "show", "local"]).assert().success();
     let (stdout, _) = outputs(&show);
-    assert!(stdout.contains("stored (redacted)"), "{stdout}");
+    assert!(
+        stdout.contains("stored in the secrets file (redacted)"),
+        "{stdout}"
+    );
     assert!(stdout.contains(DEFAULT_CLIENT_ID), "{stdout}");
     assert_no_secret(&stdout, &[]);
 
@@ -397,4 +400,76 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
     env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--jsonl"])
         .assert()
         .success();
+}
+
+/// Whether `program` is on the PATH.
+fn installed(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+#[allow(clippy::print_stderr)] // the reason the test did nothing belongs in its output
+fn secrets_go_to_the_os_keychain_when_one_answers() {
+    if !installed("dbus-run-session") || !installed("gnome-keyring-daemon") {
+        // scripts/test installs both where it can, so CI always runs this.
+        eprintln!("skipped: needs dbus-run-session and gnome-keyring-daemon");
+        return;
+    }
+    let env = Env::new();
+    let keyrings = tempfile::tempdir().unwrap();
+    // A private session bus with a fresh, unlocked keyring (under a temporary XDG_DATA_HOME):
+    // the user's own keyrings are never touched.
+    let script = r#"
+printf 'test' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 90
+env FORCEBRIDGE_CLIENT_SECRET="$CS" FORCEBRIDGE_PASSWORD="$PW" FORCEBRIDGE_SECURITY_TOKEN="$ST" \
+  "$FB" connect add kc --password --login-url "$URL" --client-id "$CLIENT_ID" --username "$USER_NAME" || exit 91
+"$FB" connect show kc || exit 92
+"$FB" query "SELECT COUNT() FROM Account" || exit 93
+cp "$FORCEBRIDGE_HOME/connections.toml" "$FORCEBRIDGE_HOME/saved.toml"
+"$FB" connect remove kc || exit 94
+FORCEBRIDGE_SECRETS=keychain "$FB" connect list || exit 95
+"#;
+    let output = std::process::Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", script])
+        .env("FB", assert_cmd::cargo::cargo_bin("forcebridge"))
+        .env("URL", env.url())
+        .env("CLIENT_ID", DEFAULT_CLIENT_ID)
+        .env("USER_NAME", DEFAULT_USERNAME)
+        .env("CS", crate::support::CLIENT_SECRET)
+        .env("PW", crate::support::PASSWORD)
+        .env("ST", crate::support::SECURITY_TOKEN)
+        .env("FORCEBRIDGE_HOME", env.home())
+        .env("XDG_DATA_HOME", keyrings.path())
+        .env_remove("FORCEBRIDGE_SECRETS")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{:?}\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains("stored in the OS keychain (redacted)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim().parse::<u64>().is_ok_and(|n| n > 0)),
+        "{stdout}"
+    );
+    assert_no_secret(&stdout, &[]);
+    assert_no_secret(&stderr, &[]);
+    // The secrets never touched the file; the profile says where they are.
+    assert!(!env.file("secrets.toml").exists());
+    let saved = std::fs::read_to_string(env.file("saved.toml")).unwrap();
+    assert!(saved.contains("secrets = \"keychain\""), "{saved}");
+    assert_no_secret(&saved, &[]);
 }

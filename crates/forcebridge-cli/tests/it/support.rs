@@ -77,7 +77,9 @@ impl Env {
     /// The same, as a plain process to spawn.
     pub(crate) fn std_cmd(&self, args: &[&str]) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("forcebridge"));
+        // The file store, always: a developer's real keychain must never get test secrets.
         cmd.env("FORCEBRIDGE_HOME", self.home())
+            .env("FORCEBRIDGE_SECRETS", "file")
             .env_remove("RUST_LOG")
             .env_remove("FORCEBRIDGE_CONNECTION");
         for var in [
