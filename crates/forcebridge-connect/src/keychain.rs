@@ -3,8 +3,9 @@
 //!
 //! On Linux this is the Secret Service (GNOME Keyring, KWallet) over D-Bus, which needs a
 //! session bus and an unlocked collection: on servers and in containers there is usually none,
-//! and [`Keychain::open`] says so, so callers fall back to the 0600 file. Builds without the
-//! `keychain` feature (and other platforms, for now) have no keychain.
+//! and [`Keychain::open`] says so, so callers fall back to the 0600 file. On macOS it is the
+//! login Keychain, on Windows the Credential Manager. Builds without the `keychain` feature
+//! have no keychain.
 
 use std::collections::BTreeMap;
 
@@ -75,7 +76,10 @@ fn unavailable(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Invalid, message)
 }
 
-#[cfg(all(feature = "keychain", target_os = "linux"))]
+#[cfg(all(
+    feature = "keychain",
+    any(target_os = "linux", target_os = "macos", windows)
+))]
 mod imp {
     use std::sync::OnceLock;
 
@@ -89,24 +93,46 @@ mod imp {
 
     pub(super) fn open() -> Result<()> {
         let ready = STORE.get_or_init(|| {
-            if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-                return Err("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into());
-            }
-            let store = zbus_secret_service_keyring_store::Store::new()
-                .map_err(|e| format!("the Secret Service is not available: {}", describe(&e)))?;
-            keyring_core::set_default_store(store);
+            keyring_core::set_default_store(platform_store()?);
             // Only a write proves the default collection exists and is unlocked.
             let probe = Entry::new(SERVICE, "~availability-check")
                 .and_then(|e| e.set_password("ok").map(|()| e))
                 .and_then(|e| e.delete_credential());
             probe.map_err(|e| {
                 format!(
-                    "the Secret Service did not accept a test item (is a default collection unlocked?): {}",
+                    "the keychain did not accept a test item (on Linux: is a default collection unlocked?): {}",
                     describe(&e)
                 )
             })
         });
         ready.clone().map_err(unavailable)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn platform_store() -> std::result::Result<std::sync::Arc<keyring_core::CredentialStore>, String>
+    {
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            return Err("no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set)".into());
+        }
+        let store = zbus_secret_service_keyring_store::Store::new()
+            .map_err(|e| format!("the Secret Service is not available: {}", describe(&e)))?;
+        Ok(store)
+    }
+
+    #[cfg(target_os = "macos")]
+    fn platform_store() -> std::result::Result<std::sync::Arc<keyring_core::CredentialStore>, String>
+    {
+        let store = apple_native_keyring_store::keychain::Store::new()
+            .map_err(|e| format!("the Keychain is not available: {}", describe(&e)))?;
+        Ok(store)
+    }
+
+    #[cfg(windows)]
+    fn platform_store() -> std::result::Result<std::sync::Arc<keyring_core::CredentialStore>, String>
+    {
+        let store = windows_native_keyring_store::Store::new()
+            .map_err(|e| format!("the Credential Manager is not available: {}", describe(&e)))?;
+        Ok(store)
     }
 
     pub(super) fn get(name: &str) -> Result<Option<String>> {
@@ -160,7 +186,10 @@ mod imp {
     }
 }
 
-#[cfg(not(all(feature = "keychain", target_os = "linux")))]
+#[cfg(not(all(
+    feature = "keychain",
+    any(target_os = "linux", target_os = "macos", windows)
+)))]
 mod imp {
     use super::unavailable;
     use crate::error::Result;
