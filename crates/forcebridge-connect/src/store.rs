@@ -212,6 +212,11 @@ impl Connections {
         self.write(&file)
     }
 
+    /// A secret the environment supplies (`FORCEBRIDGE_CLIENT_SECRET`, ...), if any.
+    pub fn env_secret(&self, kind: SecretKind) -> Option<&SecretString> {
+        self.env.secrets().get(kind)
+    }
+
     /// The secrets of `name`: the stored ones, overridden by the environment's.
     pub fn secrets(&self, name: &str) -> Result<Secrets> {
         let location = self

@@ -191,13 +191,8 @@ fn secret_input(
         return Ok(Some(pem.into()));
     }
     // The environment's secrets apply to whichever connection a command uses.
-    if let Some(value) = connections
-        .secrets(&args.name)
-        .ok()
-        .and_then(|s| s.get(kind).cloned())
-        .filter(|_| std::env::var_os(kind.env_var()).is_some())
-    {
-        return Ok(Some(value));
+    if let Some(value) = connections.env_secret(kind) {
+        return Ok(Some(value.clone()));
     }
     if !std::io::stdin().is_terminal() {
         return if required {
