@@ -332,6 +332,8 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
     let callback = format!("http://127.0.0.1:{port}/OauthRedirect");
     let mut config = Config::builtin();
     config.apps[0].callback_urls = vec![callback.clone()];
+    // Every refresh hands out a new refresh token and retires the old one.
+    config.apps[0].rotate_refresh_tokens = true;
     config.auto_approve = true;
     let env = Env::with_config(config);
 
@@ -396,10 +398,24 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
     assert!(secrets.contains("refresh_token"), "no refresh token stored");
     let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
     assert!(profiles.contains("pkce = true"), "{profiles}");
-    // The stored refresh token logs in for later commands.
-    env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--jsonl"])
-        .assert()
-        .success();
+    // The stored refresh token logs in for later commands. The org rotates it on every
+    // refresh, so each command only works if the one before stored the new token.
+    let refresh_token = |secrets: &str| {
+        secrets
+            .lines()
+            .find(|l| l.starts_with("refresh_token"))
+            .unwrap()
+            .to_string()
+    };
+    let mut previous = refresh_token(&secrets);
+    for _ in 0..3 {
+        env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--jsonl"])
+            .assert()
+            .success();
+        let now = refresh_token(&std::fs::read_to_string(env.file("secrets.toml")).unwrap());
+        assert_ne!(now, previous, "the rotated refresh token was not stored");
+        previous = now;
+    }
 }
 
 /// Whether `program` is on the PATH.
