@@ -93,28 +93,34 @@ impl JwtCredentials {
         })
     }
 
-    /// The `aud` of the assertions: [`JwtCredentials::audience`] when set; otherwise
-    /// `https://login.salesforce.com` or `https://test.salesforce.com` for those login URLs,
-    /// and the scheme and host (with port) of any other login URL (a My Domain, a local org).
+    /// The `aud` of the assertions: [`JwtCredentials::audience`] when set. Otherwise the
+    /// Salesforce login host the org belongs to, which is what Salesforce checks even when the
+    /// assertion is posted to a My Domain: `https://test.salesforce.com` for sandboxes
+    /// (`test.salesforce.com`, or a My Domain with `--` or `.sandbox.` in its host) and
+    /// `https://login.salesforce.com` for other `salesforce.com` hosts. Any other login URL (an
+    /// Experience Cloud site, a local org) is its own audience: its scheme and host with port.
     pub fn audience(&self) -> String {
         if let Some(audience) = &self.audience {
             return audience.clone();
         }
-        match reqwest::Url::parse(self.login_url.as_str()) {
-            Ok(url) => match url.host_str() {
-                Some(host) if host.eq_ignore_ascii_case("login.salesforce.com") => {
-                    "https://login.salesforce.com".to_string()
-                }
-                Some(host) if host.eq_ignore_ascii_case("test.salesforce.com") => {
-                    "https://test.salesforce.com".to_string()
-                }
-                Some(host) => match url.port() {
-                    Some(port) => format!("{}://{host}:{port}", url.scheme()),
-                    None => format!("{}://{host}", url.scheme()),
-                },
-                None => self.login_url.as_str().to_string(),
-            },
-            Err(_) => self.login_url.as_str().to_string(),
+        let Ok(url) = reqwest::Url::parse(self.login_url.as_str()) else {
+            return self.login_url.as_str().to_string();
+        };
+        let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
+            return self.login_url.as_str().to_string();
+        };
+        if host == "salesforce.com" || host.ends_with(".salesforce.com") {
+            let sandbox =
+                host == "test.salesforce.com" || host.contains("--") || host.contains(".sandbox.");
+            return if sandbox {
+                "https://test.salesforce.com".to_string()
+            } else {
+                "https://login.salesforce.com".to_string()
+            };
+        }
+        match url.port() {
+            Some(port) => format!("{}://{host}:{port}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
         }
     }
 
@@ -211,7 +217,12 @@ mod tests {
         );
         assert_eq!(
             credentials(LoginUrl::my_domain("acme").unwrap()).audience(),
-            "https://acme.my.salesforce.com"
+            "https://login.salesforce.com"
+        );
+        assert_eq!(
+            credentials(LoginUrl::my_domain("acme--dev.sandbox.my.salesforce.com").unwrap())
+                .audience(),
+            "https://test.salesforce.com"
         );
         assert_eq!(
             credentials(LoginUrl::custom("http://127.0.0.1:8080/").unwrap()).audience(),
