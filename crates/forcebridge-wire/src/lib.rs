@@ -5,7 +5,9 @@
 //! `#[serde(rename_all = "camelCase")]` or explicit renames; optional members that Salesforce
 //! omits (rather than sending `null`) are skipped when `None`.
 //!
-//! This crate holds data only: no IO, no HTTP, no behaviour beyond small constructors. Record
+//! This crate holds data only: no IO, no HTTP, no behaviour beyond small constructors and the
+//! pure functions both ends of the OAuth flows must compute alike (the PKCE transform, escaping
+//! text for the flows' HTML pages). Record
 //! bodies are `serde_json::Map`s here; hot paths (query pages, bulk CSV) are written and read by
 //! hand in the crates that need the speed.
 
@@ -18,6 +20,7 @@ pub mod limits;
 pub mod oauth;
 pub mod query;
 pub mod records;
+pub mod text;
 pub mod versions;
 
 /// A JSON object: the body of a record, a sub-request, and so on.

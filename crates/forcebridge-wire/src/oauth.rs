@@ -58,3 +58,24 @@ impl OAuthError {
         }
     }
 }
+
+/// The PKCE `S256` transform (RFC 7636): base64url, without padding, of the SHA-256 of the
+/// code verifier. The client sends it as `code_challenge`; the org checks the verifier by it.
+pub fn pkce_s256_challenge(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+#[cfg(test)]
+mod pkce_tests {
+    #[test]
+    fn the_s256_transform_matches_rfc_7636() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            super::pkce_s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}

@@ -16,8 +16,9 @@ use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use forcebridge_wire::oauth::pkce_s256_challenge;
+use forcebridge_wire::text::html_escape;
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 use super::RefreshTokenCredentials;
@@ -182,7 +183,10 @@ impl WebServerFlow {
             params.push(("scope", self.scopes.join(" ")));
         }
         if let Some(verifier) = &verifier {
-            params.push(("code_challenge", pkce_challenge(verifier.expose_secret())));
+            params.push((
+                "code_challenge",
+                pkce_s256_challenge(verifier.expose_secret()),
+            ));
             params.push(("code_challenge_method", "S256".into()));
         }
         let authorize_url = reqwest::Url::parse_with_params(
@@ -552,43 +556,15 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
         .into_response()
 }
 
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `n` random bytes, base64url without padding.
 fn random_token(n: usize) -> String {
     let bytes: Vec<u8> = (0..n).map(|_| rand::random::<u8>()).collect();
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The PKCE S256 challenge of a verifier: base64url (no padding) of its SHA-256.
-fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pkce_s256_matches_rfc_7636_appendix_b() {
-        assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-    }
 
     #[tokio::test]
     async fn any_callback_path_is_served_and_only_that_path() {

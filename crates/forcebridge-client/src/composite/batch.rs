@@ -6,11 +6,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::request::MAX_SUBREQUESTS;
-use super::{Subrequest, rest_errors};
+use super::{Subrequest, envelope_call, rest_errors};
 use crate::client::Client;
 use crate::error::{ApiErrorDetail, Error, Result};
-use crate::http::Call;
 
 /// A batch request being built: up to 25 independent subrequests sent in one call. Each
 /// commits on its own (there is no rollback and no references between them), and each counts
@@ -113,17 +111,6 @@ impl Batch {
             halt_on_error,
             subrequests,
         } = self;
-        if subrequests.is_empty() {
-            return Err(Error::not_sent(
-                "a batch request needs at least one subrequest",
-            ));
-        }
-        if subrequests.len() > MAX_SUBREQUESTS {
-            return Err(Error::not_sent(format!(
-                "a batch request holds at most {MAX_SUBREQUESTS} subrequests, not {}",
-                subrequests.len()
-            )));
-        }
         let mut wire = Vec::with_capacity(subrequests.len());
         for (index, sub) in subrequests.iter().enumerate() {
             wire.push(BatchSubrequest {
@@ -132,17 +119,15 @@ impl Batch {
                 rich_input: sub.json_body(&format!("batch subrequest {index}"))?,
             });
         }
-        let posts = subrequests.iter().any(|s| s.method == Method::POST);
-        let reads_only = subrequests.iter().all(|s| s.method == Method::GET);
-        let mut call = Call::data(Method::POST, ["composite", "batch"])
-            .json(&BatchRequest {
+        let call = envelope_call(
+            "batch",
+            &["composite", "batch"],
+            &BatchRequest {
                 halt_on_error,
                 batch_requests: wire,
-            })?
-            .idempotent(!posts);
-        if reads_only {
-            call = call.reads_only();
-        }
+            },
+            subrequests.iter(),
+        )?;
         tracing::debug!(
             subrequests = subrequests.len(),
             halt_on_error,

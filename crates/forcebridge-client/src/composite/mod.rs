@@ -27,11 +27,41 @@ use serde_json::{Map, Value};
 
 use crate::client::Client;
 use crate::error::{ApiErrorDetail, Error, Result};
+use crate::http::Call;
+use request::MAX_SUBREQUESTS;
 
 pub use batch::{Batch, BatchResult, BatchResults};
 pub use collections::{Collection, RecordResult};
 pub use request::{Composite, CompositeResults, SubrequestResult};
 pub use tree::{TreeFailure, TreeOutcome, TreeRecord};
+
+/// The call carrying a composite or batch envelope of `subrequests` to `path`, after checking
+/// their number (1 to [`MAX_SUBREQUESTS`]). It is retried only when no subrequest is a POST,
+/// and a read-only client may send it only when every subrequest is a GET.
+fn envelope_call<'a>(
+    what: &str,
+    path: &[&str],
+    envelope: &impl Serialize,
+    subrequests: impl Iterator<Item = &'a Subrequest> + Clone,
+) -> Result<Call> {
+    let count = subrequests.clone().count();
+    if count == 0 {
+        return Err(Error::not_sent(format!(
+            "a {what} request needs at least one subrequest"
+        )));
+    }
+    if count > MAX_SUBREQUESTS {
+        return Err(Error::not_sent(format!(
+            "a {what} request holds at most {MAX_SUBREQUESTS} subrequests, not {count}"
+        )));
+    }
+    let posts = subrequests.clone().any(|s| s.method == Method::POST);
+    let reads_only = subrequests.into_iter().all(|s| s.method == Method::GET);
+    let call = Call::data(Method::POST, path.iter().copied())
+        .json(envelope)?
+        .idempotent(!posts);
+    Ok(if reads_only { call.reads_only() } else { call })
+}
 
 /// One operation inside a [`Composite`] or [`Batch`] request: a method, a URL and an
 /// optional JSON body.

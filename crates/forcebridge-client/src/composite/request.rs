@@ -3,15 +3,13 @@
 use std::collections::{BTreeMap, HashSet};
 
 use forcebridge_wire::composite::{CompositeRequest, CompositeResponse, CompositeSubrequest};
-use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{Subrequest, rest_errors, valid_reference_id};
+use super::{Subrequest, envelope_call, rest_errors, valid_reference_id};
 use crate::client::Client;
 use crate::error::{ApiErrorDetail, Error, ErrorKind, Result};
-use crate::http::Call;
 
 /// Most subrequests in one composite or batch request.
 pub(super) const MAX_SUBREQUESTS: usize = 25;
@@ -166,17 +164,6 @@ impl Composite {
             collate_subrequests,
             subrequests,
         } = self;
-        if subrequests.is_empty() {
-            return Err(Error::not_sent(
-                "a composite request needs at least one subrequest",
-            ));
-        }
-        if subrequests.len() > MAX_SUBREQUESTS {
-            return Err(Error::not_sent(format!(
-                "a composite request holds at most {MAX_SUBREQUESTS} subrequests, not {}",
-                subrequests.len()
-            )));
-        }
         let mut seen = HashSet::new();
         let mut wire = Vec::with_capacity(subrequests.len());
         for (reference_id, sub) in &subrequests {
@@ -198,18 +185,16 @@ impl Composite {
                 http_headers: (!sub.headers.is_empty()).then(|| sub.headers.clone()),
             });
         }
-        let posts = subrequests.iter().any(|(_, s)| s.method == Method::POST);
-        let reads_only = subrequests.iter().all(|(_, s)| s.method == Method::GET);
-        let mut call = Call::data(Method::POST, ["composite"])
-            .json(&CompositeRequest {
+        let call = envelope_call(
+            "composite",
+            &["composite"],
+            &CompositeRequest {
                 all_or_none,
                 collate_subrequests,
                 composite_request: wire,
-            })?
-            .idempotent(!posts);
-        if reads_only {
-            call = call.reads_only();
-        }
+            },
+            subrequests.iter().map(|(_, sub)| sub),
+        )?;
         tracing::debug!(
             subrequests = subrequests.len(),
             all_or_none,

@@ -391,16 +391,26 @@ fn login_page(request: &AuthorizeRequest<'_>, username: &str, message: Option<&s
         let _ = writeln!(
             hidden,
             r#"    <input type="hidden" name="{name}" value="{}">"#,
-            html_escape(value)
+            forcebridge_wire::text::html_escape(value)
         );
     }
     let scopes: String = request
         .scopes
         .iter()
-        .map(|s| format!("<li>{}</li>", html_escape(scope_description(s))))
+        .map(|s| {
+            format!(
+                "<li>{}</li>",
+                forcebridge_wire::text::html_escape(scope_description(s))
+            )
+        })
         .collect();
     let message = message
-        .map(|m| format!(r#"<p class="error" role="alert">{}</p>"#, html_escape(m)))
+        .map(|m| {
+            format!(
+                r#"<p class="error" role="alert">{}</p>"#,
+                forcebridge_wire::text::html_escape(m)
+            )
+        })
         .unwrap_or_default();
     let body = format!(
         r#"<!DOCTYPE html>
@@ -432,8 +442,8 @@ fn login_page(request: &AuthorizeRequest<'_>, username: &str, message: Option<&s
 </body>
 </html>
 "#,
-        app = html_escape(&request.app.client_id),
-        username = html_escape(username),
+        app = forcebridge_wire::text::html_escape(&request.app.client_id),
+        username = forcebridge_wire::text::html_escape(username),
     );
     html_response(StatusCode::OK, body)
 }
@@ -458,8 +468,8 @@ fn error_page(error: &str, description: &str) -> Response {
 </body>
 </html>
 "#,
-        error = html_escape(error),
-        description = html_escape(description),
+        error = forcebridge_wire::text::html_escape(error),
+        description = forcebridge_wire::text::html_escape(description),
     );
     html_response(StatusCode::BAD_REQUEST, body)
 }
@@ -501,22 +511,6 @@ fn scope_description(scope: &str) -> &str {
     }
 }
 
-/// Escapes text for HTML content and double-quoted attribute values.
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 const STYLE: &str = "\
 body{margin:0;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:#f3f3f3;color:#181818}\
 main{max-width:22rem;margin:4rem auto;padding:2rem;background:#fff;border-radius:.5rem;box-shadow:0 1px 4px rgba(0,0,0,.15)}\
@@ -532,14 +526,6 @@ button.secondary{background:#e5e5e5;color:#181818}\
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn html_escape_covers_markup_and_quotes() {
-        assert_eq!(
-            html_escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn redirects_add_to_an_existing_query_or_use_the_fragment() {

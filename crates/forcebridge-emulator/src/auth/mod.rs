@@ -34,7 +34,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use forcebridge_wire::oauth::OAuthError;
 use sha2::{Digest, Sha256};
 
@@ -249,11 +249,6 @@ pub(crate) fn signature(client_secret: &str, id: &str, issued_at: i64) -> String
     STANDARD.encode(hmac_sha256(client_secret.as_bytes(), message.as_bytes()))
 }
 
-/// The PKCE S256 transform: base64url (no padding) of the SHA-256 of the verifier.
-pub(crate) fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 /// HMAC-SHA256 (RFC 2104). Written out here rather than pulled in as a crate: it is a dozen
 /// lines over the `sha2` the org already uses, and the unit test checks it against RFC 4231.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -298,14 +293,6 @@ mod tests {
                 b"Test Using Larger Than Block-Size Key - Hash Key First"
             )),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
-
-    #[test]
-    fn pkce_s256_matches_rfc_7636_appendix_b() {
-        assert_eq!(
-            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 

@@ -20,7 +20,7 @@ use super::session::{AUTHORIZATION_CODE_LIFETIME_MILLIS, RefreshGrant};
 use super::{
     AUTHENTICATION_FAILURE, Grant, INVALID_CLIENT_CREDENTIALS, INVALID_CLIENT_ID, Issued,
     OAuthProblem, allows_refresh, authenticate, client_credentials, client_secret_matches,
-    find_app, form_urlencoded_pairs, issue_access_token, pkce_challenge, signature,
+    find_app, form_urlencoded_pairs, issue_access_token, signature,
 };
 use crate::error::json_response;
 use crate::http::KeepErrorBody;
@@ -291,7 +291,7 @@ fn authorization_code_grant(
         let verifier = params.get("code_verifier").ok_or(MISSING_VERIFIER)?;
         // No RFC 7636 length check: jsforce sends 171-character verifiers (128 random bytes in
         // base64url), which real orgs accept; only the hash decides.
-        if &pkce_challenge(verifier) != challenge {
+        if &forcebridge_wire::oauth::pkce_s256_challenge(verifier) != challenge {
             return Err(WRONG_VERIFIER);
         }
     }
