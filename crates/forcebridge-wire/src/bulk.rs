@@ -99,3 +99,68 @@ pub struct JobList {
     pub records: Vec<JobInfo>,
     pub next_records_url: Option<String>,
 }
+
+/// The states a Bulk job moves through, as Salesforce names them in `state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// An ingest job that accepts uploads; it does nothing until it is closed.
+    Open,
+    /// Closed (ingest) or created (query): waiting to be processed.
+    UploadComplete,
+    /// Being processed.
+    InProgress,
+    /// Finished; results can be read. Individual ingest rows may still have failed.
+    JobComplete,
+    /// The job as a whole failed (see `errorMessage`).
+    Failed,
+    /// Stopped by a caller before it finished.
+    Aborted,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 6] = [
+        JobState::Open,
+        JobState::UploadComplete,
+        JobState::InProgress,
+        JobState::JobComplete,
+        JobState::Failed,
+        JobState::Aborted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Open => "Open",
+            JobState::UploadComplete => "UploadComplete",
+            JobState::InProgress => "InProgress",
+            JobState::JobComplete => "JobComplete",
+            JobState::Failed => "Failed",
+            JobState::Aborted => "Aborted",
+        }
+    }
+
+    /// The state named `text`, if it is one of Salesforce's.
+    pub fn parse(text: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether the job will not change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobState::JobComplete | JobState::Failed | JobState::Aborted
+        )
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl JobInfo {
+    /// The job's `state`; `None` for a state this crate does not know.
+    pub fn job_state(&self) -> Option<JobState> {
+        JobState::parse(&self.state)
+    }
+}

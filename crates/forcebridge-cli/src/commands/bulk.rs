@@ -124,7 +124,7 @@ fn report_ingest(summary: &IngestSummary, as_json: bool) -> anyhow::Result<Outco
         .map(|job| {
             json!({
                 "id": job.id,
-                "state": format!("{:?}", job.state),
+                "state": job.state.map_or("unknown", JobState::as_str),
                 "records_processed": job.records_processed,
                 "records_failed": job.records_failed,
                 "error": job.error_message,
@@ -152,8 +152,11 @@ fn report_ingest(summary: &IngestSummary, as_json: bool) -> anyhow::Result<Outco
         );
         for job in &summary.jobs {
             text.push_str(&format!(
-                "  {}  {:?}  {} processed, {} failed",
-                job.id, job.state, job.records_processed, job.records_failed
+                "  {}  {}  {} processed, {} failed",
+                job.id,
+                job.state.map_or("unknown", JobState::as_str),
+                job.records_processed,
+                job.records_failed
             ));
             if let Some(results) = &job.results
                 && job.records_failed > 0
@@ -437,11 +440,11 @@ async fn resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<Outcome
             }
         }
         Job::Query(job, info) => {
-            if JobState::of(&info) == JobState::Failed || JobState::of(&info) == JobState::Aborted {
+            if matches!(info.job_state(), Some(JobState::Failed | JobState::Aborted)) {
                 return Err(anyhow::anyhow!(
-                    "query job {} ended {:?}: run the export again",
+                    "query job {} ended {}: run the export again",
                     args.job_id,
-                    JobState::of(&info)
+                    info.state
                 ));
             }
             let state = match &args.output {

@@ -120,8 +120,8 @@ pub struct ResultFiles {
 pub struct JobSummary {
     /// The job id (`750...`), for [`Bulk::ingest_job`].
     pub id: String,
-    /// `JobComplete`, `Failed` or `Aborted`.
-    pub state: JobState,
+    /// `JobComplete`, `Failed` or `Aborted` (`None` for a state this client does not know).
+    pub state: Option<JobState>,
     /// The rows uploaded into this job (0 when the job was resumed by id).
     pub records_uploaded: u64,
     /// Rows the org processed, succeeded or failed (`numberRecordsProcessed`).
@@ -156,7 +156,11 @@ impl IngestSummary {
 
     /// Whether every job completed and no row failed.
     pub fn is_clean(&self) -> bool {
-        self.records_failed == 0 && self.jobs.iter().all(|j| j.state == JobState::JobComplete)
+        self.records_failed == 0
+            && self
+                .jobs
+                .iter()
+                .all(|j| j.state == Some(JobState::JobComplete))
     }
 }
 
@@ -543,7 +547,7 @@ async fn finished(client: &Client, info: &JobInfo, dir: Option<&Path>) -> Result
     };
     Ok(JobSummary {
         id: info.id.clone(),
-        state: JobState::of(info),
+        state: info.job_state(),
         records_uploaded: 0,
         records_processed: info.number_records_processed.unwrap_or(0),
         records_failed: info.number_records_failed.unwrap_or(0),
@@ -758,7 +762,7 @@ impl IngestJob {
             // A retried close whose first attempt went through: the job is no longer Open.
             Err(error) if error.error_code() == Some("INVALIDJOBSTATE") => {
                 let info = self.info().await?;
-                if JobState::of(&info) == JobState::Open {
+                if info.job_state() == Some(JobState::Open) {
                     Err(error)
                 } else {
                     Ok(info)
@@ -799,7 +803,7 @@ impl IngestJob {
     /// as [`Resumed::StillOpen`] without waiting.
     pub async fn resume(&self, options: &IngestOptions) -> Result<Resumed> {
         let info = self.wait(&options.poll).await?;
-        if JobState::of(&info) == JobState::Open {
+        if info.job_state() == Some(JobState::Open) {
             tracing::debug!(job = %self.id, "bulk ingest job is still open; its upload was interrupted");
             return Ok(Resumed::StillOpen(info));
         }

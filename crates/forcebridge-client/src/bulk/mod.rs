@@ -73,47 +73,7 @@ impl Client {
     }
 }
 
-/// The state of a Bulk job, as Salesforce names it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum JobState {
-    /// An ingest job that accepts uploads; it does nothing until it is closed.
-    Open,
-    /// Closed (ingest) or created (query): waiting to be processed.
-    UploadComplete,
-    /// Being processed.
-    InProgress,
-    /// Finished; results can be read. Individual ingest rows may still have failed.
-    JobComplete,
-    /// The job as a whole failed; see [`JobInfo::error_message`].
-    Failed,
-    /// Stopped by a caller before it finished.
-    Aborted,
-    /// A state this client does not know.
-    Other(String),
-}
-
-impl JobState {
-    /// Reads the `state` member of a job info.
-    pub fn of(info: &JobInfo) -> JobState {
-        match info.state.as_str() {
-            "Open" => JobState::Open,
-            "UploadComplete" => JobState::UploadComplete,
-            "InProgress" => JobState::InProgress,
-            "JobComplete" => JobState::JobComplete,
-            "Failed" => JobState::Failed,
-            "Aborted" => JobState::Aborted,
-            other => JobState::Other(other.to_string()),
-        }
-    }
-
-    /// Whether the job will not change any more.
-    pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            JobState::JobComplete | JobState::Failed | JobState::Aborted
-        )
-    }
-}
+pub use forcebridge_wire::bulk::JobState;
 
 /// The column delimiter of a job's CSV (input and results).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -310,8 +270,11 @@ pub(crate) async fn wait_for(
     loop {
         let info = job_info(client, kind, id).await?;
         seen(&info);
-        let state = JobState::of(&info);
-        if state.is_terminal() || state == JobState::Open {
+        // A state this client does not know is taken for one still in progress.
+        if info
+            .job_state()
+            .is_some_and(|s| s.is_terminal() || s == JobState::Open)
+        {
             return Ok(info);
         }
         let now = Instant::now();

@@ -206,14 +206,14 @@ impl QueryJob {
             |_| {},
         )
         .await?;
-        match JobState::of(&info) {
-            JobState::JobComplete => Ok(info),
-            state => Err(Error::new(
+        match info.job_state() {
+            Some(JobState::JobComplete) => Ok(info),
+            _ => Err(Error::new(
                 ErrorKind::Api,
                 format!(
-                    "bulk query job {} ended {:?}{}",
+                    "bulk query job {} ended {}{}",
                     self.id,
-                    state,
+                    info.state,
                     info.error_message
                         .as_deref()
                         .map(|m| format!(": {m}"))

@@ -128,7 +128,7 @@ async fn a_large_csv_file_is_split_into_jobs_and_every_row_is_inserted() {
     // The success results name every row once, with the created record's id.
     let mut names = Vec::new();
     for job in &summary.jobs {
-        assert_eq!(job.state, JobState::JobComplete);
+        assert_eq!(job.state, Some(JobState::JobComplete));
         let files = job.results.as_ref().unwrap();
         let (header, rows) = parse_csv(&std::fs::read(&files.successful).unwrap());
         assert_eq!(header, ["sf__Id", "sf__Created", "Name", "Description"]);
@@ -488,7 +488,7 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
     let Resumed::Finished(summary) = bulk.ingest_job(&id).resume(&options).await.unwrap() else {
         panic!("expected a finished job");
     };
-    assert_eq!(summary.state, JobState::JobComplete);
+    assert_eq!(summary.state, Some(JobState::JobComplete));
     assert_eq!(summary.records_processed, 2);
     let files = summary.results.unwrap();
     let (_, rows) = parse_csv(&std::fs::read(&files.successful).unwrap());
@@ -661,7 +661,7 @@ async fn a_job_that_fails_as_a_whole_is_reported_in_the_summary() {
         .unwrap();
     assert!(!summary.is_clean());
     let job = &summary.jobs[0];
-    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(job.state, Some(JobState::Failed));
     let message = job.error_message.as_deref().unwrap();
     assert!(message.contains("NoSuchField__c"), "{message}");
     assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 0);

@@ -25,37 +25,7 @@ use crate::org::Org;
 pub(crate) use ingest::IngestJob;
 pub(crate) use query::QueryJob;
 
-/// The states a job moves through, as Salesforce names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobState {
-    Open,
-    UploadComplete,
-    InProgress,
-    JobComplete,
-    Failed,
-    Aborted,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Open => "Open",
-            JobState::UploadComplete => "UploadComplete",
-            JobState::InProgress => "InProgress",
-            JobState::JobComplete => "JobComplete",
-            JobState::Failed => "Failed",
-            JobState::Aborted => "Aborted",
-        }
-    }
-
-    /// Whether the job will not change any more.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            JobState::JobComplete | JobState::Failed | JobState::Aborted
-        )
-    }
-}
+pub use forcebridge_wire::bulk::JobState;
 
 /// The CSV dialect of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
