@@ -53,15 +53,13 @@ impl JwtCredentials {
         username: impl Into<String>,
         private_key_pem: impl Into<String>,
     ) -> Result<JwtCredentials> {
-        let private_key = SecretString::from(private_key_pem.into());
-        encoding_key(&private_key, "the JWT private key")?;
-        Ok(JwtCredentials {
+        JwtCredentials::checked(
             login_url,
-            client_id: client_id.into(),
-            username: username.into(),
-            private_key,
-            audience: None,
-        })
+            client_id.into(),
+            username.into(),
+            SecretString::from(private_key_pem.into()),
+            "the JWT private key",
+        )
     }
 
     /// Credentials from a PEM private key file (such as `server.key`). Errors name the path.
@@ -79,15 +77,28 @@ impl JwtCredentials {
             ))
             .with_source(e)
         })?;
-        let private_key = SecretString::from(text);
-        encoding_key(
-            &private_key,
+        JwtCredentials::checked(
+            login_url,
+            client_id.into(),
+            username.into(),
+            SecretString::from(text),
             &format!("the JWT private key file {}", path.display()),
-        )?;
+        )
+    }
+
+    /// Credentials whose key (`what`, in errors) is checked to be an RSA private key.
+    fn checked(
+        login_url: LoginUrl,
+        client_id: String,
+        username: String,
+        private_key: SecretString,
+        what: &str,
+    ) -> Result<JwtCredentials> {
+        encoding_key(&private_key, what)?;
         Ok(JwtCredentials {
             login_url,
-            client_id: client_id.into(),
-            username: username.into(),
+            client_id,
+            username,
             private_key,
             audience: None,
         })
