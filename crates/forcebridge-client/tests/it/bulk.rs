@@ -32,6 +32,26 @@ fn quick_options() -> IngestOptions {
     }
 }
 
+/// Runs `operation` on `records` and checks that every one of them (`expected`) went through.
+async fn ingest_all<T: Serialize>(
+    client: &Client,
+    object: &str,
+    operation: IngestOperation,
+    records: impl IntoIterator<Item = T>,
+    expected: u64,
+) -> forcebridge_client::bulk::IngestSummary {
+    let summary = client
+        .bulk()
+        .ingest(object, operation)
+        .options(quick_options())
+        .from_records(records)
+        .await
+        .unwrap();
+    assert_eq!(summary.records_processed, expected, "{object} {summary:?}");
+    assert_eq!(summary.records_failed, 0, "{object} {summary:?}");
+    summary
+}
+
 /// A fresh directory under the system's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -216,14 +236,7 @@ async fn records_are_inserted_updated_upserted_and_deleted() {
             email: (i % 2 == 0).then(|| format!("p{i}@example.com")),
         })
         .collect();
-    let inserted = bulk
-        .ingest("Contact", IngestOperation::Insert)
-        .options(quick_options())
-        .from_records(contacts)
-        .await
-        .unwrap();
-    assert_eq!(inserted.records_processed, 5);
-    assert_eq!(inserted.records_failed, 0);
+    let inserted = ingest_all(&client, "Contact", IngestOperation::Insert, contacts, 5).await;
     let rows = bulk
         .ingest_job(&inserted.jobs[0].id)
         .results(ResultKind::Successful)
@@ -241,14 +254,7 @@ async fn records_are_inserted_updated_upserted_and_deleted() {
         .iter()
         .map(|id| json!({"Id": id, "Title": "Engineer", "Email": null}))
         .collect();
-    let updated = bulk
-        .ingest("Contact", IngestOperation::Update)
-        .options(quick_options())
-        .from_records(updates)
-        .await
-        .unwrap();
-    assert_eq!(updated.records_processed, 5);
-    assert_eq!(updated.records_failed, 0);
+    ingest_all(&client, "Contact", IngestOperation::Update, updates, 5).await;
     assert_eq!(
         count(
             &client,
@@ -298,14 +304,7 @@ async fn records_are_inserted_updated_upserted_and_deleted() {
 
     // Delete moves the contacts to the recycle bin; queryAll still sees them.
     let deletes: Vec<serde_json::Value> = ids.iter().map(|id| json!({"Id": id})).collect();
-    let deleted = bulk
-        .ingest("Contact", IngestOperation::Delete)
-        .options(quick_options())
-        .from_records(deletes)
-        .await
-        .unwrap();
-    assert_eq!(deleted.records_processed, 5);
-    assert_eq!(deleted.records_failed, 0);
+    ingest_all(&client, "Contact", IngestOperation::Delete, deletes, 5).await;
     assert_eq!(count(&client, "SELECT COUNT() FROM Contact").await, 0);
     assert_eq!(
         client
@@ -325,14 +324,14 @@ async fn records_are_inserted_updated_upserted_and_deleted() {
         .iter()
         .map(|r| json!({"Id": r.get_str("Id").unwrap()}))
         .collect();
-    let hard = bulk
-        .ingest("Product2", IngestOperation::HardDelete)
-        .options(quick_options())
-        .from_records(product_ids)
-        .await
-        .unwrap();
-    assert_eq!(hard.records_processed, 3);
-    assert_eq!(hard.records_failed, 0);
+    ingest_all(
+        &client,
+        "Product2",
+        IngestOperation::HardDelete,
+        product_ids,
+        3,
+    )
+    .await;
     assert_eq!(
         client
             .query_all("SELECT COUNT() FROM Product2")
