@@ -10,7 +10,7 @@ use forcebridge_client::{
     LoginUrl, PasswordCredentials, RefreshTokenCredentials, SecretString, Session,
     SoapLoginCredentials, WebLogin, WebServerFlow,
 };
-use forcebridge_client::{ApiVersion, ExposeSecret};
+use forcebridge_client::{ApiVersion, ClientBuilder, ExposeSecret};
 use forcebridge_emulator::Config;
 use forcebridge_emulator::config::{
     AppConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_USERNAME, UserConfig,
@@ -92,6 +92,11 @@ async fn org() -> TestOrg {
 }
 
 /// The username of the user the client is logged in as, read with a query.
+/// A client from `builder`, with quick retries so tests stay fast.
+fn build(builder: ClientBuilder) -> Client {
+    builder.retry_policy(quick_retries()).build().unwrap()
+}
+
 async fn logged_in_as(client: &Client) -> String {
     let session = client.session().await.unwrap();
     let (_, user_id) = session.org_and_user_ids().expect("an identity URL");
@@ -173,18 +178,11 @@ async fn web_flow_with_pkce_logs_in_without_a_secret_and_refreshes_later() {
     let refresh = login.refresh.clone().expect("refresh credentials");
     assert!(refresh.client_secret.is_none());
 
-    let client = login
-        .client_builder()
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let client = build(login.client_builder());
     assert_eq!(logged_in_as(&client).await, DEFAULT_USERNAME);
 
     // Later, with only the refresh token: the client logs in with it.
-    let later = Client::builder(refresh)
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let later = build(Client::builder(refresh));
     assert_eq!(logged_in_as(&later).await, DEFAULT_USERNAME);
 }
 
@@ -201,11 +199,7 @@ async fn web_flow_without_pkce_sends_the_client_secret() {
     let browser = browse(pending.authorize_url());
     let login = pending.finish().await.unwrap();
     assert!(browser.await.unwrap().contains("You are logged in"));
-    let client = login
-        .client_builder()
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let client = build(login.client_builder());
     assert_eq!(logged_in_as(&client).await, DEFAULT_USERNAME);
 }
 
@@ -390,16 +384,10 @@ async fn refresh_token_rotation_reaches_the_listener() {
         client_secret: Some(ROTATING_SECRET.into()),
         refresh_token: token.into(),
     };
-    let old = Client::builder(with(&original))
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let old = build(Client::builder(with(&original)));
     let error = old.session().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
-    let new = Client::builder(with(&seen[0]))
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let new = build(Client::builder(with(&seen[0])));
     assert_eq!(logged_in_as(&new).await, DEFAULT_USERNAME);
 }
 
@@ -431,10 +419,7 @@ async fn jwt_logs_in_from_a_key_file_and_again_after_revocation() {
         key_path("jwt-test-key.pem"),
     )
     .unwrap();
-    let client = Client::builder(credentials)
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let client = build(Client::builder(credentials));
     assert_eq!(logged_in_as(&client).await, ODD_USERNAME);
 
     // Revoke the session: the next request logs in again with a freshly signed assertion.
@@ -459,10 +444,7 @@ async fn jwt_signed_with_the_wrong_key_is_an_auth_error_with_the_oauth_code() {
     let org = org().await;
     let credentials =
         JwtCredentials::from_pem(org.login_url(), JWT_APP, DEFAULT_USERNAME, OTHER_KEY).unwrap();
-    let client = Client::builder(credentials)
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let client = build(Client::builder(credentials));
     let error = client.session().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
     assert_eq!(error.error_code(), Some("invalid_grant"));
@@ -521,10 +503,7 @@ fn soap(org: &TestOrg, password: &str) -> SoapLoginCredentials {
 #[tokio::test]
 async fn soap_login_escapes_its_values_and_logs_in() {
     let org = org().await;
-    let client = Client::builder(soap(&org, ODD_PASSWORD))
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let client = build(Client::builder(soap(&org, ODD_PASSWORD)));
     assert_eq!(logged_in_as(&client).await, ODD_USERNAME);
     let session = client.session().await.unwrap();
     assert_eq!(
@@ -536,10 +515,7 @@ async fn soap_login_escapes_its_values_and_logs_in() {
 #[tokio::test]
 async fn soap_login_with_a_wrong_password_is_invalid_login() {
     let org = org().await;
-    let client = Client::builder(soap(&org, "wrong"))
-        .retry_policy(quick_retries())
-        .build()
-        .unwrap();
+    let client = build(Client::builder(soap(&org, "wrong")));
     let error = client.session().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
     assert_eq!(error.error_code(), Some("INVALID_LOGIN"));
