@@ -373,18 +373,7 @@ async fn all_or_none_collections_roll_back_per_call_of_200() {
 
 #[tokio::test]
 async fn collection_upserts_report_created_or_updated() {
-    let mut config = forcebridge_emulator::Config::builtin();
-    config.schema = forcebridge_emulator::Config::from_toml(
-        r#"
-[[objects]]
-name = "Account"
-extends = true
-fields = [{ name = "Ext__c", type = "string", length = 40, external_id = true }]
-"#,
-    )
-    .unwrap()
-    .schema;
-    let org = TestOrg::with_config(config).await;
+    let org = TestOrg::with_external_id().await;
     let client = org.client();
     let existing = org
         .create(&client, "Account", json!({"Name": "Old", "Ext__c": "K1"}))

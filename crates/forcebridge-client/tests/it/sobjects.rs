@@ -63,18 +63,7 @@ async fn refused_writes_carry_the_orgs_code_message_and_fields() {
 
 #[tokio::test]
 async fn upserts_report_whether_they_created() {
-    let mut config = forcebridge_emulator::Config::builtin();
-    config.schema = forcebridge_emulator::Config::from_toml(
-        r#"
-[[objects]]
-name = "Account"
-extends = true
-fields = [{ name = "Ext__c", type = "string", length = 40, external_id = true }]
-"#,
-    )
-    .unwrap()
-    .schema;
-    let org = TestOrg::with_config(config).await;
+    let org = TestOrg::with_external_id().await;
     let client = org.client();
     let accounts = client.sobject("Account");
     let created = accounts

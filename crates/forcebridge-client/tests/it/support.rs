@@ -37,6 +37,22 @@ impl TestOrg {
         TestOrg::with_config(config).await
     }
 
+    /// An empty org whose Account has an external id field `Ext__c`, for upserts.
+    pub(crate) async fn with_external_id() -> TestOrg {
+        let mut config = Config::builtin();
+        config.schema = Config::from_toml(
+            r#"
+[[objects]]
+name = "Account"
+extends = true
+fields = [{ name = "Ext__c", type = "string", length = 40, external_id = true }]
+"#,
+        )
+        .unwrap()
+        .schema;
+        TestOrg::with_config(config).await
+    }
+
     pub(crate) async fn with_config(config: Config) -> TestOrg {
         let emulator = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
             .await
