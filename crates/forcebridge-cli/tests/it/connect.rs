@@ -74,18 +74,12 @@ fn a_password_connection_is_checked_saved_listed_shown_and_tested() {
 fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
     let env = Env::new();
     let refused = env
-        .cmd(&[
-            "connect",
-            "add",
+        .connect_add(
             "prod",
             "--password",
-            "--login-url",
-            env.url(),
-            "--client-id",
             DEFAULT_CLIENT_ID,
-            "--username",
-            DEFAULT_USERNAME,
-        ])
+            &["--username", DEFAULT_USERNAME],
+        )
         .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
         .env("FORCEBRIDGE_PASSWORD", "not-the-password")
         .assert()
@@ -100,16 +94,7 @@ fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
 
     // A wrong consumer key gets its own hint.
     let refused = env
-        .cmd(&[
-            "connect",
-            "add",
-            "prod",
-            "--client-credentials",
-            "--login-url",
-            env.url(),
-            "--client-id",
-            "no-such-app",
-        ])
+        .connect_add("prod", "--client-credentials", "no-such-app", &[])
         .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
         .assert()
         .code(3);
@@ -117,38 +102,20 @@ fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
     assert!(!env.file("connections.toml").exists());
 
     // Without a secret and without a terminal to ask on, it says which variable to set.
-    env.cmd(&[
-        "connect",
-        "add",
-        "prod",
-        "--client-credentials",
-        "--login-url",
-        env.url(),
-        "--client-id",
-        DEFAULT_CLIENT_ID,
-    ])
-    .assert()
-    .code(2)
-    .stderr(predicate::str::contains("FORCEBRIDGE_CLIENT_SECRET"));
+    env.connect_add("prod", "--client-credentials", DEFAULT_CLIENT_ID, &[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("FORCEBRIDGE_CLIENT_SECRET"));
 }
 
 #[test]
 fn client_credentials_and_access_token_connections_work() {
     let env = Env::new();
-    env.cmd(&[
-        "connect",
-        "add",
-        "cc",
-        "--client-credentials",
-        "--login-url",
-        env.url(),
-        "--client-id",
-        DEFAULT_CLIENT_ID,
-    ])
-    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
-    .assert()
-    .success()
-    .stdout(predicate::str::contains(DEFAULT_USERNAME));
+    env.connect_add("cc", "--client-credentials", DEFAULT_CLIENT_ID, &[])
+        .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(DEFAULT_USERNAME));
 
     let token = env.access_token();
     let added = env
@@ -286,20 +253,17 @@ fn a_jwt_connection_stores_the_key_and_logs_in_again_with_it() {
         Some(std::fs::read_to_string(test_data("jwt-test-cert.pem")).unwrap());
     let env = Env::with_config(config);
     let jwt = |name: &str, key: &str| {
-        env.cmd(&[
-            "connect",
-            "add",
+        env.connect_add(
             name,
             "--jwt",
-            "--login-url",
-            env.url(),
-            "--client-id",
             DEFAULT_CLIENT_ID,
-            "--username",
-            DEFAULT_USERNAME,
-            "--key-file",
-            &test_data(key),
-        ])
+            &[
+                "--username",
+                DEFAULT_USERNAME,
+                "--key-file",
+                &test_data(key),
+            ],
+        )
         .assert()
     };
     let refused = jwt("wrong", "jwt-other-key.pem").code(3);

@@ -98,20 +98,36 @@ impl Env {
         cmd
     }
 
-    /// `connect add NAME --password` against the local org, with the secrets in the environment.
-    pub(crate) fn add_password(&self, name: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
-        self.cmd(&[
+    /// `connect add NAME FLOW --login-url <this org> --client-id CLIENT_ID EXTRA...`.
+    pub(crate) fn connect_add(
+        &self,
+        name: &str,
+        flow: &str,
+        client_id: &str,
+        extra: &[&str],
+    ) -> Command {
+        let mut cmd = self.cmd(&[
             "connect",
             "add",
             name,
-            "--password",
+            flow,
             "--login-url",
             self.url(),
             "--client-id",
+            client_id,
+        ]);
+        cmd.args(extra);
+        cmd
+    }
+
+    /// `connect add NAME --password` against the local org, with the secrets in the environment.
+    pub(crate) fn add_password(&self, name: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+        self.connect_add(
+            name,
+            "--password",
             DEFAULT_CLIENT_ID,
-            "--username",
-            DEFAULT_USERNAME,
-        ])
+            &["--username", DEFAULT_USERNAME],
+        )
         .args(extra)
         .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
         .env("FORCEBRIDGE_PASSWORD", PASSWORD)
