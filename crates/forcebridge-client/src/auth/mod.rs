@@ -359,3 +359,53 @@ impl TokenCache {
 
 /// How long to wait for a login response.
 pub(crate) const LOGIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a login answer means, as read by the flow that sent it.
+pub(crate) enum LoginAnswer<T> {
+    /// The login succeeded, or failed for good.
+    Done(Result<T>),
+    /// A failure worth another try (a server error).
+    Retry(Error),
+}
+
+/// Posts a login request (`what`, such as `login (password)`, names it in messages) and reads
+/// the answer with `answer`. A failed connection, or an answer `answer` calls retryable, is
+/// sent again under the client's retry policy; the last error is returned when it runs out.
+pub(crate) async fn login_post<T>(
+    context: &AuthContext,
+    what: &str,
+    url: &str,
+    request: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    answer: impl Fn(reqwest::StatusCode, &[u8]) -> LoginAnswer<T>,
+) -> Result<T> {
+    let failed = |e: reqwest::Error| {
+        Error::new(ErrorKind::Transport, format!("{what} to {url} failed: {e}")).with_source(e)
+    };
+    let mut delays = context.retry.delays();
+    loop {
+        let sent = request(context.http.post(url))
+            .timeout(LOGIN_TIMEOUT)
+            .send()
+            .await;
+        let error = match sent {
+            Ok(response) => {
+                let status = response.status();
+                match response.bytes().await {
+                    Ok(body) => match answer(status, &body) {
+                        LoginAnswer::Done(result) => return result,
+                        LoginAnswer::Retry(error) => error,
+                    },
+                    Err(e) => failed(e),
+                }
+            }
+            Err(e) => failed(e),
+        };
+        match delays.next() {
+            Some(delay) => {
+                tracing::warn!(what, %error, ?delay, "login failed; retrying");
+                tokio::time::sleep(delay).await;
+            }
+            None => return Err(error),
+        }
+    }
+}

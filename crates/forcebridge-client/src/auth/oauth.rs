@@ -7,7 +7,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{AuthContext, LOGIN_TIMEOUT, LoginUrl, Session, TokenSource};
+use super::{AuthContext, LoginAnswer, LoginUrl, Session, TokenSource, login_post};
 use crate::error::{ApiErrorDetail, Error, ErrorKind, Result};
 
 /// The OAuth username-password flow. The password sent is the password followed by the
@@ -184,47 +184,28 @@ pub(crate) async fn token_request(
         .iter()
         .find(|(k, _)| *k == "grant_type")
         .map_or("", |(_, v)| *v);
-    let mut delays = context.retry.delays();
-    loop {
-        let sent = context
-            .http
-            .post(&url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(form)
-            .timeout(LOGIN_TIMEOUT)
-            .send()
-            .await;
-        // Only server errors and failed connections are worth another try.
-        let error = match sent {
-            Ok(response) => {
-                let status = response.status();
-                match response.bytes().await {
-                    Ok(body) if status.is_success() => return parse_session(&body, grant),
-                    Ok(body) if status.is_server_error() => {
-                        oauth_error(status.as_u16(), &body, grant)
-                    }
-                    Ok(body) => return Err(oauth_error(status.as_u16(), &body, grant)),
-                    Err(error) => login_transport_error(&url, grant, error),
-                }
+    let what = format!("login ({grant})");
+    login_post(
+        context,
+        &what,
+        &url,
+        |request| {
+            request
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(form)
+        },
+        |status, body| {
+            if status.is_success() {
+                LoginAnswer::Done(parse_session(body, grant))
+            } else if status.is_server_error() {
+                // Only server errors (and failed connections) are worth another try.
+                LoginAnswer::Retry(oauth_error(status.as_u16(), body, grant))
+            } else {
+                LoginAnswer::Done(Err(oauth_error(status.as_u16(), body, grant)))
             }
-            Err(error) => login_transport_error(&url, grant, error),
-        };
-        match delays.next() {
-            Some(delay) => {
-                tracing::warn!(grant, %error, ?delay, "login request failed; retrying");
-                tokio::time::sleep(delay).await;
-            }
-            None => return Err(error),
-        }
-    }
-}
-
-fn login_transport_error(url: &str, grant: &str, error: reqwest::Error) -> Error {
-    Error::new(
-        ErrorKind::Transport,
-        format!("login ({grant}) to {url} failed: {error}"),
+        },
     )
-    .with_source(error)
+    .await
 }
 
 fn parse_session(body: &[u8], grant: &str) -> Result<Session> {

@@ -14,7 +14,7 @@ use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{AuthContext, LOGIN_TIMEOUT, LoginUrl, Session, TokenSource};
+use super::{AuthContext, LoginAnswer, LoginUrl, Session, TokenSource, login_post};
 use crate::error::{ApiErrorDetail, Error, ErrorKind, Result};
 
 /// The SOAP `login()` call, for orgs (or users) without a connected app. The API version is the
@@ -76,67 +76,47 @@ fn login_envelope(username: &str, password: &SecretString) -> SecretString {
 /// Posts the envelope; retries failed connections and 5xx answers that are not SOAP faults
 /// under the client's policy. A fault is returned at once as an [`ErrorKind::Auth`] error.
 async fn soap_request(context: &AuthContext, url: &str, envelope: SecretString) -> Result<Vec<u8>> {
-    let mut delays = context.retry.delays();
-    loop {
-        let sent = context
-            .http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=UTF-8")
-            .header("SOAPAction", "login")
-            .body(envelope.expose_secret().to_string())
-            .timeout(LOGIN_TIMEOUT)
-            .send()
-            .await;
-        let error = match sent {
-            Ok(response) => {
-                let status = response.status();
-                match response.bytes().await {
-                    Ok(body) if status.is_success() => return Ok(body.to_vec()),
-                    Ok(body) => {
-                        if let Some(fault) = parse_fault(&body) {
-                            return Err(fault.into_error(status.as_u16()));
-                        }
-                        let error = Error::new(
-                            if status.is_server_error() {
-                                ErrorKind::Transport
-                            } else {
-                                ErrorKind::Auth
-                            },
-                            format!(
-                                "SOAP login to {url} failed: HTTP {status}: {}",
-                                String::from_utf8_lossy(&body)
-                                    .chars()
-                                    .take(300)
-                                    .collect::<String>()
-                            ),
-                        )
-                        .with_status(status.as_u16());
-                        if !status.is_server_error() {
-                            return Err(error);
-                        }
-                        error
-                    }
-                    Err(e) => Error::new(
-                        ErrorKind::Transport,
-                        format!("SOAP login to {url} failed: {e}"),
-                    )
-                    .with_source(e),
-                }
+    login_post(
+        context,
+        "SOAP login",
+        url,
+        |request| {
+            request
+                .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=UTF-8")
+                .header("SOAPAction", "login")
+                .body(envelope.expose_secret().to_string())
+        },
+        |status, body| {
+            if status.is_success() {
+                return LoginAnswer::Done(Ok(body.to_vec()));
             }
-            Err(e) => Error::new(
-                ErrorKind::Transport,
-                format!("SOAP login to {url} failed: {e}"),
+            if let Some(fault) = parse_fault(body) {
+                return LoginAnswer::Done(Err(fault.into_error(status.as_u16())));
+            }
+            let kind = if status.is_server_error() {
+                ErrorKind::Transport
+            } else {
+                ErrorKind::Auth
+            };
+            let error = Error::new(
+                kind,
+                format!(
+                    "SOAP login to {url} failed: HTTP {status}: {}",
+                    String::from_utf8_lossy(body)
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                ),
             )
-            .with_source(e),
-        };
-        match delays.next() {
-            Some(delay) => {
-                tracing::warn!(%error, ?delay, "SOAP login failed; retrying");
-                tokio::time::sleep(delay).await;
+            .with_status(status.as_u16());
+            if status.is_server_error() {
+                LoginAnswer::Retry(error)
+            } else {
+                LoginAnswer::Done(Err(error))
             }
-            None => return Err(error),
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// What the login response says.

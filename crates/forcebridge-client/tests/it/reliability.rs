@@ -376,3 +376,66 @@ async fn retry_after_replaces_the_backoff_and_a_long_one_is_not_waited_for() {
     );
     assert!(started.elapsed() < Duration::from_millis(10));
 }
+
+#[tokio::test(start_paused = true)]
+async fn logins_retry_server_errors_but_not_refusals() {
+    use forcebridge_client::{LoginUrl, PasswordCredentials, SoapLoginCredentials};
+    const UNAVAILABLE_LOGIN: &str = "<html>maintenance</html>";
+    const TOKEN: &str = r#"{"access_token":"00Dx!tok","instance_url":"http://127.0.0.1:1","id":"http://127.0.0.1:1/id/00D000000000001AAA/005000000000001AAA","token_type":"Bearer","issued_at":"1","signature":"x"}"#;
+    let password = |url: &str| PasswordCredentials {
+        login_url: LoginUrl::custom(url).unwrap(),
+        client_id: "id".into(),
+        client_secret: "secret".into(),
+        username: "me@example.com".into(),
+        password: "pw".into(),
+        security_token: "".into(),
+    };
+
+    // Two 503s, then a token: the OAuth login goes through on the third try.
+    let (url, served) = scripted_server(vec![
+        (503, vec![], UNAVAILABLE_LOGIN),
+        (503, vec![], UNAVAILABLE_LOGIN),
+        (200, vec![("content-type", "application/json")], TOKEN),
+    ])
+    .await;
+    let client = forcebridge_client::Client::builder(password(&url))
+        .retry_policy(RetryPolicy::standard())
+        .build()
+        .unwrap();
+    let session = client.session().await.unwrap();
+    assert_eq!(session.instance_url, "http://127.0.0.1:1");
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+
+    // A refusal is final: one request, an Auth error with the org's code.
+    let (url, served) = scripted_server(vec![(
+        400,
+        vec![("content-type", "application/json")],
+        r#"{"error":"invalid_grant","error_description":"authentication failure"}"#,
+    )])
+    .await;
+    let client = forcebridge_client::Client::builder(password(&url))
+        .build()
+        .unwrap();
+    let error = client.session().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    assert_eq!(error.error_code(), Some("invalid_grant"));
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // The SOAP login shares the loop: a 503 is retried until the policy runs out.
+    let (url, served) = scripted_server(vec![(503, vec![], UNAVAILABLE_LOGIN)]).await;
+    let client = forcebridge_client::Client::builder(SoapLoginCredentials {
+        login_url: LoginUrl::custom(&url).unwrap(),
+        username: "me@example.com".into(),
+        password: "pw".into(),
+        security_token: "".into(),
+    })
+    .retry_policy(RetryPolicy {
+        max_retries: 2,
+        ..RetryPolicy::standard()
+    })
+    .build()
+    .unwrap();
+    let error = client.session().await.unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+}
