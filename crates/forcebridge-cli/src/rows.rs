@@ -157,10 +157,7 @@ impl<W: Write> RowWriter<W> {
         }
         // `Account` (a parent that was null) goes when `Account.Name` is also a column.
         let all = names.clone();
-        names.retain(|name| {
-            !all.iter()
-                .any(|other| other.len() > name.len() && other.starts_with(&format!("{name}.")))
-        });
+        names.retain(|name| !all.iter().any(|other| is_nested_in(other, name)));
         let columns = names
             .into_iter()
             .map(|name| {
@@ -211,9 +208,7 @@ impl<W: Write> RowWriter<W> {
         let columns = self.columns.as_ref().expect("columns are known");
         for (name, _) in &cells {
             if !columns.iter().any(|c| &c.name == name)
-                && !columns
-                    .iter()
-                    .any(|c| c.name.starts_with(&format!("{name}.")))
+                && !columns.iter().any(|c| is_nested_in(&c.name, name))
                 && !self.dropped.contains(name)
             {
                 self.dropped.push(name.clone());
@@ -237,6 +232,12 @@ impl<W: Write> RowWriter<W> {
             .join("  ");
         writeln!(self.sink, "{}", line.trim_end())
     }
+}
+
+/// Whether column `path` is a field of the parent column `parent` (`Account.Name` of `Account`).
+fn is_nested_in(path: &str, parent: &str) -> bool {
+    path.strip_prefix(parent)
+        .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// The cells of a record: nested parents as `Account.Name`, child relationships as a count
