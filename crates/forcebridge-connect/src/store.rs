@@ -224,9 +224,14 @@ impl Connections {
             .connections
             .get(name)
             .map_or(SecretLocation::File, |p| p.secrets);
+        self.secrets_at(name, location)
+    }
+
+    /// The secrets of `name`, stored at `location`, overridden by the environment's.
+    fn secrets_at(&self, name: &str, location: SecretLocation) -> Result<Secrets> {
         let mut secrets = self.stored_secrets(name, location)?;
         let env = self.env.secrets();
-        for kind in env.kinds().collect::<Vec<_>>() {
+        for kind in env.kinds() {
             if let Some(value) = env.get(kind) {
                 secrets.set(kind, value.clone());
             }
@@ -253,7 +258,7 @@ impl Connections {
     /// with a refresh token that the org rotates written back to the secrets file.
     pub fn client_builder(&self, name: &str) -> Result<(Profile, ClientBuilder)> {
         let profile = self.get(name)?;
-        let secrets = self.secrets(name)?;
+        let secrets = self.secrets_at(name, profile.secrets)?;
         let mut builder = client_builder(&profile, &secrets)?;
         if profile.flow == Flow::Web {
             let connections = self.clone();
