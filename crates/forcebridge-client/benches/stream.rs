@@ -15,8 +15,12 @@
 //! and the process's peak resident memory during the typed and the dynamic stream (the peak is
 //! reset before each, so a step's figure is its own).
 //!
+//! After a pass that warms the org up, steps 1 to 3 run in turns, five rounds by default, and
+//! each figure is the median of its rounds: the machine's slow spells then fall on all three
+//! alike, and the ratios compare like with like.
+//!
 //! Run with `cargo bench -p forcebridge-client --bench stream`. `STREAM_BENCH_ROWS=200000,1000000`
-//! chooses the sizes.
+//! chooses the sizes, `STREAM_BENCH_ROUNDS=5` the rounds.
 //!
 //! On a machine with two or more CPUs and `taskset`, the org is pinned to CPU 0 and the client
 //! to CPU 1, as if the org were another machine: otherwise the org and the client take CPU
@@ -92,9 +96,9 @@ fn main() {
         }
     );
     println!(
-        "| rows | raw pages | typed stream | dynamic stream | bulk query to a sink | memory before → peak during (typed / dynamic) |"
+        "| rows | raw pages | typed stream | dynamic stream | client CPU busy (typed / dynamic) | bulk query to a sink | memory before → peak during (typed / dynamic) |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     for rows in sizes {
         let exe = std::env::current_exe().unwrap();
         let mut command = if pinned == Pinning::Pinned {
@@ -160,6 +164,8 @@ fn pin_to_cpus() -> Pinning {
 fn serve(rows: usize) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Named apart from the client's threads, for profilers.
+        .thread_name("org")
         .enable_all()
         .build()
         .unwrap();
@@ -184,33 +190,60 @@ async fn measure(rows: usize, url: &str, token: &str) {
     .build()
     .unwrap();
 
-    let (raw_bytes, raw_time) = raw_pages(url, token).await;
+    // A first pass warms the org (and the connection) up; it is not counted.
+    let (raw_bytes, _) = raw_pages(url, token).await;
 
-    let typed_base = reset_peak_memory();
-    let started = Instant::now();
-    let typed = client
-        .query_as::<Account>(SOQL)
-        .stream()
-        .try_fold(0usize, |n, _| async move { Ok(n + 1) })
-        .await
-        .unwrap();
-    let typed_time = started.elapsed();
-    let typed_peak = peak_memory_mb();
-    assert_eq!(typed, rows);
+    // The three ways of reading are measured in turns, so that a slow spell of the machine
+    // falls on all of them; each figure is the median of its rounds.
+    let mut raw = Vec::new();
+    let mut typed = Vec::new();
+    let mut dynamic = Vec::new();
+    let (mut typed_memory, mut dynamic_memory) = ((0.0, 0.0), (0.0, 0.0));
+    let (mut typed_cpu, mut dynamic_cpu) = (0.0, 0.0);
+    for round in 0..rounds() {
+        raw.push(raw_pages(url, token).await.1);
 
-    let dynamic_base = reset_peak_memory();
-    let started = Instant::now();
-    let dynamic = client
-        .query(SOQL)
-        .stream()
-        .try_fold(0usize, |n, record: Record| async move {
-            Ok(n + usize::from(record.id().is_some()))
-        })
-        .await
-        .unwrap();
-    let dynamic_time = started.elapsed();
-    let dynamic_peak = peak_memory_mb();
-    assert_eq!(dynamic, rows);
+        let base = reset_peak_memory();
+        let cpu = cpu_seconds();
+        let started = Instant::now();
+        let count = client
+            .query_as::<Account>(SOQL)
+            .stream()
+            .try_fold(0usize, |n, _| async move { Ok(n + 1) })
+            .await
+            .unwrap();
+        typed.push(started.elapsed());
+        typed_cpu += cpu_seconds() - cpu;
+        assert_eq!(count, rows);
+        if round == 0 {
+            typed_memory = (base, peak_memory_mb());
+        }
+
+        let base = reset_peak_memory();
+        let cpu = cpu_seconds();
+        let started = Instant::now();
+        let count = client
+            .query(SOQL)
+            .stream()
+            .try_fold(0usize, |n, record: Record| async move {
+                Ok(n + usize::from(record.id().is_some()))
+            })
+            .await
+            .unwrap();
+        dynamic.push(started.elapsed());
+        dynamic_cpu += cpu_seconds() - cpu;
+        assert_eq!(count, rows);
+        if round == 0 {
+            dynamic_memory = (base, peak_memory_mb());
+        }
+    }
+    // The share of the time the client's CPU was busy: near 100% means parsing is the limit,
+    // lower means the client waits for the org.
+    let busy = |cpu: f64, times: &[Duration]| {
+        100.0 * cpu / times.iter().map(Duration::as_secs_f64).sum::<f64>()
+    };
+    let (typed_busy, dynamic_busy) = (busy(typed_cpu, &typed), busy(dynamic_cpu, &dynamic));
+    let (raw_time, typed_time, dynamic_time) = (median(raw), median(typed), median(dynamic));
 
     let started = Instant::now();
     let bulk = client
@@ -233,7 +266,7 @@ async fn measure(rows: usize, url: &str, token: &str) {
 
     let rate = |time: Duration| rows as f64 / time.as_secs_f64();
     println!(
-        "| {rows} | {:.0} rows/s ({:.0} MB/s) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0} MB/s) | {typed_base:.0} → {typed_peak:.0} MB / {dynamic_base:.0} → {dynamic_peak:.0} MB |",
+        "| {rows} | {:.0} rows/s ({:.0} MB/s) | {:.0} rows/s ({:.0}%) | {:.0} rows/s ({:.0}%) | {typed_busy:.0}% / {dynamic_busy:.0}% | {:.0} rows/s ({:.0} MB/s) | {:.0} → {:.0} MB / {:.0} → {:.0} MB |",
         rate(raw_time),
         raw_bytes as f64 / 1e6 / raw_time.as_secs_f64(),
         rate(typed_time),
@@ -242,7 +275,25 @@ async fn measure(rows: usize, url: &str, token: &str) {
         100.0 * raw_time.as_secs_f64() / dynamic_time.as_secs_f64(),
         rate(bulk_time),
         bulk.bytes as f64 / 1e6 / bulk_time.as_secs_f64(),
+        typed_memory.0,
+        typed_memory.1,
+        dynamic_memory.0,
+        dynamic_memory.1,
     );
+}
+
+/// How many rounds of raw, typed and dynamic reads each size gets (`STREAM_BENCH_ROUNDS`).
+fn rounds() -> usize {
+    std::env::var("STREAM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5)
+        .max(1)
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
 }
 
 /// Follows the query's pages with plain reqwest, reading each body without parsing it (but
@@ -285,6 +336,22 @@ fn peak_memory_mb() -> f64 {
 }
 
 /// A memory figure of `/proc/self/status`, in MB.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11).and_then(|t| t.parse().ok()).unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    ticks / 100.0
+}
+
 fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()

@@ -158,7 +158,15 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| {
+        // Checking the whole body is UTF-8 at once is faster than serde_json checking each
+        // string as it goes (which it skips for a `&str`).
+        let text = std::str::from_utf8(&self.body).map_err(|e| {
+            Error::decode(
+                format!("{}: the response body is not UTF-8: {e}", self.request),
+                e,
+            )
+        })?;
+        serde_json::from_str(text).map_err(|e| {
             Error::decode(
                 format!("{}: unexpected response body: {e}", self.request),
                 e,

@@ -279,7 +279,7 @@ fn with_batch_size(call: Call, batch_size: Option<u32>) -> Result<Call> {
     }
 }
 
-async fn fetch_page<T: DeserializeOwned>(
+async fn fetch_page<T: DeserializeOwned + Send + 'static>(
     client: Client,
     source: Source,
     batch_size: Option<u32>,
@@ -308,7 +308,19 @@ async fn fetch_page<T: DeserializeOwned>(
         }
         _ => None,
     };
-    let page: forcebridge_wire::query::QueryResult<T> = reply.json()?;
+    // Parsing a page takes milliseconds of CPU: done on a worker of its own, it leaves the
+    // runtime free to send the next request and receive its body meanwhile (on one CPU as much
+    // as on many, and on a current-thread runtime too).
+    let page = tokio::task::spawn_blocking(move || {
+        reply.json::<forcebridge_wire::query::QueryResult<T>>()
+    })
+    .await
+    .map_err(|join| {
+        Error::new(
+            ErrorKind::Decode,
+            format!("the page parser stopped: {join}"),
+        )
+    })??;
     tracing::debug!(
         records = page.records.len(),
         total_size = page.total_size,

@@ -78,7 +78,7 @@ pub(crate) async fn query(global: &GlobalArgs, args: QueryArgs) -> anyhow::Resul
     while let Some(page) = pages.try_next().await? {
         progress.set_total(page.total_size);
         for record in &page.records {
-            writer.write(record.as_map())?;
+            writer.write(&record.to_map())?;
         }
         progress.advance(page.records.len() as u64);
     }

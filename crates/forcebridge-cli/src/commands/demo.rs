@@ -58,7 +58,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     if !tour.json {
         let mut table = RowWriter::new(Format::Table, std::io::stdout().lock());
         for record in &top {
-            table.write(record.as_map())?;
+            table.write(&record.to_map())?;
         }
         table.finish()?;
     }
