@@ -8,6 +8,7 @@
 //! (`Contacts` under an Account) are lists of records, so neither goes through a generic JSON
 //! map.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
@@ -36,11 +37,11 @@ use crate::error::{Error, Result};
 /// assert_eq!(record.get_str("account.name"), Some("Acme")); // field names ignore case
 /// assert_eq!(record.get("Account").and_then(|a| a.as_record()).and_then(|a| a.sobject_type()), Some("Account"));
 /// ```
-#[derive(Clone, PartialEq, Default)]
+#[derive(Clone, Default)]
 pub struct Record {
     shape: Arc<Shape>,
     /// `attributes.url`.
-    url: Option<Box<str>>,
+    url: Option<Url>,
     /// Any other key of `attributes`, kept so that the record is written back as it came.
     other_attributes: Option<Box<Map<String, serde_json::Value>>>,
     /// One per name of the shape.
@@ -52,6 +53,29 @@ pub struct Record {
 struct Shape {
     sobject_type: Option<Box<str>>,
     names: Vec<Box<str>>,
+    /// What the `attributes.url` of records of this shape start with
+    /// (`/services/data/v60.0/sobjects/Account/`), so that each keeps only the rest.
+    url_prefix: Option<Box<str>>,
+}
+
+/// `attributes.url`: whole, or the part after the shape's `url_prefix` (an id, held in place).
+#[derive(Debug, Clone)]
+enum Url {
+    Tail(CompactString),
+    Whole(Box<str>),
+}
+
+/// The longest part of a URL after the shape's prefix that is kept as a tail.
+const URL_TAIL: usize = 24;
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Record) -> bool {
+        self.sobject_type() == other.sobject_type()
+            && self.url() == other.url()
+            && self.other_attributes == other.other_attributes
+            && self.shape.names == other.shape.names
+            && self.values == other.values
+    }
 }
 
 /// A field's value.
@@ -94,8 +118,14 @@ impl Record {
     }
 
     /// `attributes.url`: where the record is in the REST API.
-    pub fn url(&self) -> Option<&str> {
-        self.url.as_deref()
+    pub fn url(&self) -> Option<Cow<'_, str>> {
+        Some(match self.url.as_ref()? {
+            Url::Whole(url) => Cow::Borrowed(url),
+            Url::Tail(tail) => {
+                let prefix = self.shape.url_prefix.as_deref().unwrap_or_default();
+                Cow::Owned(format!("{prefix}{tail}"))
+            }
+        })
     }
 
     /// The record's id: its `Id` field, or the last segment of `attributes.url`.
@@ -103,7 +133,10 @@ impl Record {
         if let Some(Value::String(id)) = self.field("Id") {
             return Some(id);
         }
-        self.url()?.rsplit('/').next()
+        match self.url.as_ref()? {
+            Url::Tail(tail) => Some(tail),
+            Url::Whole(url) => url.rsplit('/').next(),
+        }
     }
 
     /// A field by name, or a dotted path through parent relationships and compound fields
@@ -241,7 +274,7 @@ impl Record {
             attributes.insert("type".into(), sobject_type.into());
         }
         if let Some(url) = self.url() {
-            attributes.insert("url".into(), url.into());
+            attributes.insert("url".into(), url.into_owned().into());
         }
         if let Some(other) = &self.other_attributes {
             attributes.extend(other.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -487,7 +520,7 @@ impl From<Map<String, serde_json::Value>> for Record {
                                 shape.sobject_type = Some(t.into())
                             }
                             ("url", serde_json::Value::String(url)) => {
-                                record.url = Some(url.into())
+                                record.url = Some(Url::Whole(url.into()))
                             }
                             (_, value) => {
                                 record
@@ -535,7 +568,7 @@ impl Serialize for Attributes<'_> {
             map.serialize_entry("type", sobject_type)?;
         }
         if let Some(url) = record.url() {
-            map.serialize_entry("url", url)?;
+            map.serialize_entry("url", &*url)?;
         }
         for (key, value) in record.other_attributes.iter().flat_map(|m| m.iter()) {
             map.serialize_entry(key, value)?;
@@ -643,6 +676,8 @@ struct ShapeReader {
     /// Whether the object type is that of `following`; else it is `own_type`.
     type_followed: bool,
     own_type: Option<Box<str>>,
+    /// When the type is `own_type`: the URL prefix a [`Url::Tail`] was read against.
+    own_url_prefix: Option<Box<str>>,
     /// The names read so far, once they left every remembered shape.
     own: Option<Vec<Box<str>>>,
     len: usize,
@@ -665,12 +700,23 @@ impl ShapeReader {
             }
             TypeIn::Remembered(shape) => {
                 self.own_type = shape.sobject_type.clone();
+                self.own_url_prefix = shape.url_prefix.clone();
                 self.type_followed = false;
             }
             TypeIn::New(name) => {
                 self.own_type = name;
+                self.own_url_prefix = None;
                 self.type_followed = false;
             }
+        }
+    }
+
+    /// The prefix a [`Url::Tail`] of this record was read against.
+    fn tail_base(&self) -> Option<&str> {
+        if self.type_followed {
+            self.following.as_ref()?.url_prefix.as_deref()
+        } else {
+            self.own_url_prefix.as_deref()
         }
     }
 
@@ -691,6 +737,7 @@ impl ShapeReader {
             // The shape being followed may change: the type no longer comes from it.
             if self.type_followed {
                 self.own_type = self.sobject_type().map(Into::into);
+                self.own_url_prefix = self.tail_base().map(Into::into);
                 self.type_followed = false;
             }
             let read: &[Box<str>] = match &self.following {
@@ -710,16 +757,31 @@ impl ShapeReader {
         self.len += 1;
     }
 
-    fn finish(self) -> Arc<Shape> {
+    /// The record's shape: the one followed when the record matches it, else a new one. A
+    /// whole `url` becomes a tail when it can be.
+    fn finish(self, url: &mut Option<Url>) -> Arc<Shape> {
         let sobject_type = self.sobject_type();
+        let tail_base = self.tail_base();
         if self.own.is_none()
             && let Some(shape) = &self.following
             && shape.names.len() == self.len
             && shape.sobject_type.as_deref() == sobject_type
+            && (!matches!(url, Some(Url::Tail(_))) || shape.url_prefix.as_deref() == tail_base)
         {
             remember(shape);
             return self.following.expect("just matched");
         }
+        let url_prefix = match url {
+            Some(Url::Whole(whole)) => match whole.rsplit_once('/') {
+                Some((head, tail)) if tail.len() <= URL_TAIL => {
+                    let prefix = whole[..=head.len()].into();
+                    *url = Some(Url::Tail(tail.into()));
+                    Some(prefix)
+                }
+                _ => None,
+            },
+            _ => tail_base.map(Into::into),
+        };
         let sobject_type = sobject_type.map(Into::into);
         let names = match (self.own, &self.following) {
             (Some(own), _) => own,
@@ -729,6 +791,7 @@ impl ShapeReader {
         let shape = Arc::new(Shape {
             sobject_type,
             names,
+            url_prefix,
         });
         remember(&shape);
         shape
@@ -834,6 +897,40 @@ impl Visitor<'_> for TypeSeed {
     }
 }
 
+/// `attributes.url`, kept as its tail when it starts with the prefix of its type's shape.
+struct UrlSeed<'a>(Option<&'a str>);
+
+impl<'de> DeserializeSeed<'de> for UrlSeed<'_> {
+    type Value = Option<Url>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Option<Url>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for UrlSeed<'_> {
+    type Value = Option<Url>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record URL")
+    }
+
+    fn visit_str<E: de::Error>(self, url: &str) -> std::result::Result<Option<Url>, E> {
+        Ok(Some(
+            match self.0.and_then(|prefix| url.strip_prefix(prefix)) {
+                Some(tail) if tail.len() <= URL_TAIL && !tail.contains('/') => {
+                    Url::Tail(CompactString::new(tail))
+                }
+                _ => Url::Whole(url.into()),
+            },
+        ))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Option<Url>, E> {
+        Ok(None)
+    }
+}
+
 /// Reads the rest of a record's map; `attributes_next` when its first key, `attributes`, has
 /// been read already.
 fn read_record<'de, A: MapAccess<'de>>(
@@ -865,7 +962,7 @@ fn read_record<'de, A: MapAccess<'de>>(
             }
         }
     }
-    record.shape = shape.finish();
+    record.shape = shape.finish(&mut record.url);
     Ok(record)
 }
 
@@ -887,7 +984,7 @@ fn read_attributes<'de, A: MapAccess<'de>>(
 /// `attributes`, as read.
 struct AttributesIn {
     sobject_type: Option<TypeIn>,
-    url: Option<Box<str>>,
+    url: Option<Url>,
     other: Option<Box<Map<String, serde_json::Value>>>,
 }
 
@@ -918,7 +1015,13 @@ impl<'de> Visitor<'de> for AttributesVisitor {
         while let Some(key) = map.next_key_seed(NameSeed(&["type", "url"]))? {
             match key {
                 Name::Known(0) => attributes.sobject_type = Some(map.next_value_seed(TypeSeed)?),
-                Name::Known(_) => attributes.url = map.next_value()?,
+                Name::Known(_) => {
+                    let prefix = match &attributes.sobject_type {
+                        Some(TypeIn::Remembered(shape)) => shape.url_prefix.as_deref(),
+                        _ => None,
+                    };
+                    attributes.url = map.next_value_seed(UrlSeed(prefix))?;
+                }
                 Name::Other(key) => {
                     let value = map.next_value()?;
                     attributes.other.get_or_insert_default().insert(key, value);
@@ -1196,5 +1299,38 @@ mod tests {
         changed.set("Industry", "Media");
         assert_eq!(names(&page[1]), ["Id", "Name"]);
         assert_eq!(names(&changed), ["Id", "Name", "Industry"]);
+    }
+
+    #[test]
+    fn urls_read_whole_whatever_the_shapes_remembered() {
+        let urls = [
+            "/services/data/v60.0/sobjects/Account/001A",
+            "/services/data/v60.0/sobjects/Account/001B",
+            // Another version: another prefix, for a record of a remembered shape.
+            "/services/data/v59.0/sobjects/Account/001C",
+            "/services/data/v60.0/sobjects/Account/001D",
+            // A tail too long to keep in place.
+            "/services/data/v60.0/sobjects/Account/001E-and-a-long-tail-beyond-24-bytes",
+            // The shape changes part of the way, after the URL was read.
+            "/services/data/v60.0/sobjects/Account/001F",
+            "/services/data/v58.0/sobjects/Account/001G",
+        ];
+        let mut page: Vec<serde_json::Value> = urls
+            .iter()
+            .map(|url| json!({"attributes": {"type": "Account", "url": url}, "Name": "A"}))
+            .collect();
+        page[5] =
+            json!({"attributes": {"type": "Account", "url": urls[5]}, "Name": "F", "Phone": "1"});
+        page[6] = json!({"Name": "G", "attributes": {"type": "Account", "url": urls[6]}});
+        page.push(json!({"attributes": {"type": "Account", "url": null}, "Name": "H"}));
+        let read: Vec<Record> = serde_json::from_str(&json!(page).to_string()).unwrap();
+        for (record, url) in read.iter().zip(urls) {
+            assert_eq!(record.url().as_deref(), Some(url));
+            assert_eq!(record.id(), url.rsplit('/').next());
+        }
+        assert_eq!(read[7].url(), None);
+        // Written back the same, but for the null URL, which is left out.
+        page[7] = json!({"attributes": {"type": "Account"}, "Name": "H"});
+        assert_eq!(serde_json::to_value(&read).unwrap(), json!(page));
     }
 }
