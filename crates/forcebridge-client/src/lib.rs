@@ -43,7 +43,7 @@ mod error;
 mod http;
 mod org;
 mod query;
-mod record;
+pub mod record;
 mod retry;
 mod search;
 mod sobject;

@@ -13,7 +13,8 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
-use compact_str::CompactString;
+/// The string type of [`Value::String`], re-exported so that callers need not name the crate.
+pub use compact_str::CompactString;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

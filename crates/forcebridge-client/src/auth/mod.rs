@@ -2,7 +2,7 @@
 //! token cache that refreshes a session once when the org stops accepting it.
 //!
 //! Every flow is a [`TokenSource`]: something that can produce a [`Session`] now, and again
-//! later. The client keeps the current session in a [`TokenCache`]; when a request comes back
+//! later. The client keeps the current session in a `TokenCache`; when a request comes back
 //! `401 INVALID_SESSION_ID`, the cache logs in again (once, however many requests failed at the
 //! same moment) and the request is sent again with the new session.
 //!
