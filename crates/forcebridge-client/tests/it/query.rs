@@ -129,6 +129,42 @@ async fn typed_records_read_nested_parents_and_nulls() {
 }
 
 #[tokio::test]
+async fn full_pages_read_the_same_typed_and_dynamic() {
+    // Pages of hundreds of records are parsed away from the runtime; the records must come
+    // out the same, in order, and a record that does not fit the type must still fail.
+    let org = TestOrg::seeded(3000).await;
+    let client = org.client();
+    let soql = "SELECT Id, LastName, Account.Name FROM Contact ORDER BY Id";
+    let typed: Vec<Contact> = client.query_as(soql).fetch_all().await.unwrap();
+    let dynamic: Vec<Record> = client.query(soql).fetch_all().await.unwrap();
+    assert!(typed.len() > 400, "{} contacts", typed.len());
+    assert_eq!(typed.len(), dynamic.len());
+    for (typed, dynamic) in typed.iter().zip(&dynamic) {
+        assert_eq!(Some(typed.id.as_str()), dynamic.id());
+        assert_eq!(Some(typed.last_name.as_str()), dynamic.get_str("LastName"));
+        assert_eq!(
+            typed.account.as_ref().map(|a| a.name.as_str()),
+            dynamic.get_str("Account.Name")
+        );
+        assert_eq!(dynamic.sobject_type(), Some("Contact"));
+        assert!(dynamic.url().unwrap().ends_with(&typed.id));
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Wrong {
+        #[serde(rename = "LastName")]
+        last_name: u32,
+    }
+    let error = client
+        .query_as::<Wrong>(soql)
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+}
+
+#[tokio::test]
 async fn terminals_fetch_one_optional_and_count() {
     let org = TestOrg::start().await;
     let client = org.client();
