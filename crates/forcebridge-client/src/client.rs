@@ -16,6 +16,7 @@ use crate::usage::{ApiBudget, ApiUsage, UsageTracker};
 /// Whether a client may change data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// Every request is sent (the default).
     ReadWrite,
     /// Every request that could change data (creates, updates, deletes, Bulk ingest, composite
     /// writes) is refused before it leaves, with an [`ErrorKind::NotSent`](crate::ErrorKind)
@@ -157,6 +158,8 @@ impl ClientBuilder {
         self
     }
 
+    /// How failed requests, logins included, are retried (default
+    /// [`RetryPolicy::standard`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> ClientBuilder {
         self.retry = policy;
         self
@@ -169,6 +172,7 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether the client may change data (default [`Access::ReadWrite`]).
     pub fn access(mut self, access: Access) -> ClientBuilder {
         self.access = access;
         self
@@ -186,6 +190,7 @@ impl ClientBuilder {
         self
     }
 
+    /// How long connecting to a server may take (default 30 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> ClientBuilder {
         self.connect_timeout = timeout;
         self
@@ -219,6 +224,8 @@ impl ClientBuilder {
         self
     }
 
+    /// The `User-Agent` header sent with every request, logins included (default
+    /// `forcebridge/{crate version}`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> ClientBuilder {
         self.user_agent = user_agent.into();
         self

@@ -38,8 +38,13 @@ pub enum ErrorKind {
 /// `{"error", "error_description"}` (mapped to code and message).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiErrorDetail {
+    /// The `errorCode` (`INVALID_FIELD`, ...) or the OAuth `error` (`invalid_grant`, ...);
+    /// `HTTP_{status}` when the answer was in neither form.
     pub error_code: String,
+    /// The `message` or the OAuth `error_description`; when the answer was in neither form,
+    /// the start of its body.
     pub message: String,
+    /// The fields the error concerns (`fields`); empty when Salesforce names none.
     pub fields: Vec<String>,
 }
 

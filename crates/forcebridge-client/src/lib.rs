@@ -35,6 +35,9 @@
 //! The crate emits `tracing` events (requests, retries, logins) and never prints; secrets never
 //! appear in `Debug` output, errors or events.
 
+// Every public item says what it is for.
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod bulk;
 mod client;

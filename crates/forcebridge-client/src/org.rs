@@ -94,17 +94,24 @@ pub struct RawRequest {
 /// The answer to a [`RawRequest`]: any 2xx or 304. Error statuses are [`Error`]s.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
+    /// The HTTP status code.
     pub status: u16,
+    /// The response headers.
     pub headers: HeaderMap,
+    /// The response body, as received.
     pub body: Bytes,
 }
 
 impl RawRequest {
+    /// Adds a query string parameter; calling it again with the same key adds another.
     pub fn query(mut self, key: &str, value: impl Into<String>) -> RawRequest {
         self.call = self.call.map(|c| c.query(key, value));
         self
     }
 
+    /// Sets a request header, replacing an earlier one of the same name. An invalid name or
+    /// value makes [`RawRequest::send`] fail with an
+    /// [`ErrorKind::NotSent`](crate::ErrorKind::NotSent) error.
     pub fn header(mut self, name: &str, value: &str) -> RawRequest {
         self.call = self.call.and_then(|c| {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
@@ -114,11 +121,15 @@ impl RawRequest {
         self
     }
 
+    /// Sends `body` as JSON (`Content-Type: application/json`). A value that cannot be
+    /// serialized makes [`RawRequest::send`] fail with an
+    /// [`ErrorKind::NotSent`](crate::ErrorKind::NotSent) error.
     pub fn json(mut self, body: &impl Serialize) -> RawRequest {
         self.call = self.call.and_then(|c| c.json(body));
         self
     }
 
+    /// Sends `body` as is, with the given `Content-Type`.
     pub fn body(mut self, content_type: &'static str, body: impl Into<Bytes>) -> RawRequest {
         self.call = self.call.map(|c| c.body(content_type, body.into()));
         self
@@ -130,6 +141,8 @@ impl RawRequest {
         self
     }
 
+    /// Sends the request and reads the whole response. A status other than 2xx or 304 is an
+    /// [`Error`].
     pub async fn send(self) -> Result<RawResponse> {
         let reply = self.client.execute(self.call?).await?;
         Ok(RawResponse {
@@ -141,11 +154,14 @@ impl RawRequest {
 }
 
 impl RawResponse {
+    /// The body parsed as JSON into `T`; a body that does not parse is an
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) error.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body)
             .map_err(|e| Error::decode(format!("unexpected response body: {e}"), e))
     }
 
+    /// The body as text; invalid UTF-8 sequences become `U+FFFD`.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

@@ -52,6 +52,7 @@ pub struct Page<T> {
     pub total_size: u64,
     /// Whether this is the last page.
     pub done: bool,
+    /// This page's records, in the order the org returned them.
     pub records: Vec<T>,
     /// The server-relative URL of the next page, while there is one.
     pub next_records_url: Option<String>,

@@ -80,11 +80,29 @@ impl PartialEq for Record {
 }
 
 /// A field's value.
+///
+/// ```
+/// # use forcebridge_client::{Record, record::Value};
+/// let mut lead = Record::new();
+/// lead.set("LastName", "Ng")
+///     .set("Company", "Acme")
+///     .set("NumberOfEmployees", 40)
+///     .set("Phone", None::<&str>);
+/// assert_eq!(lead.get("NumberOfEmployees").and_then(Value::as_i64), Some(40));
+/// assert!(lead.get("phone").is_some_and(Value::is_null));
+/// assert_eq!(
+///     serde_json::to_string(&lead).unwrap(),
+///     r#"{"LastName":"Ng","Company":"Acme","NumberOfEmployees":40,"Phone":null}"#
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Value {
+    /// `null`: an empty field, or a parent relationship with no parent.
     #[default]
     Null,
+    /// A checkbox.
     Bool(bool),
+    /// Any number (Salesforce sends whole numbers of number fields as `12.0` at times).
     Number(Number),
     /// Text: up to 24 bytes are held in place, without allocating, which is most field
     /// values (ids, names, picklist values, dates).
@@ -100,10 +118,13 @@ pub enum Value {
 /// The records of a child relationship, as Salesforce nests them in their parent.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Children {
+    /// How many child records the subquery matched (`totalSize`).
     pub total_size: u64,
+    /// Whether `records` holds them all (`done`).
     pub done: bool,
     /// Where the rest is, when the subquery returned more than one page.
     pub next_records_url: Option<String>,
+    /// The child records of this page.
     pub records: Vec<Record>,
 }
 
@@ -154,6 +175,7 @@ impl Record {
         }
     }
 
+    /// The text at `path`; `None` when it is absent, null or not text.
     pub fn get_str(&self, path: &str) -> Option<&str> {
         match self.get(path) {
             Some(value) => value.as_str(),
@@ -161,6 +183,7 @@ impl Record {
         }
     }
 
+    /// The number at `path`; `None` when it is absent, null or not a number.
     pub fn get_f64(&self, path: &str) -> Option<f64> {
         match self.get(path) {
             Some(value) => value.as_f64(),
@@ -176,6 +199,7 @@ impl Record {
         }
     }
 
+    /// The checkbox at `path`; `None` when it is absent, null or not a boolean.
     pub fn get_bool(&self, path: &str) -> Option<bool> {
         match self.get(path) {
             Some(value) => value.as_bool(),
@@ -236,6 +260,7 @@ impl Record {
         self.values.len()
     }
 
+    /// Whether the record has no fields (`attributes` aside).
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -252,6 +277,7 @@ impl Record {
         map
     }
 
+    /// [`Record::to_map`], consuming the record.
     pub fn into_map(self) -> Map<String, serde_json::Value> {
         self.to_map()
     }
@@ -350,10 +376,12 @@ impl fmt::Debug for Record {
 }
 
 impl Value {
+    /// Whether the value is null (an empty field).
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null) || matches!(self, Value::Json(json) if json.is_null())
     }
 
+    /// The text, for a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
@@ -361,6 +389,7 @@ impl Value {
         }
     }
 
+    /// The boolean, for a checkbox.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
@@ -368,6 +397,7 @@ impl Value {
         }
     }
 
+    /// The number, as a float.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Number(n) => n.as_f64(),

@@ -20,6 +20,7 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// The delay before the first retry; each later one doubles, up to `max_delay`.
     pub initial_delay: Duration,
+    /// The cap on the doubling delay; jitter, when on, is added after the cap.
     pub max_delay: Duration,
     /// Add a random share (up to 100%) to each delay, so many clients do not retry in step.
     pub jitter: bool,

@@ -25,8 +25,11 @@ pub struct ParameterizedSearch {
     /// Fields returned for objects that list none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// The most records to return across all objects (`overallLimit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overall_limit: Option<u32>,
+    /// The most records to return for each object that sets no limit of its own
+    /// (`defaultLimit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_limit: Option<u32>,
 }
@@ -34,9 +37,12 @@ pub struct ParameterizedSearch {
 /// One object of a [`ParameterizedSearch`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchObject {
+    /// The object's API name (`Account`, `Contact`, ...).
     pub name: String,
+    /// The fields to return for it; empty uses [`ParameterizedSearch::fields`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// The most records to return for it; `None` uses [`ParameterizedSearch::default_limit`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
 }

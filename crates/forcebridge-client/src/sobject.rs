@@ -27,6 +27,7 @@ pub struct SObject {
 /// What an upsert did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpsertOutcome {
+    /// The id of the record created or updated (`id` of the answer; empty if it had none).
     pub id: String,
     /// `true` when no record had the external id and one was created; `false` when the
     /// existing record was updated.
@@ -37,7 +38,10 @@ pub struct UpsertOutcome {
 /// covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Updated {
+    /// The ids of the records changed in the window (`ids`).
     pub ids: Vec<String>,
+    /// The last time the answer covers, in UTC, as the org wrote it (`latestDateCovered`);
+    /// start the next window there.
     pub latest_date_covered: String,
 }
 
@@ -46,7 +50,11 @@ pub struct Updated {
 pub struct Deleted {
     /// Id and deletion time of each record.
     pub records: Vec<(String, String)>,
+    /// The time of the object's last physically deleted record, in UTC, as the org wrote it
+    /// (`earliestDateAvailable`).
     pub earliest_date_available: String,
+    /// The last time the answer covers, in UTC, as the org wrote it (`latestDateCovered`);
+    /// start the next window there.
     pub latest_date_covered: String,
 }
 
@@ -67,6 +75,7 @@ impl Client {
 }
 
 impl SObject {
+    /// The object's API name, as given to [`Client::sobject`].
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -16,10 +16,13 @@ impl ApiVersion {
     /// The version forcebridge pins unless told otherwise.
     pub const DEFAULT: ApiVersion = ApiVersion { major: 60 };
 
+    /// The version `{major}.0`. Unlike parsing, this does not check that the number is a
+    /// plausible version.
     pub const fn new(major: u16) -> ApiVersion {
         ApiVersion { major }
     }
 
+    /// The major number: `60` for `60.0`.
     pub fn major(self) -> u16 {
         self.major
     }

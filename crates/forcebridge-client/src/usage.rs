@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The org's API request count and daily limit, from the last response that reported them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiUsage {
+    /// API requests the org has counted against its daily limit (the `N` of `api-usage=N/M`).
     pub used: u64,
+    /// The org's daily API request limit (the `M` of `api-usage=N/M`).
     pub max: u64,
 }
 

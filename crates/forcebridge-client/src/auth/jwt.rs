@@ -31,6 +31,8 @@ const ASSERTION_LIFETIME: Duration = Duration::from_secs(180);
 /// [`JwtCredentials::from_pem`] and [`JwtCredentials::from_pem_file`] check it up front.
 #[derive(Debug, Clone)]
 pub struct JwtCredentials {
+    /// Where the assertion is posted (`{login_url}/services/oauth2/token`); also the source of
+    /// the default audience.
     pub login_url: LoginUrl,
     /// The connected app's consumer key (the assertion's `iss`).
     pub client_id: String,

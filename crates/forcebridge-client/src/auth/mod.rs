@@ -84,6 +84,7 @@ impl LoginUrl {
         Ok(LoginUrl(parsed.as_str().trim_end_matches('/').to_string()))
     }
 
+    /// The URL as text, without a trailing slash.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -103,6 +104,7 @@ impl fmt::Display for LoginUrl {
 /// A logged-in session: what every API request needs.
 #[derive(Clone)]
 pub struct Session {
+    /// The access token (or SOAP session id), sent as `Authorization: Bearer` on every request.
     pub access_token: SecretString,
     /// Where the org's API lives: `https://acme.my.salesforce.com` (no trailing slash).
     pub instance_url: String,
@@ -114,6 +116,8 @@ pub struct Session {
     pub refresh_token: Option<SecretString>,
     /// When the token was issued, in milliseconds since the epoch, when the flow said.
     pub issued_at: Option<i64>,
+    /// The scopes granted, space-separated (`"scope"` of the token response), when the flow
+    /// returned them.
     pub scope: Option<String>,
 }
 

@@ -14,10 +14,15 @@ use crate::error::{ApiErrorDetail, Error, ErrorKind, Result};
 /// security token, as Salesforce expects from untrusted networks.
 #[derive(Debug, Clone)]
 pub struct PasswordCredentials {
+    /// Where the token request is posted (`{login_url}/services/oauth2/token`).
     pub login_url: LoginUrl,
+    /// The connected app's consumer key.
     pub client_id: String,
+    /// The connected app's consumer secret.
     pub client_secret: SecretString,
+    /// The Salesforce username to log in as.
     pub username: String,
+    /// The user's password, without the security token.
     pub password: SecretString,
     /// Appended to the password; leave empty when the network is trusted.
     pub security_token: SecretString,
@@ -27,8 +32,11 @@ pub struct PasswordCredentials {
 /// serves it only on a My Domain login URL.
 #[derive(Debug, Clone)]
 pub struct ClientCredentials {
+    /// Where the token request is posted (`{login_url}/services/oauth2/token`); a My Domain.
     pub login_url: LoginUrl,
+    /// The connected app's consumer key.
     pub client_id: String,
+    /// The connected app's consumer secret.
     pub client_secret: SecretString,
 }
 
@@ -37,10 +45,13 @@ pub struct ClientCredentials {
 /// [`RefreshTokenListener`](super::RefreshTokenListener) so it can be stored.
 #[derive(Debug, Clone)]
 pub struct RefreshTokenCredentials {
+    /// Where the token request is posted (`{login_url}/services/oauth2/token`).
     pub login_url: LoginUrl,
+    /// The connected app's consumer key.
     pub client_id: String,
     /// Required unless the connected app allows refreshing without its secret.
     pub client_secret: Option<SecretString>,
+    /// The refresh token to start from; once the org rotates it, the client uses the newest.
     pub refresh_token: SecretString,
 }
 
@@ -49,7 +60,10 @@ pub struct RefreshTokenCredentials {
 /// [`ErrorKind::Auth`] error.
 #[derive(Debug, Clone)]
 pub struct AccessTokenCredentials {
+    /// The org's instance URL (such as `https://acme.my.salesforce.com`); a trailing slash is
+    /// dropped.
     pub instance_url: String,
+    /// The access token or session id, sent as the bearer token of every request.
     pub access_token: SecretString,
 }
 

@@ -24,8 +24,12 @@ use crate::error::{ApiErrorDetail, Error, ErrorKind, Result};
 /// [`ErrorKind::Auth`] error whose [`Error::error_code`] is the fault code.
 #[derive(Debug, Clone)]
 pub struct SoapLoginCredentials {
+    /// Where the `login()` call is posted (`{login_url}/services/Soap/u/{version}`); also the
+    /// host of the session's identity URL.
     pub login_url: LoginUrl,
+    /// The Salesforce username to log in as.
     pub username: String,
+    /// The user's password, without the security token.
     pub password: SecretString,
     /// Appended to the password; leave empty when the network is trusted.
     pub security_token: SecretString,

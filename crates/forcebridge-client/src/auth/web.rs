@@ -47,6 +47,8 @@ use crate::types::ApiVersion;
 /// ```
 #[derive(Debug, Clone)]
 pub struct WebServerFlow {
+    /// Where the browser is sent (`{login_url}/services/oauth2/authorize`) and the code is
+    /// exchanged (`{login_url}/services/oauth2/token`).
     pub login_url: LoginUrl,
     /// The connected app's consumer key.
     pub client_id: String,
@@ -272,6 +274,7 @@ impl fmt::Debug for PendingWebLogin {
 /// the credentials to log in again later without a browser. Store the refresh token safely.
 #[derive(Debug, Clone)]
 pub struct WebLogin {
+    /// The session the authorization code was exchanged for.
     pub session: Session,
     /// `None` when the org issued no refresh token (the `refresh_token` scope was not granted).
     pub refresh: Option<RefreshTokenCredentials>,
