@@ -196,54 +196,27 @@ async fn measure(rows: usize, url: &str, token: &str) {
     // The three ways of reading are measured in turns, so that a slow spell of the machine
     // falls on all of them; each figure is the median of its rounds.
     let mut raw = Vec::new();
-    let mut typed = Vec::new();
-    let mut dynamic = Vec::new();
-    let (mut typed_memory, mut dynamic_memory) = ((0.0, 0.0), (0.0, 0.0));
-    let (mut typed_cpu, mut dynamic_cpu) = (0.0, 0.0);
-    for round in 0..rounds() {
+    let mut typed = Step::default();
+    let mut dynamic = Step::default();
+    for _ in 0..rounds() {
         raw.push(raw_pages(url, token).await.1);
-
-        let base = reset_peak_memory();
-        let cpu = cpu_seconds();
-        let started = Instant::now();
         let count = client
             .query_as::<Account>(SOQL)
             .stream()
-            .try_fold(0usize, |n, _| async move { Ok(n + 1) })
-            .await
-            .unwrap();
-        typed.push(started.elapsed());
-        typed_cpu += cpu_seconds() - cpu;
-        assert_eq!(count, rows);
-        if round == 0 {
-            typed_memory = (base, peak_memory_mb());
-        }
-
-        let base = reset_peak_memory();
-        let cpu = cpu_seconds();
-        let started = Instant::now();
+            .try_fold(0usize, |n, _| async move { Ok(n + 1) });
+        typed.run(rows, async { count.await.unwrap() }).await;
         let count = client
             .query(SOQL)
             .stream()
             .try_fold(0usize, |n, record: Record| async move {
                 Ok(n + usize::from(record.id().is_some()))
-            })
-            .await
-            .unwrap();
-        dynamic.push(started.elapsed());
-        dynamic_cpu += cpu_seconds() - cpu;
-        assert_eq!(count, rows);
-        if round == 0 {
-            dynamic_memory = (base, peak_memory_mb());
-        }
+            });
+        dynamic.run(rows, async { count.await.unwrap() }).await;
     }
-    // The share of the time the client's CPU was busy: near 100% means parsing is the limit,
-    // lower means the client waits for the org.
-    let busy = |cpu: f64, times: &[Duration]| {
-        100.0 * cpu / times.iter().map(Duration::as_secs_f64).sum::<f64>()
-    };
-    let (typed_busy, dynamic_busy) = (busy(typed_cpu, &typed), busy(dynamic_cpu, &dynamic));
-    let (raw_time, typed_time, dynamic_time) = (median(raw), median(typed), median(dynamic));
+    let (typed_busy, dynamic_busy) = (typed.busy(), dynamic.busy());
+    let (typed_memory, dynamic_memory) = (typed.memory, dynamic.memory);
+    let (raw_time, typed_time, dynamic_time) =
+        (median(raw), median(typed.times), median(dynamic.times));
 
     let started = Instant::now();
     let bulk = client
@@ -280,6 +253,37 @@ async fn measure(rows: usize, url: &str, token: &str) {
         dynamic_memory.0,
         dynamic_memory.1,
     );
+}
+
+/// One way of reading, over the rounds: how long each took, the client's CPU time, and the
+/// memory of the first round (resident set at the start, peak during).
+#[derive(Default)]
+struct Step {
+    times: Vec<Duration>,
+    cpu: f64,
+    memory: (f64, f64),
+}
+
+impl Step {
+    /// Runs one round: `read` is a stream that has not been polled yet, counting its records.
+    async fn run(&mut self, rows: usize, read: impl std::future::Future<Output = usize>) {
+        let base = reset_peak_memory();
+        let cpu = cpu_seconds();
+        let started = Instant::now();
+        let count = read.await;
+        self.times.push(started.elapsed());
+        self.cpu += cpu_seconds() - cpu;
+        assert_eq!(count, rows);
+        if self.times.len() == 1 {
+            self.memory = (base, peak_memory_mb());
+        }
+    }
+
+    /// The share of the time the client's CPU was busy: near 100% means the client's own work
+    /// is the limit, lower means it waits for the org.
+    fn busy(&self) -> f64 {
+        100.0 * self.cpu / self.times.iter().map(Duration::as_secs_f64).sum::<f64>()
+    }
 }
 
 /// How many rounds of raw, typed and dynamic reads each size gets (`STREAM_BENCH_ROUNDS`).

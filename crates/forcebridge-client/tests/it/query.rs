@@ -74,6 +74,14 @@ struct AccountName {
     name: String,
 }
 
+/// A type that does not match `LastName`, a string.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct WrongLastName {
+    #[serde(rename = "LastName")]
+    last_name: u32,
+}
+
 #[tokio::test]
 async fn typed_records_read_nested_parents_and_nulls() {
     let org = TestOrg::start().await;
@@ -113,14 +121,8 @@ async fn typed_records_read_nested_parents_and_nulls() {
     );
 
     // A type that does not match the SELECT list is a decode error that names the problem.
-    #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
-    struct Wrong {
-        #[serde(rename = "LastName")]
-        last_name: u32,
-    }
     let error = client
-        .query_as::<Wrong>("SELECT LastName FROM Contact")
+        .query_as::<WrongLastName>("SELECT LastName FROM Contact")
         .fetch_all()
         .await
         .unwrap_err();
@@ -150,14 +152,8 @@ async fn full_pages_read_the_same_typed_and_dynamic() {
         assert!(dynamic.url().unwrap().ends_with(&typed.id));
     }
 
-    #[derive(Debug, Deserialize)]
-    #[allow(dead_code)]
-    struct Wrong {
-        #[serde(rename = "LastName")]
-        last_name: u32,
-    }
     let error = client
-        .query_as::<Wrong>(soql)
+        .query_as::<WrongLastName>(soql)
         .fetch_all()
         .await
         .unwrap_err();
