@@ -829,6 +829,22 @@ impl ShapeReader {
     }
 }
 
+/// Makes a visitor its own seed: it asks the deserializer for `$how` and visits the answer.
+macro_rules! seed_visits_itself {
+    ($seed:ident $(<$lt:lifetime>)?, $how:ident) => {
+        impl<'de $(, $lt)?> DeserializeSeed<'de> for $seed $(<$lt>)? {
+            type Value = <Self as Visitor<'de>>::Value;
+
+            fn deserialize<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> std::result::Result<Self::Value, D::Error> {
+                d.$how(self)
+            }
+        }
+    };
+}
+
 /// A key of a record: `attributes`, the name the shape expects, or another.
 enum Key {
     Attributes,
@@ -840,13 +856,7 @@ struct KeySeed<'a> {
     expected: Option<&'a str>,
 }
 
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Key;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Key, D::Error> {
-        d.deserialize_str(self)
-    }
-}
+seed_visits_itself!(KeySeed<'a>, deserialize_str);
 
 impl Visitor<'_> for KeySeed<'_> {
     type Value = Key;
@@ -875,13 +885,7 @@ enum Name {
 
 struct NameSeed(&'static [&'static str]);
 
-impl<'de> DeserializeSeed<'de> for NameSeed {
-    type Value = Name;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Name, D::Error> {
-        d.deserialize_str(self)
-    }
-}
+seed_visits_itself!(NameSeed, deserialize_str);
 
 impl Visitor<'_> for NameSeed {
     type Value = Name;
@@ -901,13 +905,7 @@ impl Visitor<'_> for NameSeed {
 /// `attributes.type`, looked up among the remembered shapes while it is borrowed.
 struct TypeSeed;
 
-impl<'de> DeserializeSeed<'de> for TypeSeed {
-    type Value = TypeIn;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<TypeIn, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_visits_itself!(TypeSeed, deserialize_any);
 
 impl Visitor<'_> for TypeSeed {
     type Value = TypeIn;
@@ -931,13 +929,7 @@ impl Visitor<'_> for TypeSeed {
 /// `attributes.url`, kept as its tail when it starts with the prefix of its type's shape.
 struct UrlSeed<'a>(Option<&'a str>);
 
-impl<'de> DeserializeSeed<'de> for UrlSeed<'_> {
-    type Value = Option<Url>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Option<Url>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_visits_itself!(UrlSeed<'a>, deserialize_any);
 
 impl Visitor<'_> for UrlSeed<'_> {
     type Value = Option<Url>;
