@@ -1,6 +1,6 @@
 //! Custom objects and custom fields from an org file, seen through describe and used by writes.
 
-use forcebridge_emulator::Config;
+use forcebridge_emulator::{Config, FaultConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -280,7 +280,11 @@ async fn the_readme_org_file_is_valid() {
         .expect("the README shows an org file");
     let end = start + readme[start..].find("```").unwrap();
     let config = Config::from_toml(&readme[start..end]).unwrap();
+    // The file turns on a few injected faults; they are read, then turned off, so that they
+    // cannot fail the requests below at random (2% each).
+    assert!(config.faults.error_rate > 0.0 && !config.faults.latency.is_zero());
     let org = TestOrg::with_config(config).await;
+    org.emulator.set_faults(FaultConfig::none());
     let lines = org.get("/sobjects/Invoice_Line__c/describe").await;
     assert_eq!(lines.status, StatusCode::OK, "{}", lines.text);
     assert_eq!(
@@ -288,6 +292,7 @@ async fn the_readme_org_file_is_valid() {
         json!(true)
     );
     let account = org.get("/sobjects/Account/describe").await;
+    assert_eq!(account.status, StatusCode::OK, "{}", account.text);
     assert_eq!(
         field(&account.json, "Headquarters__c")["type"],
         json!("location")
