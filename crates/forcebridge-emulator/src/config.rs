@@ -67,6 +67,27 @@ pub struct AppConfig {
     pub allow_password_flow: bool,
 }
 
+impl AppConfig {
+    /// An app with its keys and callback URLs and every policy off: PKCE optional, no
+    /// certificate, no run-as user, refresh tokens kept, no username-password flow.
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        callback_urls: impl IntoIterator<Item = impl Into<String>>,
+    ) -> AppConfig {
+        AppConfig {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            callback_urls: callback_urls.into_iter().map(Into::into).collect(),
+            pkce_required: false,
+            certificate_pem: None,
+            run_as: None,
+            rotate_refresh_tokens: false,
+            allow_password_flow: false,
+        }
+    }
+}
+
 // Passwords, security tokens and client secrets never reach `Debug` output (and so never
 // reach logs); whether one is set is all that shows.
 impl std::fmt::Debug for UserConfig {
@@ -166,16 +187,7 @@ impl Config {
                     allow_password_flow: true,
                 },
                 // The Salesforce CLI's own client id, so `sf org login web` works unchanged.
-                AppConfig {
-                    client_id: "PlatformCLI".to_string(),
-                    client_secret: String::new(),
-                    callback_urls: vec!["http://localhost:1717/OauthRedirect".to_string()],
-                    pkce_required: false,
-                    certificate_pem: None,
-                    run_as: None,
-                    rotate_refresh_tokens: false,
-                    allow_password_flow: false,
-                },
+                AppConfig::new("PlatformCLI", "", ["http://localhost:1717/OauthRedirect"]),
             ],
             token_lifetime: Duration::from_secs(2 * 3600),
             daily_api_requests: 100_000,

@@ -413,3 +413,9 @@ pub(crate) async fn login_post<T>(
         }
     }
 }
+
+/// The password Salesforce checks at a username-password login: the user's password followed
+/// by their security token (empty when the network is trusted), kept secret.
+pub(crate) fn password_with_token(password: &SecretString, token: &SecretString) -> SecretString {
+    format!("{}{}", password.expose_secret(), token.expose_secret()).into()
+}

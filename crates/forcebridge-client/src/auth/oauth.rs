@@ -74,17 +74,13 @@ impl TokenSource for PasswordCredentials {
         _previous: Option<&'a Session>,
     ) -> BoxFuture<'a, Result<Session>> {
         async move {
-            let password = format!(
-                "{}{}",
-                self.password.expose_secret(),
-                self.security_token.expose_secret()
-            );
+            let password = super::password_with_token(&self.password, &self.security_token);
             let form = [
                 ("grant_type", "password"),
                 ("client_id", self.client_id.as_str()),
                 ("client_secret", self.client_secret.expose_secret()),
                 ("username", self.username.as_str()),
-                ("password", password.as_str()),
+                ("password", password.expose_secret()),
             ];
             token_request(context, &self.login_url, &form).await
         }

@@ -45,11 +45,7 @@ impl TokenSource for SoapLoginCredentials {
             let url = self
                 .login_url
                 .join(&format!("/services/Soap/u/{}", context.api_version()));
-            let password = SecretString::from(format!(
-                "{}{}",
-                self.password.expose_secret(),
-                self.security_token.expose_secret()
-            ));
+            let password = super::password_with_token(&self.password, &self.security_token);
             let envelope = login_envelope(&self.username, &password);
             let body = soap_request(context, &url, envelope).await?;
             let result = parse_login_result(&body)?;

@@ -53,16 +53,7 @@ fn config(callback: &str) -> Config {
         last_name: "O'Brien".to_string(),
         email: "pat@acme.local".to_string(),
     });
-    let app = |client_id: &str, secret: &str| AppConfig {
-        client_id: client_id.to_string(),
-        client_secret: secret.to_string(),
-        callback_urls: vec![callback.to_string()],
-        pkce_required: false,
-        certificate_pem: None,
-        run_as: None,
-        rotate_refresh_tokens: false,
-        allow_password_flow: false,
-    };
+    let app = |client_id: &str, secret: &str| AppConfig::new(client_id, secret, [callback]);
     config.apps.push(AppConfig {
         certificate_pem: Some(TEST_CERT.to_string()),
         ..app(JWT_APP, "jwt-secret")

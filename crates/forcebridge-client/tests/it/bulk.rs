@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use forcebridge_client::bulk::{
-    IngestOperation, IngestOptions, IngestProgress, JobState, PollOptions, QueryOptions,
-    ResultKind, Resumed,
+    IngestBuilder, IngestOperation, IngestOptions, IngestProgress, JobState, PollOptions,
+    QueryOptions, ResultKind, Resumed,
 };
 use forcebridge_client::{Access, Client, ErrorKind, Method};
 use forcebridge_emulator::FaultConfig;
@@ -30,6 +30,23 @@ fn quick_options() -> IngestOptions {
         poll: quick_poll(),
         ..IngestOptions::default()
     }
+}
+
+/// Checks that the first column of `rows` holds `expected` ids, none of them twice.
+fn assert_distinct_ids(rows: &[Vec<String>], expected: u64) {
+    let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), rows.len(), "an id came twice");
+    assert_eq!(ids.len() as u64, expected);
+}
+
+/// A Bulk insert of Accounts with `options`, ready for its input.
+fn insert_accounts(client: &Client, options: IngestOptions) -> IngestBuilder {
+    client
+        .bulk()
+        .ingest("Account", IngestOperation::Insert)
+        .options(options)
 }
 
 /// Runs `operation` on `records` and checks that every one of them (`expected`) went through.
@@ -108,18 +125,18 @@ async fn a_large_csv_file_is_split_into_jobs_and_every_row_is_inserted() {
     let seen: Arc<Mutex<Vec<IngestProgress>>> = Arc::default();
     let sink = seen.clone();
     let max_upload_bytes = 20_000;
-    let summary = client
-        .bulk()
-        .ingest("Account", IngestOperation::Insert)
-        .options(IngestOptions {
+    let summary = insert_accounts(
+        &client,
+        IngestOptions {
             max_upload_bytes,
             results_dir: Some(results_dir.clone()),
             ..quick_options()
-        })
-        .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
-        .from_csv_file(&path)
-        .await
-        .unwrap();
+        },
+    )
+    .on_progress(move |p| sink.lock().unwrap().push(p.clone()))
+    .from_csv_file(&path)
+    .await
+    .unwrap();
 
     assert!(summary.jobs.len() >= 3, "{} jobs", summary.jobs.len());
     let expected_jobs = csv
@@ -346,10 +363,7 @@ async fn records_are_inserted_updated_upserted_and_deleted() {
 async fn a_records_field_missing_from_the_columns_is_refused() {
     let org = TestOrg::start().await;
     let client = org.client();
-    let error = client
-        .bulk()
-        .ingest("Account", IngestOperation::Insert)
-        .options(quick_options())
+    let error = insert_accounts(&client, quick_options())
         .from_records([
             json!({"Name": "A"}),
             json!({"Name": "B", "Industry": "Media"}),
@@ -393,10 +407,7 @@ async fn a_bulk_query_writes_one_csv_with_one_header_page_by_page() {
         !rows.iter().any(|r| r[0] == "Id"),
         "a header row was repeated"
     );
-    let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len() as u64, expected);
+    assert_distinct_ids(&rows, expected);
 }
 
 #[tokio::test]
@@ -515,10 +526,7 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
 async fn a_read_only_client_refuses_ingest_without_sending_but_runs_queries() {
     let org = TestOrg::seeded(200).await;
     let client = org.builder().access(Access::ReadOnly).build().unwrap();
-    let error = client
-        .bulk()
-        .ingest("Account", IngestOperation::Insert)
-        .options(quick_options())
+    let error = insert_accounts(&client, quick_options())
         .from_records([json!({"Name": "Nope"})])
         .await
         .unwrap_err();
@@ -569,10 +577,7 @@ async fn a_job_creation_cut_off_is_not_retried_so_no_second_job_appears() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transport);
     assert_eq!(client.requests_sent(), sent + 1, "one attempt only");
-    let error = client
-        .bulk()
-        .ingest("Account", IngestOperation::Insert)
-        .options(quick_options())
+    let error = insert_accounts(&client, quick_options())
         .from_records([json!({"Name": "Once"})])
         .await
         .unwrap_err();
@@ -609,10 +614,7 @@ async fn polling_and_result_pages_are_retried_through_server_errors() {
     org.emulator.set_faults(FaultConfig::none());
     assert_eq!(summary.records, expected);
     let (_, rows) = parse_csv(&sink);
-    let mut ids: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len() as u64, expected);
+    assert_distinct_ids(&rows, expected);
 }
 
 #[tokio::test]
@@ -626,16 +628,16 @@ async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_run
             Err(std::io::Error::other("the source database went away"))
         }
     });
-    let error = client
-        .bulk()
-        .ingest("Account", IngestOperation::Insert)
-        .options(IngestOptions {
+    let error = insert_accounts(
+        &client,
+        IngestOptions {
             max_upload_bytes: 100,
             ..quick_options()
-        })
-        .try_from_record_stream(futures_util::stream::iter(records))
-        .await
-        .unwrap_err();
+        },
+    )
+    .try_from_record_stream(futures_util::stream::iter(records))
+    .await
+    .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::NotSent);
     let text = error.to_string();
     assert!(text.contains("reading record 21 failed"), "{text}");
@@ -651,10 +653,7 @@ async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_run
 async fn a_job_that_fails_as_a_whole_is_reported_in_the_summary() {
     let org = TestOrg::start().await;
     let client = org.client();
-    let summary = client
-        .bulk()
-        .ingest("Account", IngestOperation::Insert)
-        .options(quick_options())
+    let summary = insert_accounts(&client, quick_options())
         .from_csv_reader(&b"Name,NoSuchField__c\nAcme,x\n"[..])
         .await
         .unwrap();
@@ -722,17 +721,17 @@ async fn a_hundred_thousand_rows_go_in_by_bulk_ingest_and_come_back_by_bulk_quer
         industry: "Media",
         number_of_employees: n,
     });
-    let summary = client
-        .bulk()
-        .ingest("Account", IngestOperation::Insert)
-        .options(IngestOptions {
+    let summary = insert_accounts(
+        &client,
+        IngestOptions {
             // About 1.5 MB of CSV per job: the load is split into several jobs.
             max_upload_bytes: 1_500_000,
             ..quick_options()
-        })
-        .from_records(rows)
-        .await
-        .unwrap();
+        },
+    )
+    .from_records(rows)
+    .await
+    .unwrap();
     assert!(summary.jobs.len() >= 2, "{} jobs", summary.jobs.len());
     assert_eq!(summary.records_processed, 100_000);
     assert_eq!(summary.records_failed, 0);

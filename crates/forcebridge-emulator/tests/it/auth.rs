@@ -37,16 +37,7 @@ fn config() -> Config {
         last_name: "Doe".to_string(),
         email: "jane.doe@acme.local".to_string(),
     });
-    let app = |client_id: &str, secret: &str| AppConfig {
-        client_id: client_id.to_string(),
-        client_secret: secret.to_string(),
-        callback_urls: vec![CALLBACK.to_string()],
-        pkce_required: false,
-        certificate_pem: None,
-        run_as: None,
-        rotate_refresh_tokens: false,
-        allow_password_flow: false,
-    };
+    let app = |client_id: &str, secret: &str| AppConfig::new(client_id, secret, [CALLBACK]);
     config.apps.push(AppConfig {
         certificate_pem: Some(TEST_CERT.to_string()),
         ..app("jwt-cert-app", "jwt-secret")
