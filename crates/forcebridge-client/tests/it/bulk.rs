@@ -457,13 +457,9 @@ async fn a_download_resumed_from_a_saved_locator_gives_exactly_the_remaining_row
     assert!(pages.last().unwrap().next_locator.is_none());
 }
 
-#[tokio::test]
-async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
-    let org = TestOrg::start().await;
-    let client = org.client();
-    let bulk = client.bulk();
-
-    // A job whose upload was interrupted: created and loaded, never closed.
+/// Creates an Account insert job through the raw API, as a crashed loader would have left it
+/// (open, nothing uploaded), and returns its id.
+async fn open_account_insert_job(client: &Client) -> String {
     let created: serde_json::Value = client
         .raw(Method::POST, "/services/data/v60.0/jobs/ingest")
         .json(&json!({"object": "Account", "operation": "insert"}))
@@ -472,7 +468,17 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
         .unwrap()
         .json()
         .unwrap();
-    let id = created["id"].as_str().unwrap().to_string();
+    created["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let bulk = client.bulk();
+
+    // A job whose upload was interrupted: created and loaded, never closed.
+    let id = open_account_insert_job(&client).await;
     let job = bulk.ingest_job(&id);
     job.upload_csv(&b"Name\nFirst\nSecond\n"[..]).await.unwrap();
 
@@ -506,15 +512,7 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
     assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 2);
 
     // Another interrupted job is aborted instead, and both are deleted.
-    let other: serde_json::Value = client
-        .raw(Method::POST, "/services/data/v60.0/jobs/ingest")
-        .json(&json!({"object": "Account", "operation": "insert"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
-    let other = bulk.ingest_job(other["id"].as_str().unwrap());
+    let other = bulk.ingest_job(&open_account_insert_job(&client).await);
     assert_eq!(other.abort().await.unwrap().state, "Aborted");
     other.delete().await.unwrap();
     bulk.ingest_job(&id).delete().await.unwrap();
