@@ -6,10 +6,6 @@ use anyhow::Context;
 use forcebridge_client::{Client, LoginUrl, PasswordCredentials};
 use forcebridge_connect::{Connections, EnvSecrets, Keychain, Paths};
 use forcebridge_emulator::Emulator;
-use forcebridge_emulator::config::{
-    Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN,
-    DEFAULT_USERNAME, SeedConfig,
-};
 
 use crate::cli::GlobalArgs;
 
@@ -77,12 +73,7 @@ impl Org {
     /// Starts a local org on a free loopback port and logs in to it with the OAuth password
     /// flow, as a real client would.
     pub(crate) async fn local(options: LocalOrg) -> anyhow::Result<Org> {
-        let mut config = Config::builtin();
-        config.seed = Some(SeedConfig {
-            seed: "demo".into(),
-            records: options.records,
-        });
-        let emulator = Emulator::start(config, "127.0.0.1:0".parse()?)
+        let emulator = Emulator::start_demo(options.records)
             .await
             .context("starting the local org")?;
         let client = Client::builder(local_credentials(&emulator)?)
@@ -110,12 +101,13 @@ impl Default for LocalOrg {
 
 /// The built-in user and connected app of a local org.
 pub(crate) fn local_credentials(emulator: &Emulator) -> anyhow::Result<PasswordCredentials> {
+    let login = emulator.login();
     Ok(PasswordCredentials {
-        login_url: LoginUrl::custom(emulator.url())?,
-        client_id: DEFAULT_CLIENT_ID.into(),
-        client_secret: DEFAULT_CLIENT_SECRET.into(),
-        username: DEFAULT_USERNAME.into(),
-        password: DEFAULT_PASSWORD.into(),
-        security_token: DEFAULT_SECURITY_TOKEN.into(),
+        login_url: LoginUrl::custom(&login.url)?,
+        client_id: login.client_id,
+        client_secret: login.client_secret.into(),
+        username: login.username,
+        password: login.password.into(),
+        security_token: login.security_token.into(),
     })
 }

@@ -157,6 +157,40 @@ impl Emulator {
         })
     }
 
+    /// The demo org: the built-in users and apps ([`Config::builtin`]) with about `records`
+    /// records generated from the seed `"demo"`, served over plain HTTP on a free loopback port.
+    /// The same count gives the same org, ids and timestamps included, on every run. Log in
+    /// with [`Emulator::login`].
+    pub async fn start_demo(records: u64) -> Result<Emulator, StartError> {
+        let mut config = Config::builtin();
+        config.seed = Some(config::SeedConfig {
+            seed: "demo".into(),
+            records,
+        });
+        Emulator::start(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// What a client needs to log in to this org with the OAuth username-password flow: the
+    /// first configured user and the first connected app that allows that flow.
+    pub fn login(&self) -> LocalLogin {
+        let user = &self.org.config.users[0];
+        let app = self
+            .org
+            .config
+            .apps
+            .iter()
+            .find(|app| app.allow_password_flow)
+            .or_else(|| self.org.config.apps.first());
+        LocalLogin {
+            url: self.url.clone(),
+            username: user.username.clone(),
+            password: user.password.clone(),
+            security_token: user.security_token.clone(),
+            client_id: app.map(|a| a.client_id.clone()).unwrap_or_default(),
+            client_secret: app.map(|a| a.client_secret.clone()).unwrap_or_default(),
+        }
+    }
+
     /// The base URL: `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS.
     pub fn url(&self) -> &str {
         &self.url
@@ -218,6 +252,29 @@ impl Drop for Emulator {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// The login details of a local org (see [`Emulator::login`]). The secrets are the org's own
+/// test credentials, yet `Debug` still leaves them out, so they never reach a log by accident.
+#[derive(Clone)]
+pub struct LocalLogin {
+    /// The org's base URL, which is also its login URL.
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    pub security_token: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for LocalLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalLogin")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
     }
 }
 
