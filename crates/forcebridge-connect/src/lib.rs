@@ -19,16 +19,19 @@
 //! # let _ = client; Ok(()) }
 //! ```
 //!
-//! Saving a connection never checks it; call [`check`] first (a real token request) and save
-//! only what logged in.
+//! Saving a connection never checks it; [`Connections::add`] checks first (a real token
+//! request, see [`check`]) and saves only what logged in. When a login fails,
+//! [`Error::login_hint`] (or [`login_hint`]) says what to check.
 
 mod error;
+mod hints;
 mod keychain;
 mod profile;
 mod secrets;
 mod store;
 
 pub use error::{Error, ErrorKind, Result};
+pub use hints::login_hint;
 pub use keychain::Keychain;
 pub use profile::{Flow, Profile, SecretLocation, Verified, parse_login_url, validate_name};
 pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};

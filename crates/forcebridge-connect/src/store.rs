@@ -212,6 +212,30 @@ impl Connections {
         self.write(&file)
     }
 
+    /// Checks a new connection with a real login ([`check`]) and saves it only if that
+    /// worked, with what the check learnt (who and where, the instance URL when the profile
+    /// has none) and, for the web flow, the refresh token the org may have rotated while
+    /// checking. A failed login saves nothing; the error's [`Error::login_hint`] says what to
+    /// check. Like [`Connections::save`], the first connection saved becomes the default.
+    pub async fn add(&self, name: &str, profile: &Profile, secrets: &Secrets) -> Result<Check> {
+        validate_name(name)?;
+        let mut profile = profile.clone();
+        let mut secrets = secrets.clone();
+        let checked = check(client_builder(&profile, &secrets)?, profile.flow).await?;
+        profile.verified = Some(checked.verified.clone());
+        if profile.instance_url.is_none() {
+            profile.instance_url = Some(checked.instance_url.clone());
+        }
+        if profile.flow == Flow::Web
+            && let Ok(session) = checked.client.session().await
+            && let Some(token) = &session.refresh_token
+        {
+            secrets.set(SecretKind::RefreshToken, token.clone());
+        }
+        self.save(name, &profile, &secrets)?;
+        Ok(checked)
+    }
+
     /// A secret the environment supplies (`FORCEBRIDGE_CLIENT_SECRET`, ...), if any.
     pub fn env_secret(&self, kind: SecretKind) -> Option<&SecretString> {
         self.env.secrets().get(kind)
@@ -421,7 +445,7 @@ pub async fn check(builder: ClientBuilder, flow: Flow) -> Result<Check> {
     let session = client
         .session()
         .await
-        .map_err(|e| Error::client("the login failed", e))?;
+        .map_err(|e| Error::login("the login failed", flow, e))?;
     let ids = session
         .org_and_user_ids()
         .map(|(o, u)| (o.to_string(), u.to_string()));
@@ -431,12 +455,12 @@ pub async fn check(builder: ClientBuilder, flow: Flow) -> Result<Check> {
         client
             .limits()
             .await
-            .map_err(|e| Error::client("the org did not accept the access token", e))?;
+            .map_err(|e| Error::login("the org did not accept the access token", flow, e))?;
     }
     let info = client
         .user_info()
         .await
-        .map_err(|e| Error::client("the org did not accept the session", e))?;
+        .map_err(|e| Error::login("the org did not accept the session", flow, e))?;
     let (org_id, user_id) = ids.unwrap_or((info.organization_id, info.user_id));
     let verified = Verified {
         at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

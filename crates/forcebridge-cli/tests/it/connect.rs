@@ -87,6 +87,7 @@ fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
     let (_, stderr) = outputs(&refused);
     assert!(stderr.contains("nothing was saved"), "{stderr}");
     assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(stderr.contains("\nhint: "), "{stderr}");
     assert!(stderr.contains("security token"), "{stderr}");
     assert_no_secret(&stderr, &["not-the-password"]);
     assert!(!env.file("connections.toml").exists());
