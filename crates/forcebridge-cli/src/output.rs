@@ -88,7 +88,7 @@ fn exit_for(error: &anyhow::Error) -> Exit {
             match e.kind() {
                 // The client error inside says more.
                 Connect::Client => continue,
-                Connect::Io => return Exit::Failure,
+                Connect::Io | Connect::LocalOrg => return Exit::Failure,
                 _ => return Exit::Usage,
             }
         }

@@ -20,6 +20,9 @@ pub enum ErrorKind {
     /// The org refused the credentials, or could not be reached to check them. The source is
     /// the client's error, and [`Error::login_hint`] may say what to check.
     Client,
+    /// The in-process local org could not be started (feature `local-org`). The source says
+    /// why.
+    LocalOrg,
 }
 
 /// An error about connections.
@@ -52,8 +55,9 @@ impl Error {
         self.source.as_ref()?.downcast_ref()
     }
 
-    /// What to check when a login failed: set on the errors of [`check`](crate::check) and
-    /// [`Connections::add`](crate::Connections::add) when the org's answer says something
+    /// What to check when a login failed: set on the errors of [`check`](crate::check),
+    /// [`Connections::add`](crate::Connections::add) and
+    /// [`Connection::login`](crate::Connection::login) when the org's answer says something
     /// (see [`login_hint`](crate::login_hint)). It is not part of the message.
     pub fn login_hint(&self) -> Option<&'static str> {
         self.hint

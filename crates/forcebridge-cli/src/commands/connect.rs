@@ -249,7 +249,7 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
         .secrets()
         .iter()
         .map(|&(kind, required)| {
-            let state = if std::env::var_os(kind.env_var()).is_some() {
+            let state = if connections.env_secret(kind).is_some() {
                 format!("from {}", kind.env_var())
             } else if secrets
                 .get(kind)

@@ -110,6 +110,77 @@ fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
 }
 
 #[test]
+fn a_command_whose_login_is_refused_says_what_to_check() {
+    let env = Env::new();
+    env.add_password("p", &[]).success();
+    let refused = env
+        .cmd(&["query", "SELECT Id FROM Account"])
+        .env("FORCEBRIDGE_PASSWORD", "not-the-password")
+        .assert()
+        .code(3);
+    let (stdout, stderr) = outputs(&refused);
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.starts_with("error: cannot log in to connection \"p\": "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(
+        stderr.contains("\nhint: check the username, the password and the security token"),
+        "{stderr}"
+    );
+    assert_no_secret(&stderr, &["not-the-password"]);
+}
+
+#[test]
+fn the_environment_names_the_connection_unless_the_command_line_does() {
+    let env = Env::new();
+    env.add_password("first", &[]).success();
+    env.add_password("second", &[]).success();
+    let shown = |args: &[&str], connection: Option<&str>| {
+        let mut cmd = env.cmd(args);
+        if let Some(name) = connection {
+            cmd.env("FORCEBRIDGE_CONNECTION", name);
+        }
+        let shown = cmd.assert().success();
+        let (stdout, _) = outputs(&shown);
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        report["name"].as_str().unwrap().to_string()
+    };
+    assert_eq!(shown(&["connect", "show", "--json"], None), "first");
+    assert_eq!(
+        shown(&["connect", "show", "--json"], Some("second")),
+        "second"
+    );
+    assert_eq!(
+        shown(
+            &["-c", "first", "connect", "show", "--json"],
+            Some("second")
+        ),
+        "first"
+    );
+    env.cmd(&["limits"])
+        .env("FORCEBRIDGE_CONNECTION", "third")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no connection named \"third\" (from FORCEBRIDGE_CONNECTION); saved connections: first (default), second",
+        ));
+    // The local org needs no connection, whatever the environment names.
+    env.cmd(&["--local", "query", "SELECT COUNT() FROM Account"])
+        .env("FORCEBRIDGE_CONNECTION", "third")
+        .assert()
+        .success();
+    env.cmd(&["connect", "list"])
+        .env("FORCEBRIDGE_SECRETS", "vault")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "FORCEBRIDGE_SECRETS=\"vault\" is not a secret store: expected file, keychain or auto",
+        ));
+}
+
+#[test]
 fn client_credentials_and_access_token_connections_work() {
     let env = Env::new();
     env.connect_add("cc", "--client-credentials", DEFAULT_CLIENT_ID, &[])
