@@ -194,3 +194,26 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    /// A server opens connections from its own tasks: the futures and the connection must be
+    /// `Send` (checked at compile time; the function is never called).
+    #[allow(dead_code)]
+    fn opening_a_connection_is_send(
+        connections: &Connections,
+        target: &Target,
+        connection: &Connection,
+    ) {
+        assert_send(&connections.connect(target));
+        assert_send(&connection.login());
+        assert_send_sync::<Connection>();
+        assert_send_sync::<Target>();
+    }
+}
