@@ -21,14 +21,9 @@ pub(crate) struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct GlobalArgs {
-    /// The saved connection to use. [default: the default connection]
-    #[arg(
-        short = 'c',
-        long,
-        global = true,
-        env = "FORCEBRIDGE_CONNECTION",
-        value_name = "NAME"
-    )]
+    /// The saved connection to use. [default: the one FORCEBRIDGE_CONNECTION names, else the
+    /// default connection]
+    #[arg(short = 'c', long, global = true, value_name = "NAME")]
     pub(crate) connection: Option<String>,
     /// Work with the built-in local org instead: an in-process Salesforce-compatible org
     /// seeded with demo data, gone when the command ends.

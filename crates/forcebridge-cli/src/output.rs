@@ -62,6 +62,9 @@ pub(crate) fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             stderr(&format!("error: {error:#}\n"));
+            if let Some(hint) = login_hint(&error) {
+                stderr(&format!("hint: {hint}\n"));
+            }
             ExitCode::from(exit_for(&error) as u8)
         }
     }
@@ -85,7 +88,7 @@ fn exit_for(error: &anyhow::Error) -> Exit {
             match e.kind() {
                 // The client error inside says more.
                 Connect::Client => continue,
-                Connect::Io => return Exit::Failure,
+                Connect::Io | Connect::LocalOrg => return Exit::Failure,
                 _ => return Exit::Usage,
             }
         }
@@ -94,6 +97,16 @@ fn exit_for(error: &anyhow::Error) -> Exit {
         }
     }
     Exit::Failure
+}
+
+/// What to check after a failed login, when the org's answer says (see
+/// `forcebridge_connect::login_hint`).
+fn login_hint(error: &anyhow::Error) -> Option<&'static str> {
+    error.chain().find_map(|cause| {
+        cause
+            .downcast_ref::<forcebridge_connect::Error>()
+            .and_then(forcebridge_connect::Error::login_hint)
+    })
 }
 
 /// An error in how the command was asked (exit code 2).

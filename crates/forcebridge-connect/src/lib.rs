@@ -1,4 +1,4 @@
-//! Named Salesforce connections.
+//! Named Salesforce connections, and choosing and opening the one to use.
 //!
 //! A connection is a [`Profile`] (how to log in, where, which API version, read-only or not:
 //! nothing secret) plus its [`Secrets`] (consumer secret, password, refresh token, private
@@ -8,28 +8,49 @@
 //! directory, created with mode 0600 and replaced atomically. `FORCEBRIDGE_*` environment
 //! variables can supply any secret instead, for CI.
 //!
+//! Everything a front end needs to pick and use a connection is here, so the CLI, a web
+//! service and an MCP server open connections alike: [`Connections::from_env`] (or
+//! [`Connections::from_config`] for a server that must not follow the process environment),
+//! a [`Target`], and [`Connections::connect`], which returns a [`Connection`]. When a login
+//! fails, [`Error::login_hint`] (or [`login_hint`]) says what to check.
+//!
 //! ```no_run
 //! # async fn demo() -> forcebridge_connect::Result<()> {
-//! use forcebridge_connect::{Connections, EnvSecrets, Paths};
+//! use forcebridge_connect::{Connections, Target};
 //!
-//! let connections = Connections::open(Paths::user()?, EnvSecrets::from_env());
-//! let name = connections.resolve_name(None)?; // the default connection
-//! let (_profile, builder) = connections.client_builder(&name)?;
-//! let client = builder.build().map_err(|e| forcebridge_connect::Error::from_client(e))?;
-//! # let _ = client; Ok(()) }
+//! let connections = Connections::from_env()?;
+//! let connection = connections.connect(&Target::Default).await?;
+//! connection.login().await?;
+//! let accounts = connection.client().query("SELECT Id FROM Account").fetch_all().await;
+//! # let _ = accounts; Ok(()) }
 //! ```
 //!
-//! Saving a connection never checks it; call [`check`] first (a real token request) and save
-//! only what logged in.
+//! Saving a connection never checks it; [`Connections::add`] checks first (a real token
+//! request, see [`check`]) and saves only what logged in.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | `keychain` | the OS keychain as a secret store ([`Keychain`]); without it, secrets go to the 0600 file |
+//! | `local-org` | [`Target::Local`]: a local org (`forcebridge-emulator`) started in this process |
 
+mod config;
 mod error;
+mod hints;
 mod keychain;
 mod profile;
 mod secrets;
 mod store;
+mod target;
 
+pub use config::{Config, SecretStoreChoice};
 pub use error::{Error, ErrorKind, Result};
+pub use hints::login_hint;
 pub use keychain::Keychain;
 pub use profile::{Flow, Profile, SecretLocation, Verified, parse_login_url, validate_name};
 pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};
 pub use store::{Check, Connections, Listing, Paths, check, client_builder, credentials};
+#[cfg(feature = "local-org")]
+pub use target::LocalOrgOptions;
+pub use target::{Connection, Target};

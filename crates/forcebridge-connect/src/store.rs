@@ -69,6 +69,8 @@ pub struct Connections {
     secrets: SecretStore,
     keychain: Option<Keychain>,
     env: EnvSecrets,
+    /// The connection to use when none is named, before the default (`FORCEBRIDGE_CONNECTION`).
+    env_connection: Option<String>,
 }
 
 /// Every saved profile and which one is the default.
@@ -79,14 +81,23 @@ pub struct Listing {
 }
 
 impl Connections {
-    /// Connections stored at `paths`; secrets from `env` override the stored ones.
+    /// Connections stored at `paths`; secrets from `env` override the stored ones. Nothing is
+    /// read from the process environment: see [`Connections::from_env`] for that.
     pub fn open(paths: Paths, env: EnvSecrets) -> Connections {
         Connections {
             secrets: SecretStore::new(&paths.secrets),
             keychain: None,
             paths,
             env,
+            env_connection: None,
         }
+    }
+
+    /// Uses `name` when no connection is named, before the default: what
+    /// `FORCEBRIDGE_CONNECTION` does for [`Connections::from_env`].
+    pub fn with_env_connection(mut self, name: Option<String>) -> Connections {
+        self.env_connection = name.filter(|n| !n.is_empty());
+        self
     }
 
     /// Keeps the secrets of connections saved from now on in `keychain` (the secrets of
@@ -119,36 +130,45 @@ impl Connections {
 
     /// The profile named `name`.
     pub fn get(&self, name: &str) -> Result<Profile> {
-        self.read()?.connections.remove(name).ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotFound,
-                format!("no connection named {name:?} (see `forcebridge connect list`)"),
-            )
-        })
+        let mut file = self.read()?;
+        file.connections
+            .remove(name)
+            .ok_or_else(|| not_found(&format!("no connection named {name:?}"), &file))
     }
 
-    /// `explicit` if given, else the default connection.
+    /// The name of the connection to use: `explicit` if given, else the one
+    /// `FORCEBRIDGE_CONNECTION` names (when these connections follow the environment), else the
+    /// default connection, else the only one saved. The name is checked: an error lists the
+    /// saved connections, and says how to add one when there is none.
     pub fn resolve_name(&self, explicit: Option<&str>) -> Result<String> {
-        if let Some(name) = explicit {
-            return Ok(name.to_string());
-        }
         let file = self.read()?;
-        match file.default {
-            Some(name) => Ok(name),
-            None if file.connections.len() == 1 => {
-                Ok(file.connections.into_keys().next().unwrap_or_default())
-            }
-            None if file.connections.is_empty() => Err(Error::new(
-                ErrorKind::NotFound,
-                "no connection is configured: add one with `forcebridge connect add NAME`, \
-                 or use --local to work with the built-in local org",
-            )),
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                "several connections are configured and none is the default: pass --connection \
-                 NAME, set FORCEBRIDGE_CONNECTION, or run `forcebridge connect default NAME`",
-            )),
+        let (name, from) = match (explicit, &self.env_connection) {
+            (Some(name), _) => (name.to_string(), ""),
+            (None, Some(name)) => (name.clone(), " (from FORCEBRIDGE_CONNECTION)"),
+            (None, None) => match &file.default {
+                Some(name) => (name.clone(), " (the default connection)"),
+                None if file.connections.len() == 1 => {
+                    return Ok(file.connections.into_keys().next().unwrap_or_default());
+                }
+                None if file.connections.is_empty() => {
+                    return Err(not_found("no connection was named", &file));
+                }
+                None => {
+                    return Err(not_found(
+                        "several connections are saved and none is the default: name one, or \
+                         make one the default with `forcebridge connect default NAME`",
+                        &file,
+                    ));
+                }
+            },
+        };
+        if !file.connections.contains_key(&name) {
+            return Err(not_found(
+                &format!("no connection named {name:?}{from}"),
+                &file,
+            ));
         }
+        Ok(name)
     }
 
     /// Saves (or replaces) connection `name`: its secrets first (in the keychain when there is
@@ -177,9 +197,9 @@ impl Connections {
     /// Records what a successful check learnt.
     pub fn set_verified(&self, name: &str, verified: Verified) -> Result<()> {
         let mut file = self.read()?;
-        let profile = file.connections.get_mut(name).ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, format!("no connection named {name:?}"))
-        })?;
+        let Some(profile) = file.connections.get_mut(name) else {
+            return Err(not_found(&format!("no connection named {name:?}"), &file));
+        };
         profile.verified = Some(verified);
         self.write(&file)
     }
@@ -203,13 +223,34 @@ impl Connections {
     pub fn set_default(&self, name: &str) -> Result<()> {
         let mut file = self.read()?;
         if !file.connections.contains_key(name) {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no connection named {name:?} (see `forcebridge connect list`)"),
-            ));
+            return Err(not_found(&format!("no connection named {name:?}"), &file));
         }
         file.default = Some(name.to_string());
         self.write(&file)
+    }
+
+    /// Checks a new connection with a real login ([`check`]) and saves it only if that
+    /// worked, with what the check learnt (who and where, the instance URL when the profile
+    /// has none) and, for the web flow, the refresh token the org may have rotated while
+    /// checking. A failed login saves nothing; the error's [`Error::login_hint`] says what to
+    /// check. Like [`Connections::save`], the first connection saved becomes the default.
+    pub async fn add(&self, name: &str, profile: &Profile, secrets: &Secrets) -> Result<Check> {
+        validate_name(name)?;
+        let mut profile = profile.clone();
+        let mut secrets = secrets.clone();
+        let checked = check(client_builder(&profile, &secrets)?, profile.flow).await?;
+        profile.verified = Some(checked.verified.clone());
+        if profile.instance_url.is_none() {
+            profile.instance_url = Some(checked.instance_url.clone());
+        }
+        if profile.flow == Flow::Web
+            && let Ok(session) = checked.client.session().await
+            && let Some(token) = &session.refresh_token
+        {
+            secrets.set(SecretKind::RefreshToken, token.clone());
+        }
+        self.save(name, &profile, &secrets)?;
+        Ok(checked)
     }
 
     /// A secret the environment supplies (`FORCEBRIDGE_CLIENT_SECRET`, ...), if any.
@@ -321,6 +362,27 @@ impl Connections {
     }
 }
 
+/// A "not found" error: `message`, then the saved connections, or how to add one.
+fn not_found(message: &str, file: &ProfilesFile) -> Error {
+    let message = if file.connections.is_empty() {
+        format!("{message}, and none is saved yet: add one with `forcebridge connect add NAME`")
+    } else {
+        let names = file
+            .connections
+            .keys()
+            .map(|name| {
+                if file.default.as_deref() == Some(name.as_str()) {
+                    format!("{name} (default)")
+                } else {
+                    name.clone()
+                }
+            })
+            .collect::<Vec<_>>();
+        format!("{message}; saved connections: {}", names.join(", "))
+    };
+    Error::new(ErrorKind::NotFound, message)
+}
+
 /// A client builder for `profile` with `secrets`: its credentials, API version and access mode.
 pub fn client_builder(profile: &Profile, secrets: &Secrets) -> Result<ClientBuilder> {
     profile.validate()?;
@@ -421,7 +483,7 @@ pub async fn check(builder: ClientBuilder, flow: Flow) -> Result<Check> {
     let session = client
         .session()
         .await
-        .map_err(|e| Error::client("the login failed", e))?;
+        .map_err(|e| Error::login("the login failed", flow, e))?;
     let ids = session
         .org_and_user_ids()
         .map(|(o, u)| (o.to_string(), u.to_string()));
@@ -431,12 +493,12 @@ pub async fn check(builder: ClientBuilder, flow: Flow) -> Result<Check> {
         client
             .limits()
             .await
-            .map_err(|e| Error::client("the org did not accept the access token", e))?;
+            .map_err(|e| Error::login("the org did not accept the access token", flow, e))?;
     }
     let info = client
         .user_info()
         .await
-        .map_err(|e| Error::client("the org did not accept the session", e))?;
+        .map_err(|e| Error::login("the org did not accept the session", flow, e))?;
     let (org_id, user_id) = ids.unwrap_or((info.organization_id, info.user_id));
     let verified = Verified {
         at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use forcebridge_client::{ExposeSecret, SecretString};
 use forcebridge_connect::{
-    Check, Connections, Flow, Profile, SecretKind, Secrets, check, client_builder, parse_login_url,
+    Check, Connections, ErrorKind, Flow, Profile, SecretKind, Secrets, check, parse_login_url,
     validate_name,
 };
 use serde_json::{Value, json};
@@ -94,22 +94,14 @@ async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome
         secrets.set(SecretKind::RefreshToken, token);
     }
 
-    let builder = client_builder(&profile, &secrets)?;
-    let checked = check(builder, flow)
+    let checked = connections
+        .add(&args.name, &profile, &secrets)
         .await
-        .map_err(|e| explain_login_failure(flow, e))?;
-    profile.verified = Some(checked.verified.clone());
-    if profile.instance_url.is_none() {
-        profile.instance_url = Some(checked.instance_url.clone());
-    }
-    // A web login may have rotated the refresh token while checking.
-    if let Ok(session) = checked.client.session().await
-        && flow == Flow::Web
-        && let Some(token) = &session.refresh_token
-    {
-        secrets.set(SecretKind::RefreshToken, token.clone());
-    }
-    connections.save(&args.name, &profile, &secrets)?;
+        .map_err(|e| match e.kind() {
+            // The hint (what to check) is printed with the error.
+            ErrorKind::Client => anyhow::Error::new(e).context("nothing was saved"),
+            _ => e.into(),
+        })?;
     if args.default {
         connections.set_default(&args.name)?;
     }
@@ -141,33 +133,6 @@ fn report_saved(args: &AddArgs, profile: &Profile, checked: &Check) -> anyhow::R
         ))?;
     }
     Ok(Exit::Success)
-}
-
-/// Adds what to check to a failed login, and says that nothing was saved.
-fn explain_login_failure(flow: Flow, error: forcebridge_connect::Error) -> anyhow::Error {
-    let code = error
-        .client_error()
-        .and_then(|e| e.error_code())
-        .unwrap_or_default()
-        .to_string();
-    let hint = match (code.as_str(), flow) {
-        ("invalid_client_id", _) => "check the consumer key (--client-id) and the login URL",
-        ("invalid_client", _) => "check the consumer secret (FORCEBRIDGE_CLIENT_SECRET)",
-        ("invalid_grant", Flow::Password) => {
-            "check the username, the password and the security token (a new one is emailed when the password changes), and that the app allows this user"
-        }
-        ("invalid_grant", Flow::Jwt) => {
-            "check that the certificate uploaded to the app matches the key, that the user is pre-authorized for the app, and the login URL (test for sandboxes)"
-        }
-        ("invalid_grant", Flow::ClientCredentials) => {
-            "check that the app has client credentials enabled with a run-as user, and that --login-url is your My Domain"
-        }
-        ("invalid_grant", _) => "the code or token was refused: try again",
-        ("unsupported_grant_type", _) => "the org does not allow this flow for the app",
-        ("INVALID_SESSION_ID", _) => "the access token is not valid for this instance URL",
-        _ => "check the settings above and that the org is reachable",
-    };
-    anyhow::Error::new(error).context(format!("nothing was saved; {hint}"))
 }
 
 /// A secret from the environment, else asked on the terminal.
@@ -284,7 +249,7 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
         .secrets()
         .iter()
         .map(|&(kind, required)| {
-            let state = if std::env::var_os(kind.env_var()).is_some() {
+            let state = if connections.env_secret(kind).is_some() {
                 format!("from {}", kind.env_var())
             } else if secrets
                 .get(kind)

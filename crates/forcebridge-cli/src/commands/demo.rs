@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use forcebridge_client::Client;
+use forcebridge_connect::LocalOrgOptions;
 use serde_json::{Value, json};
 
 use crate::cli::DemoArgs;
-use crate::org::{LocalOrg, Org};
+use crate::org::Org;
 use crate::output::{self, Exit, Outcome};
 use crate::rows::{Format, RowWriter};
 
@@ -22,7 +23,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         steps: Vec::new(),
     };
     let started = Instant::now();
-    let org = Org::local(LocalOrg {
+    let org = Org::local(LocalOrgOptions {
         records: args.records,
     })
     .await?;
