@@ -5,7 +5,10 @@
 //!   the SOAP login, or an access token you already have. Sessions are refreshed once, for all
 //!   requests at once, when the org stops accepting them.
 //! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional` and a page
-//!   stream; memory stays bounded by three pages whatever the result size.
+//!   stream; memory stays bounded by three pages whatever the result size. Every SOQL and SOSL
+//!   statement is parsed before it is sent: an invalid one fails with
+//!   [`ErrorKind::InvalidQuery`] (diagnostics and a code frame included) and nothing leaves. A
+//!   query too long for a URL goes through `/composite`.
 //! - **sObjects, describe (cached), search, composite, collections of any size.**
 //! - **Bulk API 2.0** ([`Client::bulk`]): ingest from CSV files, readers or records, split into
 //!   jobs under the upload limit, with per-row results and resume by job id; bulk queries
@@ -50,6 +53,7 @@ pub mod record;
 mod retry;
 mod search;
 mod sobject;
+mod statement;
 mod types;
 mod usage;
 
@@ -77,3 +81,7 @@ pub use usage::{ApiBudget, ApiUsage};
 
 /// The Salesforce wire types this crate returns (describe, limits, job info, ...).
 pub use forcebridge_wire as wire;
+
+/// The SOQL and SOSL crate every statement is checked with before it is sent (the diagnostics
+/// of [`ErrorKind::InvalidQuery`] errors are its [`soql::Diagnostic`]s).
+pub use forcebridge_soql as soql;

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
+use crate::statement::{self, Check, Language};
 
 /// How a query job runs and is downloaded.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +44,7 @@ pub struct QueryWork {
     soql: String,
     operation: &'static str,
     options: QueryOptions,
+    check: Check,
 }
 
 /// One page of a query job's CSV result, as the org sent it (with its own header row).
@@ -94,6 +96,7 @@ impl Bulk {
             soql,
             operation,
             options: QueryOptions::default(),
+            check: Check::Parse,
         }
     }
 
@@ -122,10 +125,21 @@ impl QueryWork {
         self
     }
 
-    /// Creates the job and returns it without waiting (save its id to resume later). Job
-    /// creation is not retried after a failure that may have reached the org, unless the
-    /// retry policy allows repeating non-idempotent requests.
+    /// Sends the statement without parsing it first, for SOQL the org accepts but
+    /// `forcebridge-soql` does not. By default an invalid statement fails with
+    /// [`ErrorKind::InvalidQuery`] before anything is sent; the 100,000-character limit holds
+    /// either way.
+    pub fn unchecked(mut self) -> QueryWork {
+        self.check = Check::LengthOnly;
+        self
+    }
+
+    /// Creates the job and returns it without waiting (save its id to resume later). The
+    /// statement is checked first (see [`QueryWork::unchecked`]). Job creation is not retried
+    /// after a failure that may have reached the org, unless the retry policy allows repeating
+    /// non-idempotent requests.
     pub async fn start(self) -> Result<QueryJob> {
+        statement::check(&self.soql, Language::Soql, self.check)?;
         let create = CreateQueryJob {
             operation: self.operation.to_string(),
             query: self.soql,
@@ -257,11 +271,11 @@ impl QueryJob {
                 &page.bytes
             };
             sink.write_all(body).await.map_err(|e| {
-                Error::not_sent(format!(
-                    "cannot write the results of bulk query job {}: {e}",
-                    self.id
-                ))
-                .with_source(e)
+                Error::io(
+                    format!("cannot write the results of bulk query job {}", self.id),
+                    e,
+                )
+                .sent()
             })?;
             summary.records += page.records;
             summary.bytes += body.len() as u64;
@@ -269,11 +283,11 @@ impl QueryJob {
             summary.last_locator = page.locator;
         }
         sink.flush().await.map_err(|e| {
-            Error::not_sent(format!(
-                "cannot write the results of bulk query job {}: {e}",
-                self.id
-            ))
-            .with_source(e)
+            Error::io(
+                format!("cannot write the results of bulk query job {}", self.id),
+                e,
+            )
+            .sent()
         })?;
         tracing::debug!(job = %self.id, records = summary.records, pages = summary.pages, "bulk query downloaded");
         Ok(summary)
