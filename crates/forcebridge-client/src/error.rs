@@ -7,12 +7,15 @@
 //! [`std::error::Error::source`] and says the rest (reqwest and serde_json errors are never in a
 //! public signature). What Salesforce returned is in [`Error::api_errors`]; a statement refused
 //! before sending carries its diagnostics and code frame ([`Error::query_diagnostics`],
-//! [`Error::code_frame`]).
+//! [`Error::code_frame`]); a Bulk ingest that fails after opening jobs names them
+//! ([`Error::bulk_jobs`]).
 //!
 //! Per-record failures in batch work (collections, Bulk results) are not errors: they are data
 //! in the results, so one bad row never hides the others.
 
 use std::fmt;
+
+use crate::bulk::StartedJob;
 
 /// What kind of failure an [`Error`] is. Whether anything reached the org is a separate
 /// question: [`Error::is_not_sent`].
@@ -22,7 +25,7 @@ pub enum ErrorKind {
     /// Refused by the client before sending: invalid input, a read-only client asked to write,
     /// a request that cannot be built, or a configuration the client cannot use. The request
     /// this error is about never left; for work of several requests (a Bulk ingest) earlier
-    /// ones may have, which [`Error::is_not_sent`] tells.
+    /// ones may have, which [`Error::is_not_sent`] and [`Error::bulk_jobs`] tell.
     NotSent,
     /// A SOQL or SOSL statement that is not valid (or is longer than Salesforce accepts), found
     /// before sending it: nothing was sent. [`Error::query_diagnostics`] and
@@ -80,6 +83,7 @@ struct Inner {
     nothing_sent: bool,
     /// The diagnostics of a refused statement, and their code frame.
     statement: Option<(Vec<forcebridge_soql::Diagnostic>, String)>,
+    bulk_jobs: Vec<StartedJob>,
 }
 
 impl Error {
@@ -95,6 +99,7 @@ impl Error {
                 source: None,
                 nothing_sent: matches!(kind, ErrorKind::NotSent | ErrorKind::InvalidQuery),
                 statement: None,
+                bulk_jobs: Vec::new(),
             }),
         }
     }
@@ -134,6 +139,16 @@ impl Error {
     /// Records that requests of the work reached (or may have reached) the org.
     pub(crate) fn sent(mut self) -> Error {
         self.inner.nothing_sent = false;
+        self
+    }
+
+    /// Names the Bulk jobs the failed work had opened; they were sent, so the error no longer
+    /// counts as nothing sent.
+    pub(crate) fn with_bulk_jobs(mut self, jobs: Vec<StartedJob>) -> Error {
+        if !jobs.is_empty() {
+            self.inner.nothing_sent = false;
+        }
+        self.inner.bulk_jobs = jobs;
         self
     }
 
@@ -193,7 +208,8 @@ impl Error {
     /// Whether nothing of the work reached the org, so trying again cannot do it twice: the
     /// client refused it, a statement was invalid, or no connection could be made (a
     /// [`ErrorKind::Transport`] error that is still "not sent"). False once any request of it
-    /// was sent, even if the org then refused it. Logging in does not count: a login that fails before the request
+    /// was sent, even if the org then refused it, and for a Bulk ingest that had opened jobs
+    /// ([`Error::bulk_jobs`]). Logging in does not count: a login that fails before the request
     /// leaves it not sent.
     pub fn is_not_sent(&self) -> bool {
         self.inner.nothing_sent
@@ -219,6 +235,13 @@ impl Error {
             .as_ref()
             .map(|(_, frame)| frame.as_str())
     }
+
+    /// The Bulk jobs a failed ingest had opened, in the order it opened them, with their last
+    /// known states. Resume or abort them by id (`Bulk::ingest_job`) rather than loading their
+    /// rows a second time. Empty for other errors.
+    pub fn bulk_jobs(&self) -> &[StartedJob] {
+        &self.inner.bulk_jobs
+    }
 }
 
 impl fmt::Display for Error {
@@ -241,6 +264,9 @@ impl fmt::Debug for Error {
         out.field("nothing_sent", &self.inner.nothing_sent);
         if let Some((diagnostics, _)) = &self.inner.statement {
             out.field("query_diagnostics", diagnostics);
+        }
+        if !self.inner.bulk_jobs.is_empty() {
+            out.field("bulk_jobs", &self.inner.bulk_jobs);
         }
         if let Some(source) = &self.inner.source {
             out.field("source", source);

@@ -135,9 +135,10 @@ impl QueryWork {
     }
 
     /// Creates the job and returns it without waiting (save its id to resume later). The
-    /// statement is checked first (see [`QueryWork::unchecked`]). Job creation is not retried
-    /// after a failure that may have reached the org, unless the retry policy allows repeating
-    /// non-idempotent requests.
+    /// statement is checked first (see [`QueryWork::unchecked`]). Creating a query job changes
+    /// no data, so it is retried through server errors and cut connections like a read; a
+    /// retry after an attempt that had landed leaves one unused job on the org, which it
+    /// deletes after seven days.
     pub async fn start(self) -> Result<QueryJob> {
         statement::check(&self.soql, Language::Soql, self.check)?;
         let create = CreateQueryJob {
@@ -147,7 +148,10 @@ impl QueryWork {
             column_delimiter: Some(self.options.column_delimiter.wire().into()),
             line_ending: Some(self.options.line_ending.wire().into()),
         };
-        let call = JobKind::Query.call(Method::POST, &[]).json(&create)?;
+        let call = JobKind::Query
+            .call(Method::POST, &[])
+            .json(&create)?
+            .idempotent(true);
         let info: JobInfo = self.client.execute_json(call).await?;
         tracing::debug!(job = %info.id, object = %info.object, "bulk query job created");
         Ok(QueryJob {

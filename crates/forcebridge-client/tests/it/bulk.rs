@@ -558,7 +558,7 @@ async fn a_read_only_client_refuses_ingest_without_sending_but_runs_queries() {
 }
 
 #[tokio::test]
-async fn a_job_creation_cut_off_is_not_retried_so_no_second_job_appears() {
+async fn a_query_job_creation_is_retried_through_cuts_but_an_ingest_job_creation_is_not() {
     let org = TestOrg::seeded(200).await;
     let client = org.client();
     client.session().await.unwrap();
@@ -574,16 +574,91 @@ async fn a_job_creation_cut_off_is_not_retried_so_no_second_job_appears() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transport);
-    assert_eq!(client.requests_sent(), sent + 1, "one attempt only");
+    assert!(!error.is_not_sent(), "the creates reached the org");
+    // A query job changes no data: every attempt the policy allows was made.
+    let attempts = crate::support::quick_retries().max_retries as u64 + 1;
+    assert_eq!(client.requests_sent(), sent + attempts);
     let error = insert_accounts(&client, quick_options())
         .from_records([json!({"Name": "Once"})])
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transport);
-    assert_eq!(client.requests_sent(), sent + 2, "one attempt only");
+    assert_eq!(
+        client.requests_sent(),
+        sent + attempts + 1,
+        "one attempt only"
+    );
     org.emulator.set_faults(FaultConfig::none());
-    assert_eq!(client.bulk().list_query_jobs().await.unwrap().len(), 1);
+    // Each cut query job creation had landed: unused jobs, no data changed.
+    assert_eq!(
+        client.bulk().list_query_jobs().await.unwrap().len() as u64,
+        attempts
+    );
     assert_eq!(client.bulk().list_ingest_jobs().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_query_job_creation_and_an_upload_answered_503_are_retried() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let job = client
+        .bulk()
+        .ingest_job(open_account_insert_job(&client).await);
+    let attempts = crate::support::quick_retries().max_retries as u64 + 1;
+    // Salesforce answers 503 before doing any work: every attempt the policy allows is made.
+    org.emulator.set_faults(FaultConfig {
+        error_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let sent = client.requests_sent();
+    let error = client
+        .bulk()
+        .query("SELECT Id FROM Account")
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(client.requests_sent(), sent + attempts);
+    let error = job.upload_csv(&b"Name\nOnce\n"[..]).await.unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(client.requests_sent(), sent + 2 * attempts);
+    org.emulator.set_faults(FaultConfig::none());
+    // None of them landed: no query job, and the ingest job can still take its one upload.
+    assert!(client.bulk().list_query_jobs().await.unwrap().is_empty());
+    job.upload_csv(&b"Name\nOnce\n"[..]).await.unwrap();
+    job.close().await.unwrap();
+    job.wait(&quick_poll()).await.unwrap();
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 1);
+}
+
+#[tokio::test]
+async fn an_upload_cut_after_it_landed_is_retried_and_the_job_never_loads_it_twice() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let job = client
+        .bulk()
+        .ingest_job(open_account_insert_job(&client).await);
+    org.emulator.set_faults(FaultConfig {
+        reset_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let sent = client.requests_sent();
+    let error = job.upload_csv(&b"Name\nTwice\n"[..]).await.unwrap_err();
+    org.emulator.set_faults(FaultConfig::none());
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    let attempts = crate::support::quick_retries().max_retries as u64 + 1;
+    assert_eq!(
+        client.requests_sent(),
+        sent + attempts,
+        "the upload was retried"
+    );
+    // Every attempt landed, so the org holds several uploads: it refuses to close the job,
+    // and no row is loaded, let alone twice.
+    let refused = job.close().await.unwrap_err();
+    assert_eq!(refused.error_code(), Some("INVALIDJOB"));
+    assert_eq!(job.info().await.unwrap().state, "Open");
+    job.abort().await.unwrap();
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 0);
 }
 
 #[tokio::test]
@@ -636,15 +711,48 @@ async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_run
     .try_from_record_stream(futures_util::stream::iter(records))
     .await
     .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::NotSent);
+    // The source's own error, after jobs went out: not "not sent", and the jobs are data.
+    assert_eq!(error.kind(), ErrorKind::Io);
+    assert!(!error.is_not_sent());
     let text = error.to_string();
     assert!(text.contains("reading record 21 failed"), "{text}");
-    assert!(text.contains("jobs already closed"), "{text}");
+    let source = std::error::Error::source(&error).unwrap().to_string();
+    assert_eq!(source, "the source database went away");
+    assert!(
+        !text.contains(&source),
+        "the message repeats its source: {text}"
+    );
     let jobs = client.bulk().list_ingest_jobs().await.unwrap();
     assert!(jobs.len() >= 2, "{jobs:?}");
+    let named = error.bulk_jobs();
+    assert_eq!(named.len(), jobs.len());
     for job in &jobs {
         assert!(text.contains(&job.id), "{text} lacks {}", job.id);
+        let started = named.iter().find(|n| n.id == job.id).unwrap();
+        // Closed and running on the org: resume it, do not load its rows again.
+        assert_ne!(started.state, Some(JobState::Open), "{started:?}");
+        assert!(started.records > 0);
     }
+    assert!(
+        !text.contains("ingest_job("),
+        "no Rust calls in messages: {text}"
+    );
+    // The rows the named jobs hold are the first ones of the input: once they finish, a
+    // caller resumes from the row after them.
+    for job in named {
+        client
+            .bulk()
+            .ingest_job(&job.id)
+            .wait(&quick_poll())
+            .await
+            .unwrap();
+    }
+    let uploaded: u64 = named.iter().map(|j| j.records).sum();
+    assert!((1..20).contains(&uploaded), "{uploaded}");
+    assert_eq!(
+        count(&client, "SELECT COUNT() FROM Account").await,
+        uploaded
+    );
 }
 
 #[tokio::test]
