@@ -1,9 +1,10 @@
 //! An async Salesforce client.
 //!
 //! - **Every login flow**: username-password, client credentials, refresh token (rotation
-//!   handed back to you), JWT bearer, the web-server flow with PKCE and a local callback,
-//!   the SOAP login, or an access token you already have. Sessions are refreshed once, for all
-//!   requests at once, when the org stops accepting them.
+//!   handed back to you), JWT bearer, the web-server flow with PKCE (in two steps for a web
+//!   service, or with a local callback listener for a CLI), the SOAP login, or an access token
+//!   you already have. Sessions are refreshed once, for all requests at once, when the org
+//!   stops accepting them.
 //! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional` and a page
 //!   stream; memory stays bounded by three pages whatever the result size. Every SOQL and SOSL
 //!   statement is parsed before it is sent: an invalid one fails with
@@ -37,6 +38,12 @@
 //!
 //! The crate emits `tracing` events (requests, retries, logins) and never prints; secrets never
 //! appear in `Debug` output, errors or events.
+//!
+//! # Features
+//!
+//! | feature    | default | what it adds |
+//! |------------|---------|--------------|
+//! | `loopback` | no      | `WebServerFlow::start` and `PendingWebLogin`: the web-server flow with a one-shot callback listener on this machine, for command-line tools (brings in axum) |
 
 // Every public item says what it is for.
 #![warn(missing_docs)]
@@ -57,10 +64,12 @@ mod statement;
 mod types;
 mod usage;
 
+#[cfg(feature = "loopback")]
+pub use auth::PendingWebLogin;
 pub use auth::{
     AccessTokenCredentials, ClientCredentials, Credentials, JwtCredentials, LoginUrl,
-    PasswordCredentials, PendingWebLogin, RefreshTokenCredentials, Session, SoapLoginCredentials,
-    TokenSource, WebLogin, WebServerFlow,
+    PasswordCredentials, RefreshTokenCredentials, Session, SoapLoginCredentials, TokenSource,
+    WebLogin, WebServerFlow,
 };
 pub use client::{Access, Client, ClientBuilder};
 pub use composite::{

@@ -10,6 +10,8 @@
 //! appear in `Debug` output, errors or tracing events.
 
 mod jwt;
+#[cfg(feature = "loopback")]
+mod loopback;
 mod oauth;
 mod soap;
 mod web;
@@ -26,11 +28,13 @@ use crate::retry::RetryPolicy;
 use crate::types::ApiVersion;
 
 pub use jwt::JwtCredentials;
+#[cfg(feature = "loopback")]
+pub use loopback::PendingWebLogin;
 pub use oauth::{
     AccessTokenCredentials, ClientCredentials, PasswordCredentials, RefreshTokenCredentials,
 };
 pub use soap::SoapLoginCredentials;
-pub use web::{PendingWebLogin, WebLogin, WebServerFlow};
+pub use web::{AuthorizeRequest, OAuthCallback, WebLogin, WebServerFlow};
 
 /// Where a flow logs in: `https://login.salesforce.com`, `https://test.salesforce.com`, a My
 /// Domain, or any other URL (a local org, an Experience Cloud site).
