@@ -13,7 +13,8 @@
 //! - **sObjects, describe (cached), search, composite, collections of any size.**
 //! - **Bulk API 2.0** ([`Client::bulk`]): ingest from CSV files, readers or records, split into
 //!   jobs under the upload limit, with per-row results and resume by job id; bulk queries
-//!   downloaded page by page into any `AsyncWrite`, resumable from a saved locator.
+//!   downloaded page by page into any `AsyncWrite`, resumable from a saved locator, or
+//!   exported to a file that survives a crash and resumes where it stopped.
 //! - **Reliability**: retries with backoff and jitter for what is safe to repeat, `Retry-After`,
 //!   a concurrency cap, timeouts, API usage from every response and an optional budget.
 //!

@@ -7,6 +7,9 @@
 //!   waits for every job and reports what happened to each row ([`IngestSummary`]).
 //! - **Query** ([`Bulk::query`]) runs a query job and downloads its CSV result page by page
 //!   (`maxRecords`, `locator`) into any `AsyncWrite`, holding one page at a time.
+//! - **Export** ([`QueryJob::export_to_file`]) writes a query job's result to a file that
+//!   survives a crash: pages go to `FILE.part`, where the next one starts is saved in
+//!   `FILE.part.state` after each, and [`QueryJob::resume_export`] goes on from there.
 //! - **Jobs by id** ([`Bulk::ingest_job`], [`Bulk::query_job`]) pick up a job after a crash:
 //!   wait for it, fetch its results, continue a download from a saved locator, abort, delete.
 //!
@@ -45,6 +48,7 @@
 //! # Ok(()) }
 //! ```
 
+mod export;
 mod ingest;
 mod query;
 
@@ -57,6 +61,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, Target};
 
+pub use export::{ExportProgress, ExportSummary, export_part_paths};
 pub use ingest::{
     DEFAULT_MAX_UPLOAD_BYTES, IngestBuilder, IngestJob, IngestOperation, IngestOptions,
     IngestProgress, IngestSummary, JobSummary, ResultFiles, ResultKind, ResultRow, Resumed,

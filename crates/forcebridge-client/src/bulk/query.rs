@@ -64,6 +64,16 @@ pub struct QueryPage {
     pub next_locator: Option<String>,
 }
 
+impl QueryPage {
+    /// The page's rows without its header row: what follows the first page when pages are
+    /// joined into one CSV.
+    pub fn without_header(&self) -> &[u8] {
+        let mut in_quotes = false;
+        let end = record_end(&self.bytes, &mut in_quotes).unwrap_or(self.bytes.len());
+        &self.bytes[end..]
+    }
+}
+
 /// What a download wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuerySummary {
@@ -267,9 +277,7 @@ impl QueryJob {
         let mut pages = self.pages_from(locator);
         while let Some(page) = pages.try_next().await? {
             let body: &[u8] = if header_written {
-                let mut in_quotes = false;
-                let end = record_end(&page.bytes, &mut in_quotes).unwrap_or(page.bytes.len());
-                &page.bytes[end..]
+                page.without_header()
             } else {
                 header_written = true;
                 &page.bytes
@@ -410,6 +418,20 @@ impl Stream for QueryPageStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_without_its_header_is_its_rows() {
+        let page = |csv: &'static [u8]| QueryPage {
+            job_id: "750".into(),
+            bytes: Bytes::from_static(csv),
+            records: 0,
+            locator: None,
+            next_locator: None,
+        };
+        assert_eq!(page(b"Id,Name\n2,b\n").without_header(), b"2,b\n");
+        assert_eq!(page(b"\"I\nd\",Name\n2,b\n").without_header(), b"2,b\n");
+        assert_eq!(page(b"Id,Name").without_header(), b"");
+    }
 
     #[test]
     fn rows_are_counted_after_the_header() {

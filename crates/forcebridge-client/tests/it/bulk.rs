@@ -866,3 +866,121 @@ async fn a_hundred_thousand_rows_go_in_by_bulk_ingest_and_come_back_by_bulk_quer
     assert_eq!(seen.len(), 100_000);
     assert!(seen.contains("\"Hundred-k 099999\",\"99999\""));
 }
+
+/// A completed query job over every Account, paged by `max_records`.
+async fn account_export_job(
+    client: &Client,
+    max_records: u64,
+) -> forcebridge_client::bulk::QueryJob {
+    let job = client
+        .bulk()
+        .query("SELECT Id, Name, Description FROM Account ORDER BY Id")
+        .options(QueryOptions {
+            max_records: Some(max_records),
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    job.wait().await.unwrap();
+    job
+}
+
+#[tokio::test]
+async fn an_export_interrupted_after_some_pages_resumes_to_the_same_bytes() {
+    let org = TestOrg::seeded(3_000).await;
+    let client = org.client();
+    let job = account_export_job(&client, 40).await;
+    let dir = temp_dir("export");
+
+    let whole = dir.join("whole.csv");
+    let summary = job.export_to_file(&whole, |_| {}).await.unwrap();
+    let expected = std::fs::read(&whole).unwrap();
+    assert!(summary.pages > 4, "{summary:?}");
+    assert!(!summary.resumed);
+    assert_eq!(summary.bytes, expected.len() as u64);
+    assert_eq!(
+        std::str::from_utf8(&expected)
+            .unwrap()
+            .matches("\"Id\",\"Name\"")
+            .count(),
+        1,
+        "one header"
+    );
+    let (_, state) = forcebridge_client::bulk::export_part_paths(&whole);
+    assert!(!state.exists(), "a complete export leaves no state");
+
+    // The same export, dropped once its third page is saved, as a crash would stop it.
+    let out = dir.join("out.csv");
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let signal = stop.clone();
+    let export = job.export_to_file(&out, move |p| {
+        if p.pages == 3 {
+            signal.notify_one();
+        }
+    });
+    tokio::select! {
+        biased;
+        () = stop.notified() => {}
+        done = export => panic!("the export should have been stopped: {done:?}"),
+    }
+    assert!(!out.exists(), "only a complete export gets the name");
+    let (part, state) = forcebridge_client::bulk::export_part_paths(&out);
+    // A torn write after the last complete page.
+    let mut partial = std::fs::read(&part).unwrap();
+    assert!(expected.starts_with(&partial));
+    partial.extend_from_slice(b"\"001half a row");
+    std::fs::write(&part, &partial).unwrap();
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let resumed = job
+        .resume_export(&out, move |p| sink.lock().unwrap().push(*p))
+        .await
+        .unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(std::fs::read(&out).unwrap(), expected);
+    assert_eq!(resumed.records, summary.records);
+    assert_eq!(resumed.pages, summary.pages - 3);
+    assert!(!part.exists() && !state.exists());
+    // Progress starts from what the interrupted run had saved.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].pages, 0);
+    assert!(seen[0].records > 0);
+    assert_eq!(seen.last().unwrap().records, summary.records);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_export_state_of_another_job_is_refused_and_left_alone() {
+    let org = TestOrg::seeded(1_000).await;
+    let client = org.client();
+    let first = account_export_job(&client, 50).await;
+    let second = account_export_job(&client, 50).await;
+    let dir = temp_dir("export-other");
+    let out = dir.join("out.csv");
+    let (part, state) = forcebridge_client::bulk::export_part_paths(&out);
+    std::fs::write(&part, "\"Id\"\n\"001\"\n").unwrap();
+    let saved = format!(
+        r#"{{"job_id":"{}","bytes":11,"records":1,"next_locator":"NTA"}}"#,
+        first.id()
+    );
+    std::fs::write(&state, &saved).unwrap();
+    let error = second.resume_export(&out, |_| {}).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    assert!(error.to_string().contains(first.id()), "{error}");
+    assert!(error.to_string().contains(second.id()), "{error}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), saved);
+    assert_eq!(std::fs::read(&part).unwrap(), b"\"Id\"\n\"001\"\n");
+
+    // Without a state file a resume is a whole export.
+    let fresh = dir.join("fresh.csv");
+    let summary = second.resume_export(&fresh, |_| {}).await.unwrap();
+    assert!(!summary.resumed);
+    assert_eq!(
+        summary.records,
+        count(&client, "SELECT COUNT() FROM Account").await
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
