@@ -21,7 +21,7 @@ use crate::cli::{
     BulkCommand, ExportArgs, GlobalArgs, IngestArgs, JobArgs, ResultKindArg, ResultsArgs,
     ResumeArgs,
 };
-use crate::commands::data::{Progress, check_statement, count, read_arg};
+use crate::commands::data::{Progress, count, read_arg};
 use crate::org::Org;
 use crate::output::{self, Exit, Outcome, usage};
 
@@ -178,7 +178,6 @@ fn report_ingest(summary: &IngestSummary, as_json: bool) -> anyhow::Result<Outco
 
 async fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Outcome> {
     let soql = read_arg(&args.soql, "query")?;
-    check_statement(&soql)?;
     let org = Org::open(global).await?;
     let bulk = org.client.bulk();
     let work = if args.all {
