@@ -10,11 +10,12 @@ use std::process::ExitCode;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Exit {
     Success = 0,
-    /// The input was checked and found wrong (an invalid query), or the org refused the
-    /// request (a Salesforce API error), or the operation failed.
+    /// The org refused the request (a Salesforce API error), a local file could not be read or
+    /// written, or the operation failed (`soql check` of an invalid statement too).
     Failure = 1,
-    /// The command line or the set-up is wrong: bad arguments (clap exits 2 too), no such
-    /// connection, a missing secret, or a write refused by a read-only connection.
+    /// The command line or the set-up is wrong: bad arguments (clap exits 2 too), a query the
+    /// client refused before sending it (shown with its code frame), no such connection, a
+    /// missing secret, or a write refused by a read-only connection.
     Usage = 2,
     /// Logging in failed: bad credentials, an expired or revoked session that cannot be renewed.
     Auth = 3,
@@ -61,13 +62,26 @@ pub(crate) fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            stderr(&format!("error: {error:#}\n"));
+            // A statement refused before sending is shown as the client renders it: its code
+            // frames, a window of the statement with a caret under each problem.
+            match code_frame(&error) {
+                Some(frame) => stderr(frame),
+                None => stderr(&format!("error: {error:#}\n")),
+            }
             if let Some(hint) = login_hint(&error) {
                 stderr(&format!("hint: {hint}\n"));
             }
             ExitCode::from(exit_for(&error) as u8)
         }
     }
+}
+
+/// The code frame of a statement the client refused, anywhere in the chain.
+fn code_frame(error: &anyhow::Error) -> Option<&str> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<forcebridge_client::Error>())
+        .and_then(forcebridge_client::Error::code_frame)
 }
 
 /// The exit code for an error, from the most specific cause in its chain.
@@ -77,7 +91,7 @@ fn exit_for(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<forcebridge_client::Error>() {
             return match e.kind() {
-                Client::NotSent => Exit::Usage,
+                Client::NotSent | Client::InvalidQuery => Exit::Usage,
                 Client::Auth => Exit::Auth,
                 Client::Limit => Exit::Limit,
                 Client::Transport | Client::Decode => Exit::Network,

@@ -255,14 +255,13 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60));
         for pem in &self.root_certificates {
-            let certificate = reqwest::Certificate::from_pem(pem).map_err(|e| {
-                Error::not_sent(format!("unreadable root certificate: {e}")).with_source(e)
-            })?;
+            let certificate = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| Error::not_sent("unreadable root certificate").with_source(e))?;
             http = http.add_root_certificate(certificate);
         }
-        let http = http.build().map_err(|e| {
-            Error::not_sent(format!("cannot set up the HTTP client: {e}")).with_source(e)
-        })?;
+        let http = http
+            .build()
+            .map_err(|e| Error::not_sent("cannot set up the HTTP client").with_source(e))?;
         let context = AuthContext {
             http: http.clone(),
             retry: self.retry.clone(),

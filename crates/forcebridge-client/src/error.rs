@@ -1,22 +1,41 @@
 //! The crate's one error type: what went wrong, and what the caller can do about it.
 //!
-//! [`Error::kind`] answers the question a caller has to decide on (was anything sent? should I
-//! log in again? is the org's quota spent?); the message says what happened in words; the
-//! errors Salesforce returned, when it returned any, are in [`Error::api_errors`]. Third-party
-//! errors (reqwest, serde_json) are reachable only through [`std::error::Error::source`].
+//! [`Error::kind`] answers the question a caller has to decide on (should I fix the input? log
+//! in again? is the org's quota spent?); [`Error::is_not_sent`] answers another one apart from
+//! it: did anything reach the org, so that trying again could do the work twice? The message
+//! says what happened in words, once: the error it comes from, if any, is reachable through
+//! [`std::error::Error::source`] and says the rest (reqwest and serde_json errors are never in a
+//! public signature). What Salesforce returned is in [`Error::api_errors`]; a statement refused
+//! before sending carries its diagnostics and code frame ([`Error::query_diagnostics`],
+//! [`Error::code_frame`]); a Bulk ingest that fails after opening jobs names them
+//! ([`Error::bulk_jobs`]).
 //!
 //! Per-record failures in batch work (collections, Bulk results) are not errors: they are data
 //! in the results, so one bad row never hides the others.
 
 use std::fmt;
 
-/// What kind of failure an [`Error`] is.
+use crate::bulk::StartedJob;
+
+/// What kind of failure an [`Error`] is. Whether anything reached the org is a separate
+/// question: [`Error::is_not_sent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// Refused before anything was sent: invalid input, a read-only client asked to write, or
-    /// a configuration the client cannot use. Nothing reached the org.
+    /// Refused by the client before sending: invalid input, a read-only client asked to write,
+    /// a request that cannot be built, or a configuration the client cannot use. The request
+    /// this error is about never left; for work of several requests (a Bulk ingest) earlier
+    /// ones may have, which [`Error::is_not_sent`] and [`Error::bulk_jobs`] tell.
     NotSent,
+    /// A SOQL or SOSL statement that is not valid (or is longer than Salesforce accepts), found
+    /// before sending it: nothing was sent. [`Error::query_diagnostics`] and
+    /// [`Error::code_frame`] say where; `Query::unchecked` sends a statement the org accepts but
+    /// forcebridge's parser does not.
+    InvalidQuery,
+    /// Reading the input or writing the output the caller gave failed: a file, a reader, a
+    /// record source or a sink. [`Error::is_not_sent`] says whether requests had been sent by
+    /// then.
+    Io,
     /// Logging in or refreshing the session failed, or the org refused the session.
     Auth,
     /// The API quota: the org answered `REQUEST_LIMIT_EXCEEDED`, or the client's own budget
@@ -25,8 +44,9 @@ pub enum ErrorKind {
     /// Salesforce answered with an error; its `errorCode`, message and fields are in
     /// [`Error::api_errors`].
     Api,
-    /// The request may or may not have reached the org: the connection failed, was cut, or
-    /// timed out (after any retries the policy allows).
+    /// The connection failed, was cut, or timed out (after any retries the policy allows). A
+    /// connection that could not be made is a `Transport` error too (the org is unreachable),
+    /// but then [`Error::is_not_sent`] is true.
     Transport,
     /// The org answered, but the answer could not be read as what was expected.
     Decode,
@@ -59,9 +79,16 @@ struct Inner {
     status: Option<u16>,
     api_errors: Vec<ApiErrorDetail>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// Whether nothing of the work reached the org.
+    nothing_sent: bool,
+    /// The diagnostics of a refused statement, and their code frame.
+    statement: Option<(Vec<forcebridge_soql::Diagnostic>, String)>,
+    bulk_jobs: Vec<StartedJob>,
 }
 
 impl Error {
+    /// An error of `kind`. It counts as nothing sent when the kind says so (`NotSent`,
+    /// `InvalidQuery`); the request path marks the rest.
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             inner: Box::new(Inner {
@@ -70,12 +97,59 @@ impl Error {
                 status: None,
                 api_errors: Vec::new(),
                 source: None,
+                nothing_sent: matches!(kind, ErrorKind::NotSent | ErrorKind::InvalidQuery),
+                statement: None,
+                bulk_jobs: Vec::new(),
             }),
         }
     }
 
     pub(crate) fn not_sent(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::NotSent, message)
+    }
+
+    /// A local read or write that failed, before anything was sent (the caller of a longer
+    /// run marks it sent when requests went out before).
+    pub(crate) fn io(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::new(ErrorKind::Io, message)
+            .with_source(source)
+            .nothing_sent()
+    }
+
+    /// A statement refused before sending, with its diagnostics and their code frame.
+    pub(crate) fn invalid_statement(
+        message: String,
+        diagnostics: Vec<forcebridge_soql::Diagnostic>,
+        code_frame: String,
+    ) -> Error {
+        let mut error = Error::new(ErrorKind::InvalidQuery, message);
+        error.inner.statement = Some((diagnostics, code_frame));
+        error
+    }
+
+    /// Records that nothing of the work reached the org.
+    pub(crate) fn nothing_sent(mut self) -> Error {
+        self.inner.nothing_sent = true;
+        self
+    }
+
+    /// Records that requests of the work reached (or may have reached) the org.
+    pub(crate) fn sent(mut self) -> Error {
+        self.inner.nothing_sent = false;
+        self
+    }
+
+    /// Names the Bulk jobs the failed work had opened; they were sent, so the error no longer
+    /// counts as nothing sent.
+    pub(crate) fn with_bulk_jobs(mut self, jobs: Vec<StartedJob>) -> Error {
+        if !jobs.is_empty() {
+            self.inner.nothing_sent = false;
+        }
+        self.inner.bulk_jobs = jobs;
+        self
     }
 
     pub(crate) fn decode(
@@ -131,10 +205,42 @@ impl Error {
         self.inner.api_errors.first().map(|e| e.error_code.as_str())
     }
 
-    /// Whether the request is known not to have reached the org, so trying again cannot have
-    /// done the work twice.
+    /// Whether nothing of the work reached the org, so trying again cannot do it twice: the
+    /// client refused it, a statement was invalid, or no connection could be made (a
+    /// [`ErrorKind::Transport`] error that is still "not sent"). False once any request of it
+    /// was sent, even if the org then refused it, and for a Bulk ingest that had opened jobs
+    /// ([`Error::bulk_jobs`]). Logging in does not count: a login that fails before the request
+    /// leaves it not sent.
     pub fn is_not_sent(&self) -> bool {
-        self.inner.kind == ErrorKind::NotSent
+        self.inner.nothing_sent
+    }
+
+    /// The problems of a SOQL or SOSL statement refused before sending
+    /// ([`ErrorKind::InvalidQuery`]), in text order, with spans into the statement; empty for
+    /// other errors.
+    pub fn query_diagnostics(&self) -> &[forcebridge_soql::Diagnostic] {
+        self.inner
+            .statement
+            .as_ref()
+            .map_or(&[], |(diagnostics, _)| diagnostics.as_slice())
+    }
+
+    /// The refused statement's problems as code frames (the message, the position, the line
+    /// with a caret under the problem), ready to print; `None` for other errors. A long line is
+    /// shown as a window around the caret, and at most the first five problems are shown, so
+    /// the frame never echoes a huge statement.
+    pub fn code_frame(&self) -> Option<&str> {
+        self.inner
+            .statement
+            .as_ref()
+            .map(|(_, frame)| frame.as_str())
+    }
+
+    /// The Bulk jobs a failed ingest had opened, in the order it opened them, with their last
+    /// known states. Resume or abort them by id (`Bulk::ingest_job`) rather than loading their
+    /// rows a second time. Empty for other errors.
+    pub fn bulk_jobs(&self) -> &[StartedJob] {
+        &self.inner.bulk_jobs
     }
 }
 
@@ -154,6 +260,13 @@ impl fmt::Debug for Error {
         }
         if !self.inner.api_errors.is_empty() {
             out.field("api_errors", &self.inner.api_errors);
+        }
+        out.field("nothing_sent", &self.inner.nothing_sent);
+        if let Some((diagnostics, _)) = &self.inner.statement {
+            out.field("query_diagnostics", diagnostics);
+        }
+        if !self.inner.bulk_jobs.is_empty() {
+            out.field("bulk_jobs", &self.inner.bulk_jobs);
         }
         if let Some(source) = &self.inner.source {
             out.field("source", source);

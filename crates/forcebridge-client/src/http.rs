@@ -6,6 +6,12 @@
 //! answer ([`Reply`]) once it has been read: a cut connection while the body arrives is a
 //! failed attempt like any other, so it is retried too. Callers that stream big results do so
 //! page by page, each page one `Call`.
+//!
+//! A request that cannot be built (a URL the HTTP stack refuses) is a local error: never
+//! retried, and not sent. A query whose GET URL would be too long is sent as the one GET
+//! subrequest of a `/composite` request, which carries the URL in its body (Salesforce's
+//! documented way round its 16,384-byte limit on URI and headers); the caller gets the
+//! subrequest's answer as if it were the GET's.
 
 use std::time::Instant;
 
@@ -52,6 +58,8 @@ pub(crate) struct Call {
     /// Error statuses whose body is an answer the caller reads itself (a failed sObject Tree
     /// answers 400 with its per-record results), so they come back as a [`Reply`].
     pub answers: &'static [u16],
+    /// Whether a GET too long for a URL may go as a `/composite` subrequest (queries).
+    pub composite_if_long: bool,
 }
 
 impl Call {
@@ -79,6 +87,7 @@ impl Call {
             idempotent,
             writes,
             answers: &[],
+            composite_if_long: false,
         }
     }
 
@@ -131,6 +140,35 @@ impl Call {
         self
     }
 
+    /// Lets a GET whose URL would be too long go as the one subrequest of a `/composite`
+    /// request (only resources Salesforce serves there: `query` and `queryAll`).
+    pub(crate) fn composite_if_long(mut self) -> Call {
+        self.composite_if_long = true;
+        self
+    }
+
+    /// The path and query string under `/services/data/{version}/`, encoded as they are sent
+    /// (for `Target::Data` calls).
+    fn data_path_and_query(&self, version: &str) -> Option<String> {
+        let Target::Data(segments) = &self.target else {
+            return None;
+        };
+        // Any base will do: only the path and query it encodes are kept.
+        let mut url = reqwest::Url::parse("http://localhost/").ok()?;
+        url.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .extend(["services", "data", version])
+            .extend(segments);
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.query);
+        }
+        Some(match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        })
+    }
+
     /// `METHOD /path` for messages (never the query string, which can be long).
     pub(crate) fn describe(&self, version: &str) -> String {
         match &self.target {
@@ -162,16 +200,12 @@ impl Reply {
         // string as it goes (which it skips for a `&str`).
         let text = std::str::from_utf8(&self.body).map_err(|e| {
             Error::decode(
-                format!("{}: the response body is not UTF-8: {e}", self.request),
+                format!("{}: the response body is not UTF-8", self.request),
                 e,
             )
         })?;
-        serde_json::from_str(text).map_err(|e| {
-            Error::decode(
-                format!("{}: unexpected response body: {e}", self.request),
-                e,
-            )
-        })
+        serde_json::from_str(text)
+            .map_err(|e| Error::decode(format!("{}: unexpected response body", self.request), e))
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
@@ -183,6 +217,28 @@ impl Client {
     /// Sends `call` and returns the org's answer once fully read. Any status from 200 to 299,
     /// and 304, is an answer; anything else is an [`Error`].
     pub(crate) async fn execute(&self, call: Call) -> Result<Reply> {
+        let version = self.inner.version.path_segment();
+        if call.method == Method::GET
+            && let Some(target) = call.data_path_and_query(&version)
+            && target.len() > MAX_GET_TARGET_BYTES
+        {
+            let request_name = call.describe(&version);
+            if call.composite_if_long && target.len() <= MAX_SUBREQUEST_URL_BYTES {
+                return self.execute_as_subrequest(call, target, request_name).await;
+            }
+            if target.len() > MAX_REQUEST_TARGET_BYTES {
+                return Err(Error::not_sent(format!(
+                    "{request_name}: not sent: its URL would be {} bytes, and Salesforce accepts at most {MAX_REQUEST_TARGET_BYTES} of URL and headers",
+                    target.len()
+                )));
+            }
+        }
+        self.send(call).await
+    }
+
+    /// The request path of [`Client::execute`]: read-only check, budget, session, sending,
+    /// retries and one re-login. Whether the work reached the org is recorded on every error.
+    async fn send(&self, call: Call) -> Result<Reply> {
         let inner = &self.inner;
         let version = inner.version.path_segment();
         let request_name = call.describe(&version);
@@ -192,20 +248,34 @@ impl Client {
             )));
         }
         let mut delays = inner.retry.delays();
-        let (mut generation, mut session) = inner.tokens.session().await?;
+        let (mut generation, mut session) =
+            inner.tokens.session().await.map_err(Error::nothing_sent)?;
         let mut logged_in_again = false;
         let mut attempt = 0u32;
+        // Whether an attempt got as far as the org (a connection was made).
+        let mut reached = false;
+        let settle = |error: Error, reached: bool| {
+            if reached {
+                error.sent()
+            } else {
+                error.nothing_sent()
+            }
+        };
         loop {
             attempt += 1;
             if let Some(budget) = &inner.budget
                 && let Some(refusal) = budget.check(inner.usage.latest())
             {
-                return Err(Error::new(
-                    ErrorKind::Limit,
-                    format!("{request_name}: not sent: {refusal}"),
+                return Err(settle(
+                    Error::new(
+                        ErrorKind::Limit,
+                        format!("{request_name}: not sent: {refusal}"),
+                    ),
+                    reached,
                 ));
             }
-            let url = url_for(&session.instance_url, &version, &call.target)?;
+            let url = url_for(&session.instance_url, &version, &call.target)
+                .map_err(|e| settle(e, reached))?;
             let mut request = inner
                 .http
                 .request(call.method.clone(), url)
@@ -224,10 +294,11 @@ impl Client {
                 .permits
                 .acquire()
                 .await
-                .map_err(|_| Error::not_sent("the client is shutting down"))?;
+                .map_err(|_| settle(Error::not_sent("the client is shutting down"), reached))?;
             inner.usage.count_sent();
             let outcome = match request.send().await {
                 Ok(response) => {
+                    reached = true;
                     let status = response.status();
                     let headers = response.headers().clone();
                     if let Some(usage) = headers
@@ -247,7 +318,11 @@ impl Client {
                         Err(error) => Err(transport_error(&request_name, error)),
                     }
                 }
-                Err(error) => Err(transport_error(&request_name, error)),
+                Err(error) => {
+                    let (error, failure) = transport_error(&request_name, error);
+                    reached |= !error.is_not_sent();
+                    Err((error, failure))
+                }
             };
             drop(permit);
             let (error, wait) = match outcome {
@@ -274,7 +349,11 @@ impl Client {
                         // the session another request already got) and resend right away.
                         tracing::debug!(request = %request_name, "session refused; logging in again");
                         logged_in_again = true;
-                        (generation, session) = inner.tokens.refresh(generation).await?;
+                        (generation, session) = inner
+                            .tokens
+                            .refresh(generation)
+                            .await
+                            .map_err(Error::sent)?;
                         continue;
                     }
                     let failure = Failure::Status {
@@ -282,7 +361,7 @@ impl Client {
                         error_code: error.error_code(),
                     };
                     if !failure.is_retryable(call.idempotent, &inner.retry) {
-                        return Err(error);
+                        return Err(error.sent());
                     }
                     let wait = reply
                         .header("retry-after")
@@ -291,16 +370,18 @@ impl Client {
                 }
                 Err((error, failure)) => {
                     if !failure.is_retryable(call.idempotent, &inner.retry) {
-                        return Err(error);
+                        return Err(settle(error, reached));
                     }
                     (error, None)
                 }
             };
             let Some(delay) = delays.next() else {
-                return Err(error);
+                return Err(settle(error, reached));
             };
             let delay = match wait {
-                Some(wait) if wait > inner.retry.max_retry_after => return Err(error),
+                Some(wait) if wait > inner.retry.max_retry_after => {
+                    return Err(settle(error, reached));
+                }
                 Some(wait) => wait,
                 None => delay,
             };
@@ -315,11 +396,104 @@ impl Client {
         }
     }
 
+    /// Sends a GET too long for a URL as the one subrequest of a `/composite` request, and
+    /// hands back the subrequest's answer as the GET's (an error status becomes an [`Error`],
+    /// named after the GET). The composite only reads, and is safe to repeat.
+    async fn execute_as_subrequest(
+        &self,
+        call: Call,
+        target: String,
+        request_name: String,
+    ) -> Result<Reply> {
+        // Subrequests may carry headers other than Accept, Authorization and Content-Type; only
+        // Salesforce's own are passed on (the query batch size: UNVERIFIED that the org applies
+        // it to a subrequest; the local org pages a subrequest's query by 2,000 whatever it
+        // asks).
+        let headers: std::collections::BTreeMap<String, String> = call
+            .headers
+            .iter()
+            .filter(|(name, _)| name.as_str().starts_with("sforce-"))
+            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+            .collect();
+        let composite = forcebridge_wire::composite::CompositeRequest {
+            all_or_none: false,
+            collate_subrequests: None,
+            composite_request: vec![forcebridge_wire::composite::CompositeSubrequest {
+                method: "GET".into(),
+                url: target,
+                reference_id: "longGet".into(),
+                body: None,
+                http_headers: (!headers.is_empty()).then_some(headers),
+            }],
+        };
+        tracing::debug!(request = %request_name, "URL too long; sending the GET as a /composite subrequest");
+        let wrapper = Call::data(Method::POST, ["composite"])
+            .json(&composite)?
+            .reads_only()
+            .idempotent(true);
+        let reply = self.send(wrapper).await?;
+        let mut answer: forcebridge_wire::composite::CompositeResponse =
+            reply.json().map_err(Error::sent)?;
+        if answer.composite_response.len() != 1 {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!(
+                    "{request_name}: the /composite answer holds {} subresponses, not one",
+                    answer.composite_response.len()
+                ),
+            )
+            .sent());
+        }
+        let sub = answer.composite_response.remove(0);
+        let body = serde_json::to_vec(&sub.body).map_err(|e| {
+            Error::decode(
+                format!("{request_name}: the /composite subresponse cannot be read back"),
+                e,
+            )
+            .sent()
+        })?;
+        let status = reqwest::StatusCode::from_u16(sub.http_status_code).map_err(|e| {
+            Error::decode(
+                format!(
+                    "{request_name}: the /composite subresponse has status {}",
+                    sub.http_status_code
+                ),
+                e,
+            )
+            .sent()
+        })?;
+        let sub_reply = Reply {
+            status,
+            headers: reply.headers,
+            body: Bytes::from(body),
+            request: request_name,
+        };
+        if status.is_success() {
+            Ok(sub_reply)
+        } else {
+            Err(error_from_reply(&sub_reply).sent())
+        }
+    }
+
     /// Sends `call` and reads the answer as JSON.
     pub(crate) async fn execute_json<T: DeserializeOwned>(&self, call: Call) -> Result<T> {
         self.execute(call).await?.json()
     }
 }
+
+/// The longest GET request target (path and query string) sent as it is: half of the 16,384
+/// bytes Salesforce allows for the URI and headers together, which leaves room for the headers
+/// and stays within the 8 KiB request line many proxies accept. A longer query goes through
+/// `/composite`.
+pub(crate) const MAX_GET_TARGET_BYTES: usize = 8 * 1024;
+
+/// Salesforce's limit on the URI and headers of a request: a longer GET target cannot be sent.
+const MAX_REQUEST_TARGET_BYTES: usize = 16 * 1024;
+
+/// The longest subrequest URL sent in a `/composite` body. Salesforce documents no limit on it
+/// (UNVERIFIED); a statement of 100,000 characters, the most it accepts, encodes to at most
+/// 900,000 bytes, so this only guards against a runaway.
+const MAX_SUBREQUEST_URL_BYTES: usize = 1024 * 1024;
 
 fn url_for(instance_url: &str, version: &str, target: &Target) -> Result<reqwest::Url> {
     let bad = |e: String| {
@@ -344,23 +518,52 @@ fn url_for(instance_url: &str, version: &str, target: &Target) -> Result<reqwest
     }
 }
 
+/// A failed send or body read as an [`Error`]: the message names the request and what failed
+/// (never the URL, whose query string can be long); reqwest's error, without its URL, is the
+/// source and says the rest. A request that could not be built is a local error (not sent,
+/// never retried); a connection that could not be made is a transport error that sent nothing.
 fn transport_error(request: &str, error: reqwest::Error) -> (Error, Failure<'static>) {
+    let error = error.without_url();
+    if error.is_builder() {
+        return (
+            Error::not_sent(format!("{request}: {}", failure_text(&error))).with_source(error),
+            Failure::Local,
+        );
+    }
     let failure = if error.is_connect() {
         Failure::Connect
     } else {
         Failure::Transport
     };
-    let what = if error.is_timeout() {
-        "timed out".to_string()
-    } else if error.is_connect() {
-        format!("could not connect: {error}")
-    } else {
-        format!("connection failed: {error}")
-    };
-    (
-        Error::new(ErrorKind::Transport, format!("{request}: {what}")).with_source(error),
-        failure,
+    let error = Error::new(
+        ErrorKind::Transport,
+        format!("{request}: {}", failure_text(&error)),
     )
+    .with_source(error);
+    let error = if failure == Failure::Connect {
+        error.nothing_sent()
+    } else {
+        error.sent()
+    };
+    (error, failure)
+}
+
+/// What went wrong with a request reqwest could not complete, in a few words (the error itself
+/// says the rest, as the source).
+pub(crate) fn failure_text(error: &reqwest::Error) -> &'static str {
+    if error.is_builder() {
+        "the request cannot be built"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_timeout() {
+        "timed out"
+    } else if error.is_body() {
+        "the answer was cut off"
+    } else if error.is_decode() {
+        "the answer could not be read"
+    } else {
+        "the connection failed"
+    }
 }
 
 /// Salesforce's error answer as an [`Error`]. REST errors are a JSON array of

@@ -158,7 +158,7 @@ impl RawResponse {
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) error.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| Error::decode(format!("unexpected response body: {e}"), e))
+            .map_err(|e| Error::decode("unexpected response body".to_string(), e))
     }
 
     /// The body as text; invalid UTF-8 sequences become `U+FFFD`.

@@ -23,6 +23,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, Target};
 use crate::record::Record;
+use crate::statement::{self, Check, Language};
 
 /// A query to run: built by [`Client::query`], [`Client::query_all`] and their typed forms;
 /// consumed by a terminal.
@@ -32,6 +33,7 @@ pub struct Query<T = Record> {
     soql: String,
     include_deleted: bool,
     batch_size: Option<u32>,
+    check: Check,
     _record: PhantomData<fn() -> T>,
 }
 
@@ -85,6 +87,7 @@ impl Client {
             soql,
             include_deleted,
             batch_size: self.inner.query_batch_size,
+            check: Check::Parse,
             _record: PhantomData,
         }
     }
@@ -107,12 +110,25 @@ impl<T: DeserializeOwned + Send + 'static> Query<T> {
         self
     }
 
-    /// The results page by page.
+    /// Sends the statement without parsing it first: for SOQL the org accepts but
+    /// `forcebridge-soql` does not (a newer clause, say). By default a statement is parsed
+    /// before anything is sent, and an invalid one fails with [`ErrorKind::InvalidQuery`].
+    /// Salesforce's limit of 100,000 characters still applies.
+    pub fn unchecked(mut self) -> Query<T> {
+        self.check = Check::LengthOnly;
+        self
+    }
+
+    /// The results page by page. The statement is checked first: an invalid one makes the
+    /// stream's only item an [`ErrorKind::InvalidQuery`] error, and nothing is sent.
     pub fn pages(self) -> PageStream<T> {
-        let first = self.first_call();
+        let state = match self.first_call() {
+            Ok(first) => State::Start(first),
+            Err(error) => State::Refused(error),
+        };
         PageStream {
             client: self.client,
-            state: State::Start(first),
+            state,
             batch_size: self.batch_size,
         }
     }
@@ -133,7 +149,7 @@ impl<T: DeserializeOwned + Send + 'static> Query<T> {
 
     /// The first record; an [`ErrorKind::NoRecord`] error when there is none.
     pub async fn fetch_one(self) -> Result<T> {
-        let soql = self.soql.clone();
+        let soql = statement::cut(&self.soql, 100);
         self.fetch_optional().await?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NoRecord,
@@ -161,17 +177,24 @@ impl<T: DeserializeOwned + Send + 'static> Query<T> {
         }
     }
 
-    fn first_call(&self) -> Call {
+    /// The request for the first page, once the statement has passed its check. A statement
+    /// too long for a URL goes through `/composite` (see the `http` module).
+    fn first_call(&self) -> Result<Call> {
+        statement::check(&self.soql, Language::Soql, self.check)?;
         let resource = if self.include_deleted {
             "queryAll"
         } else {
             "query"
         };
-        Call::data(Method::GET, [resource]).query("q", self.soql.clone())
+        Ok(Call::data(Method::GET, [resource])
+            .query("q", self.soql.clone())
+            .composite_if_long())
     }
 }
 
 enum State<T> {
+    /// The statement was refused before sending: the stream yields this error, then ends.
+    Refused(Error),
     Start(Call),
     Fetching(JoinHandle<Result<Fetched<T>>>),
     Done,
@@ -217,6 +240,7 @@ pub struct PageStream<T> {
 impl<T> std::fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match self.state {
+            State::Refused(_) => "refused",
             State::Start(_) => "start",
             State::Fetching(_) => "fetching",
             State::Done => "done",
@@ -351,6 +375,13 @@ impl<T: DeserializeOwned + Send + 'static> Stream for PageStream<T> {
         loop {
             match &mut this.state {
                 State::Done => return Poll::Ready(None),
+                State::Refused(_) => {
+                    let State::Refused(error) = std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!("matched just above")
+                    };
+                    return Poll::Ready(Some(Err(error)));
+                }
                 State::Start(call) => {
                     let source = Source::Call(call.clone());
                     this.state = State::Fetching(this.spawn(source));

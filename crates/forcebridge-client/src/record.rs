@@ -218,7 +218,7 @@ impl Record {
         };
         T::deserialize(json)
             .map(Some)
-            .map_err(|e| Error::decode(format!("field {path} cannot be read as asked: {e}"), e))
+            .map_err(|e| Error::decode(format!("field {path} cannot be read as asked"), e))
     }
 
     /// The records of a child relationship (`Contacts` under an Account): the first page of
@@ -285,7 +285,7 @@ impl Record {
     /// Reads the record as a typed struct.
     pub fn to_typed<T: DeserializeOwned>(&self) -> Result<T> {
         T::deserialize(serde_json::Value::Object(self.to_map()))
-            .map_err(|e| Error::decode(format!("record cannot be read as asked: {e}"), e))
+            .map_err(|e| Error::decode("record cannot be read as asked".to_string(), e))
     }
 
     fn has_attributes(&self) -> bool {

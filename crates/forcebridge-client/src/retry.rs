@@ -70,6 +70,8 @@ impl RetryPolicy {
 /// A failed attempt, as far as retrying cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure<'a> {
+    /// The request could not be built here: sending it again would fail the same way.
+    Local,
     /// No connection was made: nothing reached the org.
     Connect,
     /// The connection failed after the request may have been sent (reset, timeout, cut body).
@@ -86,6 +88,7 @@ impl Failure<'_> {
     pub(crate) fn is_retryable(&self, idempotent: bool, policy: &RetryPolicy) -> bool {
         let may_repeat = idempotent || policy.retry_non_idempotent;
         match *self {
+            Failure::Local => false,
             Failure::Connect => true,
             Failure::Transport => may_repeat,
             Failure::Status {
@@ -177,7 +180,8 @@ mod tests {
             ..RetryPolicy::standard()
         };
         assert!(Failure::Transport.is_retryable(false, &bold));
-        // Client errors never.
+        // Client errors never, nor a request that could not be built.
+        assert!(!Failure::Local.is_retryable(true, &policy));
         assert!(!server(400, Some("INVALID_FIELD")).is_retryable(true, &policy));
         assert!(!server(403, Some("REQUEST_LIMIT_EXCEEDED")).is_retryable(true, &policy));
         assert!(!server(404, Some("NOT_FOUND")).is_retryable(true, &policy));

@@ -1,4 +1,7 @@
 //! SOSL search (`/search?q=`) and parameterized search (`POST /parameterizedSearch`).
+//!
+//! SOSL is parsed before it is sent (see `statement`); a parameterized search carries plain
+//! text, never a statement, so there is nothing to parse.
 
 use forcebridge_wire::query::SearchResult;
 use reqwest::Method;
@@ -8,6 +11,7 @@ use crate::client::Client;
 use crate::error::Result;
 use crate::http::Call;
 use crate::record::Record;
+use crate::statement::{self, Check, Language};
 
 /// A parameterized search: the search text is a plain value (never parsed as SOSL), and the
 /// objects and fields to return are listed.
@@ -75,7 +79,23 @@ impl Client {
     /// Runs a SOSL search (`FIND {...} RETURNING ...`). Records of every returned object come
     /// in one list; [`Record::sobject_type`] tells them apart. Build SOSL from user input with
     /// `forcebridge_soql::builder::SearchBuilder`, or use [`Client::parameterized_search`].
+    ///
+    /// The statement is parsed first: an invalid one (or one over Salesforce's 100,000
+    /// characters) fails with [`ErrorKind::InvalidQuery`](crate::ErrorKind::InvalidQuery) and
+    /// nothing is sent. Salesforce has no body-carried form of a search, so one whose URL would
+    /// pass the org's 16,384 bytes is refused before sending too.
     pub async fn search(&self, sosl: &str) -> Result<Vec<Record>> {
+        self.run_search(sosl, Check::Parse).await
+    }
+
+    /// [`Client::search`] without parsing the statement first, for SOSL the org accepts but
+    /// `forcebridge-soql` does not. The length limit still applies.
+    pub async fn search_unchecked(&self, sosl: &str) -> Result<Vec<Record>> {
+        self.run_search(sosl, Check::LengthOnly).await
+    }
+
+    async fn run_search(&self, sosl: &str, check: Check) -> Result<Vec<Record>> {
+        statement::check(sosl, Language::Sosl, check)?;
         let call = Call::data(Method::GET, ["search", ""]).query("q", sosl);
         let result: SearchResult<Record> = self.execute_json(call).await?;
         Ok(result.search_records)

@@ -61,6 +61,10 @@ impl Diagnostic {
     /// 1 | SELECT A
     ///   |         ^ expected FROM
     /// ```
+    ///
+    /// A frame never echoes a huge input: a line longer than 100 characters is shown as a window
+    /// of 100 around the caret, with `…` where it was cut, and a message longer than 200
+    /// characters is cut too. The position always counts from the start of the real line.
     pub fn render(&self, source: &str) -> String {
         let LineColumn { line, column } = self.position(source);
         let line_text = source
@@ -75,23 +79,84 @@ impl Diagnostic {
             .get(start..end)
             .map_or(1, |s| s.split('\n').next().unwrap_or("").chars().count())
             .max(1);
+        let window = Window::around(line_text.chars().count(), column - 1, covered);
         let gutter = line.to_string().len();
         let pad = " ".repeat(gutter);
-        let label = short_label(&self.message);
+        let message = cut(&self.message, MESSAGE_WIDTH);
+        let label = cut(short_label(&self.message), MESSAGE_WIDTH);
         let level = match self.kind {
             DiagnosticKind::ApexOnly => "error[apex-only]",
             _ => "error",
         };
         let shown: String = line_text
             .chars()
+            .skip(window.from)
+            .take(window.to - window.from)
             .map(|c| if c == '\t' { ' ' } else { c })
             .collect();
+        let (before, after) = (
+            if window.from > 0 { "…" } else { "" },
+            if window.to < window.line_chars {
+                "…"
+            } else {
+                ""
+            },
+        );
         format!(
-            "{level}: {message}\n{pad}--> line {line}, column {column}\n{pad} |\n{line} | {shown}\n{pad} | {spaces}{carets} {label}\n",
-            message = self.message,
-            spaces = " ".repeat(column - 1),
-            carets = "^".repeat(covered),
+            "{level}: {message}\n{pad}--> line {line}, column {column}\n{pad} |\n{line} | {before}{shown}{after}\n{pad} | {spaces}{carets} {label}\n",
+            spaces = " ".repeat(window.caret_at - window.from + before.chars().count()),
+            carets = "^".repeat(window.caret_len),
         )
+    }
+}
+
+/// The widest stretch of a line a code frame shows, in characters.
+const FRAME_WIDTH: usize = 100;
+
+/// The longest message a code frame shows, in characters.
+const MESSAGE_WIDTH: usize = 200;
+
+/// The part of a line a code frame shows (character indexes `from..to`) and where its caret
+/// goes.
+#[derive(Debug, PartialEq, Eq)]
+struct Window {
+    line_chars: usize,
+    from: usize,
+    to: usize,
+    caret_at: usize,
+    caret_len: usize,
+}
+
+impl Window {
+    /// The window over a line of `line_chars` characters for a caret at character `caret_at`
+    /// covering `covered` characters. A line that fits is shown whole; a longer one keeps a
+    /// third of the width before the caret, so what led up to the problem shows too.
+    fn around(line_chars: usize, caret_at: usize, covered: usize) -> Window {
+        let caret_at = caret_at.min(line_chars);
+        let (from, to) = if line_chars <= FRAME_WIDTH {
+            (0, line_chars)
+        } else {
+            let from = caret_at.saturating_sub(FRAME_WIDTH / 3);
+            let to = (from + FRAME_WIDTH).min(line_chars);
+            (to - FRAME_WIDTH, to)
+        };
+        // A caret past the end of the line (end of input) still takes one column.
+        let caret_len = covered.min(to.saturating_sub(caret_at)).max(1);
+        Window {
+            line_chars,
+            from,
+            to,
+            caret_at,
+            caret_len,
+        }
+    }
+}
+
+/// `text`, cut after `max_chars` characters with `…`.
+fn cut(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
     }
 }
 
@@ -258,6 +323,69 @@ mod tests {
         let line_start = lines[3].find('S').unwrap();
         assert_eq!(caret_col - line_start, 42);
         assert!(lines[4].ends_with("^ expected a condition"));
+    }
+
+    /// The frame of the first error of `source`, as lines.
+    fn frame_lines(source: &str) -> Vec<String> {
+        let parsed = crate::parse(source);
+        parsed.errors[0]
+            .render(source)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The character of the shown line that sits above the first caret.
+    fn char_above_caret(lines: &[String]) -> char {
+        let caret = lines[4].chars().position(|c| c == '^').unwrap();
+        lines[3].chars().nth(caret).unwrap()
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_caret() {
+        let values: Vec<String> = (0..2000).map(|i| format!("'v{i}'")).collect();
+        let source = format!(
+            "SELECT Id FROM Account WHERE Name IN ({}) AND Name = = 'x' OR Name IN ({})",
+            values.join(", "),
+            values.join(", ")
+        );
+        let lines = frame_lines(&source);
+        let at = source.find("= =").unwrap() + 2;
+        assert_eq!(lines[1], format!(" --> line 1, column {}", at + 1));
+        let shown = lines[3].trim_start_matches("1 | ");
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        assert_eq!(shown.chars().count(), 102, "{shown}");
+        assert_eq!(char_above_caret(&lines), '=');
+        assert!(lines.iter().all(|l| l.chars().count() < 320), "{lines:#?}");
+    }
+
+    #[test]
+    fn an_error_at_the_end_of_a_long_line_keeps_the_end_in_view() {
+        let fields: Vec<String> = (0..500).map(|i| format!("Field{i}__c")).collect();
+        let source = format!("SELECT {} FROM", fields.join(", "));
+        let lines = frame_lines(&source);
+        let shown = lines[3].trim_start_matches("1 | ");
+        assert!(shown.starts_with('…') && shown.ends_with("FROM"), "{shown}");
+        // The caret sits just past the last character, where the object name is missing.
+        let caret = lines[4].chars().position(|c| c == '^').unwrap();
+        assert_eq!(caret, lines[3].chars().count());
+    }
+
+    #[test]
+    fn the_caret_is_cut_at_the_window_and_a_long_message_is_cut() {
+        let window = Window::around(10_000, 500, 5_000);
+        assert_eq!((window.from, window.to), (467, 567));
+        assert_eq!(window.caret_len, 67);
+        assert_eq!(Window::around(40, 3, 2).from, 0);
+        let long = "x".repeat(1000);
+        let d = Diagnostic::new(
+            DiagnosticKind::Syntax,
+            format!("unknown `{long}`"),
+            Span::new(0, 3),
+        );
+        let frame = d.render("abc");
+        assert!(frame.lines().all(|l| l.chars().count() <= 220), "{frame}");
+        assert!(frame.contains('…'), "{frame}");
     }
 
     #[test]

@@ -111,6 +111,57 @@ pub fn parse_search(text: &str) -> Parse<Search> {
     Parse { tree, errors }
 }
 
+/// The longest SOQL statement Salesforce accepts, in characters (its documented limit; SOSL has
+/// the same limits as SOQL).
+pub const MAX_STATEMENT_CHARS: usize = 100_000;
+
+/// A [`DiagnosticKind::TooComplex`] diagnostic when `text` is longer than
+/// [`MAX_STATEMENT_CHARS`], spanning the part past the limit; `None` otherwise.
+///
+/// [`parse`] does not apply this limit (it is the org's, not the grammar's). Callers that send
+/// statements check it first, so that a huge input is neither parsed nor sent, and its frame
+/// ([`Diagnostic::render`]) shows only a window of the text.
+///
+/// ```
+/// let long = format!("SELECT Id FROM Account WHERE Name IN ({})", "'x', ".repeat(25_000));
+/// let problem = forcebridge_soql::check_length(&long).unwrap();
+/// assert_eq!(
+///     problem.message,
+///     "the statement is 125,039 characters long; Salesforce accepts at most 100,000"
+/// );
+/// assert!(forcebridge_soql::check_length("SELECT Id FROM Account").is_none());
+/// ```
+pub fn check_length(text: &str) -> Option<Diagnostic> {
+    // Bytes bound characters from above: most statements are decided without counting.
+    if text.len() <= MAX_STATEMENT_CHARS {
+        return None;
+    }
+    let (limit, _) = text.char_indices().nth(MAX_STATEMENT_CHARS)?;
+    let chars = MAX_STATEMENT_CHARS + text[limit..].chars().count();
+    Some(Diagnostic {
+        kind: DiagnosticKind::TooComplex,
+        message: format!(
+            "the statement is {} characters long; Salesforce accepts at most {}",
+            thousands(chars),
+            thousands(MAX_STATEMENT_CHARS)
+        ),
+        span: Span::new(limit, text.len()),
+    })
+}
+
+/// `n` with a comma between groups of three digits.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 /// Parses a statement and fails on the first problem: the strict form of [`parse`].
 pub fn parse_strict(text: &str) -> Result<Statement, Error> {
     parse(text).into_result(text)
@@ -149,3 +200,34 @@ const _: () = {
     send_sync_static::<Statement>();
     send_sync_static::<builder::QueryBuilder>();
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_length_limit_counts_characters_and_its_frame_stays_short() {
+        let at_limit = "é".repeat(MAX_STATEMENT_CHARS);
+        assert!(at_limit.len() > MAX_STATEMENT_CHARS);
+        assert_eq!(check_length(&at_limit), None);
+        let over = format!("{at_limit}abc");
+        let problem = check_length(&over).unwrap();
+        assert_eq!(problem.kind, DiagnosticKind::TooComplex);
+        assert_eq!(problem.span.start as usize, 2 * MAX_STATEMENT_CHARS);
+        assert!(
+            problem.message.contains("100,003 characters"),
+            "{problem:?}"
+        );
+        let frame = problem.render(&over);
+        assert!(frame.contains("column 100001"), "{frame}");
+        assert!(frame.len() < 1000, "{frame}");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(11_500_000), "11,500,000");
+    }
+}

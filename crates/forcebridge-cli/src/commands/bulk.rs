@@ -1,11 +1,11 @@
 //! `forcebridge bulk`: Bulk API 2.0 loads and exports.
 //!
 //! Every job id is printed on stderr as soon as the job exists, so that an interrupted run can
-//! be picked up with `bulk resume`. An export writes `FILE.part` and, after each page, records
-//! in `FILE.part.state` where the next page starts; only a complete export is renamed to `FILE`.
+//! be picked up with `bulk resume`. An export to a file is the client's crash-safe export
+//! (`QueryJob::export_to_file`: `FILE.part`, `FILE.part.state`, renamed to `FILE` when
+//! complete); this module adds the progress bar and the messages.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use forcebridge_client::ErrorKind;
@@ -14,7 +14,6 @@ use forcebridge_client::bulk::{
     ResultKind, Resumed,
 };
 use futures_util::TryStreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
@@ -22,7 +21,7 @@ use crate::cli::{
     BulkCommand, ExportArgs, GlobalArgs, IngestArgs, JobArgs, ResultKindArg, ResultsArgs,
     ResumeArgs,
 };
-use crate::commands::data::{Progress, check_statement, count, read_arg};
+use crate::commands::data::{Progress, count, read_arg};
 use crate::org::Org;
 use crate::output::{self, Exit, Outcome, usage};
 
@@ -177,29 +176,8 @@ fn report_ingest(summary: &IngestSummary, as_json: bool) -> anyhow::Result<Outco
     })
 }
 
-/// Where an interrupted export stands, kept beside its partial file.
-#[derive(Debug, Serialize, Deserialize)]
-struct ExportState {
-    job_id: String,
-    /// Bytes of `FILE.part` that hold complete pages.
-    bytes: u64,
-    records: u64,
-    /// Where the next page starts; `None` before the first page.
-    next_locator: Option<String>,
-}
-
-fn part_paths(output: &Path) -> (PathBuf, PathBuf) {
-    let mut part = output.as_os_str().to_owned();
-    part.push(".part");
-    let part = PathBuf::from(part);
-    let mut state = part.as_os_str().to_owned();
-    state.push(".state");
-    (part, PathBuf::from(state))
-}
-
 async fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Outcome> {
     let soql = read_arg(&args.soql, "query")?;
-    check_statement(&soql)?;
     let org = Org::open(global).await?;
     let bulk = org.client.bulk();
     let work = if args.all {
@@ -223,13 +201,18 @@ async fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Outcome
             ))
             .unwrap_or_default()
     ));
-    let state = ExportState {
-        job_id: job.id().to_string(),
-        bytes: 0,
-        records: 0,
-        next_locator: None,
-    };
-    download(&job, state, args.output.as_deref(), args.json).await
+    match &args.output {
+        Some(path) => {
+            let progress = Progress::on_terminal("records");
+            let bar = progress.clone();
+            let exported = job
+                .export_to_file(path, move |p| bar.set_position(p.records))
+                .await;
+            progress.finish();
+            report_export(&job, exported?.records, Some(path), args.json)
+        }
+        None => to_stdout(&job, None, args.json).await,
+    }
 }
 
 fn query_options(max_records: Option<u64>) -> QueryOptions {
@@ -239,70 +222,48 @@ fn query_options(max_records: Option<u64>) -> QueryOptions {
     }
 }
 
-/// Downloads the rest of a query job's results, from where `state` says.
-async fn download(
+/// Writes a query job's results from `locator` on to stdout, one CSV with one header row when
+/// it starts from the beginning. A closed stdout (`| head`) ends it quietly.
+async fn to_stdout(
     job: &QueryJob,
-    mut state: ExportState,
-    output: Option<&Path>,
+    locator: Option<&str>,
     as_json: bool,
 ) -> anyhow::Result<Outcome> {
     let progress = Progress::on_terminal("records");
-    let resuming = state.next_locator.is_some();
-    let mut pages = job.pages_from(state.next_locator.as_deref());
-    match output {
-        None => {
-            let mut out = tokio::io::stdout();
-            let mut header_written = resuming;
-            while let Some(page) = pages.try_next().await? {
-                let body = page_body(&page.bytes, &mut header_written);
-                match out.write_all(body).await {
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                        return Ok(Exit::Success);
-                    }
-                    other => other.context("writing to stdout")?,
-                }
-                state.records += page.records;
-                progress.advance(page.records);
-            }
-            out.flush().await.ok();
+    let mut pages = job.pages_from(locator);
+    let mut out = tokio::io::stdout();
+    let mut header_written = locator.is_some();
+    let mut records = 0;
+    while let Some(page) = pages.try_next().await? {
+        let body = if header_written {
+            page.without_header()
+        } else {
+            header_written = true;
+            &page.bytes[..]
+        };
+        match out.write_all(body).await {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Exit::Success),
+            other => other.context("writing to stdout")?,
         }
-        Some(path) => {
-            let (part, state_path) = part_paths(path);
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(false)
-                .open(&part)
-                .with_context(|| format!("cannot open {}", part.display()))?;
-            // Anything after the last complete page is from an interrupted write: drop it.
-            file.set_len(state.bytes)
-                .with_context(|| format!("cannot truncate {}", part.display()))?;
-            let mut file = std::io::BufWriter::new(file);
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(state.bytes))?;
-            let mut header_written = state.bytes > 0;
-            progress.advance(state.records);
-            while let Some(page) = pages.try_next().await? {
-                let body = page_body(&page.bytes, &mut header_written);
-                file.write_all(body)
-                    .and_then(|()| file.flush())
-                    .and_then(|()| file.get_ref().sync_data())
-                    .with_context(|| format!("cannot write {}", part.display()))?;
-                state.bytes += body.len() as u64;
-                state.records += page.records;
-                state.next_locator = page.next_locator.clone();
-                save_state(&state_path, &state)?;
-                progress.advance(page.records);
-            }
-            drop(file);
-            std::fs::rename(&part, path)
-                .with_context(|| format!("cannot move {} to {}", part.display(), path.display()))?;
-            let _ = std::fs::remove_file(&state_path);
-        }
+        records += page.records;
+        progress.advance(page.records);
     }
+    out.flush().await.ok();
     progress.finish();
+    report_export(job, records, None, as_json)
+}
+
+/// Says what an export wrote: on stdout as JSON with `--json` when the data went to a file,
+/// on stderr otherwise.
+fn report_export(
+    job: &QueryJob,
+    records: u64,
+    output: Option<&Path>,
+    as_json: bool,
+) -> anyhow::Result<Outcome> {
     let summary = json!({
-        "job_id": state.job_id,
-        "records": state.records,
+        "job_id": job.id(),
+        "records": records,
         "output": output,
     });
     if as_json {
@@ -314,34 +275,13 @@ async fn download(
     } else {
         output::stderr(&format!(
             "exported {}{}\n",
-            count(state.records, "record"),
+            count(records, "record"),
             output
                 .map(|o| format!(" to {}", o.display()))
                 .unwrap_or_default()
         ));
     }
     Ok(Exit::Success)
-}
-
-/// A page's bytes, without its header row once a header has been written.
-fn page_body<'a>(bytes: &'a [u8], header_written: &mut bool) -> &'a [u8] {
-    if !*header_written {
-        *header_written = true;
-        return bytes;
-    }
-    // Header rows are field names: no quoted line breaks, so the first newline ends it.
-    match bytes.iter().position(|&b| b == b'\n') {
-        Some(end) => &bytes[end + 1..],
-        None => &[],
-    }
-}
-
-fn save_state(path: &Path, state: &ExportState) -> anyhow::Result<()> {
-    let text = serde_json::to_vec(state)?;
-    let temp = path.with_extension("state.tmp");
-    std::fs::write(&temp, text)
-        .and_then(|()| std::fs::rename(&temp, path))
-        .with_context(|| format!("cannot save the export's progress in {}", path.display()))
 }
 
 enum Job {
@@ -447,56 +387,18 @@ async fn resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<Outcome
                     info.state
                 ));
             }
-            let state = match &args.output {
-                Some(output) => {
-                    let (_, state_path) = part_paths(output);
-                    match std::fs::read(&state_path) {
-                        Ok(bytes) => {
-                            let state: ExportState = serde_json::from_slice(&bytes)
-                                .with_context(|| format!("{} is damaged", state_path.display()))?;
-                            if state.job_id != args.job_id {
-                                return Err(usage(format!(
-                                    "{} belongs to job {}, not {}",
-                                    state_path.display(),
-                                    state.job_id,
-                                    args.job_id
-                                )));
-                            }
-                            state
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ExportState {
-                            job_id: args.job_id.clone(),
-                            bytes: 0,
-                            records: 0,
-                            next_locator: None,
-                        },
-                        Err(e) => return Err(e.into()),
-                    }
+            match &args.output {
+                Some(path) => {
+                    let progress = Progress::on_terminal("records");
+                    let bar = progress.clone();
+                    let exported = job
+                        .resume_export(path, move |p| bar.set_position(p.records))
+                        .await;
+                    progress.finish();
+                    report_export(&job, exported?.records, Some(path), args.json)
                 }
-                None => ExportState {
-                    job_id: args.job_id.clone(),
-                    bytes: 0,
-                    records: 0,
-                    next_locator: None,
-                },
-            };
-            download(&job, state, args.output.as_deref(), args.json).await
+                None => to_stdout(&job, None, args.json).await,
+            }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn later_pages_lose_their_header() {
-        let mut written = false;
-        assert_eq!(
-            page_body(b"Id,Name\n1,a\n", &mut written),
-            b"Id,Name\n1,a\n"
-        );
-        assert_eq!(page_body(b"Id,Name\n2,b\n", &mut written), b"2,b\n");
-        assert_eq!(page_body(b"Id,Name", &mut written), b"");
     }
 }

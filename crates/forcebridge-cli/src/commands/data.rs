@@ -33,25 +33,23 @@ pub(crate) fn read_arg(text: &str, what: &str) -> anyhow::Result<String> {
     Ok(read.trim_end_matches(['\n', '\r']).to_string())
 }
 
-/// Checks SOQL or SOSL locally, so a mistake is shown with its code frame and nothing is sent.
-pub(crate) fn check_statement(text: &str) -> anyhow::Result<forcebridge_soql::Statement> {
-    let parsed = forcebridge_soql::parse(text);
-    if parsed.is_ok() {
-        return Ok(parsed.tree);
-    }
-    output::stderr(&parsed.render_errors(text));
-    Err(usage("the statement is not valid, so it was not sent"))
-}
-
 pub(crate) async fn query(global: &GlobalArgs, args: QueryArgs) -> anyhow::Result<Outcome> {
     let soql = read_arg(&args.soql, "query")?;
-    let count_only = match check_statement(&soql)? {
-        forcebridge_soql::Statement::Query(query) => QueryInfo::of(&query).is_count_only(),
-        forcebridge_soql::Statement::Search(_) => {
-            return Err(usage(
-                "that is a SOSL search: run it with `forcebridge search`",
-            ));
-        }
+    // The client checks the statement before sending it; this look only decides how to show
+    // the result, and points a SOSL search to the command that runs it.
+    let count_only = match forcebridge_soql::check_length(&soql)
+        .is_none()
+        .then(|| forcebridge_soql::parse(&soql))
+    {
+        Some(parsed) if parsed.is_ok() => match parsed.tree {
+            forcebridge_soql::Statement::Query(query) => QueryInfo::of(&query).is_count_only(),
+            forcebridge_soql::Statement::Search(_) => {
+                return Err(usage(
+                    "that is a SOSL search: run it with `forcebridge search`",
+                ));
+            }
+        },
+        _ => false,
     };
     let org = Org::open(global).await?;
     let mut query = if args.all {
@@ -215,7 +213,6 @@ pub(crate) async fn describe(global: &GlobalArgs, args: DescribeArgs) -> anyhow:
 
 pub(crate) async fn search(global: &GlobalArgs, args: SearchArgs) -> anyhow::Result<Outcome> {
     let sosl = read_arg(&args.sosl, "search")?;
-    check_statement(&sosl)?;
     let org = Org::open(global).await?;
     let records = org.client.search(&sosl).await?;
     let rows = records.into_iter().map(|record| {

@@ -40,9 +40,8 @@ struct JsonDiagnostic<'a> {
     column: usize,
 }
 
-fn json_diagnostics<'a>(parse: &'a Parse<Statement>, text: &str) -> Vec<JsonDiagnostic<'a>> {
-    parse
-        .errors
+fn json_diagnostics<'a>(errors: &'a [Diagnostic], text: &str) -> Vec<JsonDiagnostic<'a>> {
+    errors
         .iter()
         .map(|d| {
             let position = d.position(text);
@@ -64,6 +63,16 @@ fn statement_kind(statement: &Statement) -> &'static str {
 
 /// Prints the errors of an invalid statement (frames on stderr, or JSON) and says so.
 fn report_invalid(parsed: &Parse<Statement>, text: &str, json: bool) -> anyhow::Result<Outcome> {
+    report_problems(&parsed.errors, statement_kind(&parsed.tree), text, json)
+}
+
+/// Prints `errors` of the statement `text` of `kind` (frames on stderr, or JSON).
+fn report_problems(
+    errors: &[Diagnostic],
+    kind: &'static str,
+    text: &str,
+    json: bool,
+) -> anyhow::Result<Outcome> {
     if json {
         #[derive(Serialize)]
         struct Invalid<'a> {
@@ -73,17 +82,30 @@ fn report_invalid(parsed: &Parse<Statement>, text: &str, json: bool) -> anyhow::
         }
         output::json(&Invalid {
             valid: false,
-            kind: statement_kind(&parsed.tree),
-            errors: json_diagnostics(parsed, text),
+            kind,
+            errors: json_diagnostics(errors, text),
         })?;
     } else {
-        output::stderr(&parsed.render_errors(text));
+        output::stderr(&forcebridge_soql::render_all(errors, text));
     }
     Ok(Exit::Failure)
 }
 
 fn check(input: &SoqlInput) -> anyhow::Result<Outcome> {
     let text = read_input(input)?;
+    // Salesforce's limit, checked first: a statement over it is neither parsed nor echoed.
+    if let Some(too_long) = forcebridge_soql::check_length(&text) {
+        let kind = if text
+            .trim_start()
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("find"))
+        {
+            "sosl"
+        } else {
+            "soql"
+        };
+        return report_problems(&[too_long], kind, &text, input.json);
+    }
     let parsed = parse(&text);
     if !parsed.errors.is_empty() {
         return report_invalid(&parsed, &text, input.json);
@@ -128,7 +150,7 @@ fn parse_tree(input: &SoqlInput) -> anyhow::Result<Outcome> {
         output::json(&Tree {
             valid: parsed.errors.is_empty(),
             tree: &parsed.tree,
-            errors: json_diagnostics(&parsed, &text),
+            errors: json_diagnostics(&parsed.errors, &text),
         })?;
     } else {
         output::stdout(&format!("{:#?}\n", parsed.tree))?;

@@ -256,6 +256,81 @@ fn exit_codes_tell_usage_api_and_auth_errors_apart() {
         .code(3);
 }
 
+/// A query of about `bytes` bytes that matches every Contact.
+fn long_query(bytes: usize) -> String {
+    let mut soql = String::from("SELECT COUNT() FROM Contact WHERE LastName NOT IN (");
+    let mut n = 0;
+    while soql.len() < bytes {
+        soql.push_str(&format!("'no such name {n}', "));
+        n += 1;
+    }
+    soql.push_str("'none')");
+    soql
+}
+
+#[test]
+fn long_queries_run_and_queries_over_the_limit_are_refused_in_a_few_lines() {
+    let env = connected();
+    let count = stdout_of(&env, &["query", "SELECT COUNT() FROM Contact"]);
+    // 45 KB: too long for a URL, so the client sends it in a /composite body.
+    let long = env
+        .cmd(&["query", "-"])
+        .write_stdin(long_query(45_000))
+        .assert()
+        .success();
+    assert_eq!(outputs(&long).0, count);
+    // Over Salesforce's 100,000 characters: refused before sending, in a few lines.
+    for bytes in [150_000, 11_500_000] {
+        let refused = env
+            .cmd(&["query", "-"])
+            .write_stdin(long_query(bytes))
+            .assert()
+            .code(2);
+        let (stdout, stderr) = outputs(&refused);
+        assert_eq!(stdout, "");
+        assert!(
+            stderr.contains("Salesforce accepts at most 100,000"),
+            "{stderr}"
+        );
+        assert!(stderr.len() < 1000, "{} bytes of stderr", stderr.len());
+    }
+}
+
+#[test]
+fn an_unreachable_org_exits_5_and_says_each_thing_once() {
+    // A saved connection whose org has gone away since: nothing listens on its port.
+    let env = connected();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let profiles = env.file("connections.toml");
+    let text = std::fs::read_to_string(&profiles).unwrap();
+    assert!(text.contains(env.url()), "{text}");
+    std::fs::write(&profiles, text.replace(env.url(), &url)).unwrap();
+    let failed = env
+        .cmd(&["query", "SELECT Id FROM Account WHERE Name = 'Needle'"])
+        .assert()
+        .code(5);
+    let (_, stderr) = outputs(&failed);
+    assert!(
+        !stderr.contains("Needle") && !stderr.contains("?q="),
+        "{stderr}"
+    );
+    // Retries are logged as they happen; the error is the last line.
+    let last = stderr.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("error: GET /services/data/v60.0/query: could not connect: "),
+        "{stderr}"
+    );
+    let parts: Vec<&str> = last.split(": ").collect();
+    for (i, part) in parts.iter().enumerate() {
+        assert!(
+            !parts[i + 1..].contains(part),
+            "{part:?} appears twice in {last}"
+        );
+    }
+}
+
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
     let env = connected();

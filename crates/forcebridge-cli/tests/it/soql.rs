@@ -177,3 +177,46 @@ fn usage_errors_exit_2() {
     forcebridge().args(["soql", "check"]).assert().code(2);
     forcebridge().args(["soql", "frobnicate"]).assert().code(2);
 }
+
+#[test]
+fn check_refuses_a_statement_over_salesforces_limit_without_echoing_it() {
+    let long = format!(
+        "SELECT Id FROM Account WHERE Name IN ({}'last')",
+        "'a name', ".repeat(15_000)
+    );
+    assert!(long.len() > 150_000);
+    let out = forcebridge()
+        .args(["soql", "check", "-"])
+        .write_stdin(long.as_str())
+        .assert()
+        .code(1)
+        .stdout("");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(
+            "the statement is 150,045 characters long; Salesforce accepts at most 100,000"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> line 1, column 100001"), "{stderr}");
+    assert!(stderr.len() < 1000, "{} bytes of stderr", stderr.len());
+    // Just under the limit, the same kind of statement is fine.
+    let fits = format!(
+        "SELECT Id FROM Account WHERE Name IN ({}'last')",
+        "'a name', ".repeat(9_000)
+    );
+    forcebridge()
+        .args(["soql", "check", "-"])
+        .write_stdin(fits.as_str())
+        .assert()
+        .success();
+    let out = forcebridge()
+        .args(["soql", "check", "--json", "-"])
+        .write_stdin(long.as_str())
+        .assert()
+        .code(1);
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"][0]["kind"], "too_complex");
+    assert_eq!(report["errors"][0]["column"], 100_001);
+}

@@ -74,7 +74,7 @@ impl JwtCredentials {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::not_sent(format!(
-                "cannot read the JWT private key file {}: {e}",
+                "cannot read the JWT private key file {}",
                 path.display()
             ))
             .with_source(e)

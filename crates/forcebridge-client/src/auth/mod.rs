@@ -10,6 +10,8 @@
 //! appear in `Debug` output, errors or tracing events.
 
 mod jwt;
+#[cfg(feature = "loopback")]
+mod loopback;
 mod oauth;
 mod soap;
 mod web;
@@ -26,11 +28,13 @@ use crate::retry::RetryPolicy;
 use crate::types::ApiVersion;
 
 pub use jwt::JwtCredentials;
+#[cfg(feature = "loopback")]
+pub use loopback::PendingWebLogin;
 pub use oauth::{
     AccessTokenCredentials, ClientCredentials, PasswordCredentials, RefreshTokenCredentials,
 };
 pub use soap::SoapLoginCredentials;
-pub use web::{PendingWebLogin, WebLogin, WebServerFlow};
+pub use web::{AuthorizeRequest, OAuthCallback, WebLogin, WebServerFlow};
 
 /// Where a flow logs in: `https://login.salesforce.com`, `https://test.salesforce.com`, a My
 /// Domain, or any other URL (a local org, an Experience Cloud site).
@@ -73,9 +77,8 @@ impl LoginUrl {
 
     /// Any `http` or `https` URL; a trailing slash is dropped.
     pub fn custom(url: &str) -> Result<LoginUrl> {
-        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| {
-            Error::not_sent(format!("invalid login URL {url:?}: {e}")).with_source(e)
-        })?;
+        let parsed = reqwest::Url::parse(url.trim())
+            .map_err(|e| Error::not_sent(format!("invalid login URL {url:?}")).with_source(e))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(Error::not_sent(format!(
                 "invalid login URL {url:?}: expected an http or https URL with a host"
@@ -382,8 +385,20 @@ pub(crate) async fn login_post<T>(
     request: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     answer: impl Fn(reqwest::StatusCode, &[u8]) -> LoginAnswer<T>,
 ) -> Result<T> {
+    // The message names the login and what failed; reqwest's error (without the URL, which
+    // the message already names) is the source.
     let failed = |e: reqwest::Error| {
-        Error::new(ErrorKind::Transport, format!("{what} to {url} failed: {e}")).with_source(e)
+        let e = e.without_url();
+        let kind = if e.is_builder() {
+            ErrorKind::NotSent
+        } else {
+            ErrorKind::Transport
+        };
+        Error::new(
+            kind,
+            format!("{what} to {url}: {}", crate::http::failure_text(&e)),
+        )
+        .with_source(e)
     };
     let mut delays = context.retry.delays();
     loop {

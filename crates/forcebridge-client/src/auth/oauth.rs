@@ -220,7 +220,7 @@ pub(crate) async fn token_request(
 
 fn parse_session(body: &[u8], grant: &str) -> Result<Session> {
     let token: forcebridge_wire::oauth::TokenResponse = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(format!("unreadable login ({grant}) response: {e}"), e))?;
+        .map_err(|e| Error::decode(format!("unreadable login ({grant}) response"), e))?;
     Ok(Session {
         access_token: SecretString::from(token.access_token),
         instance_url: token.instance_url.trim_end_matches('/').to_string(),

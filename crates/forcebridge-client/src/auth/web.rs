@@ -1,25 +1,23 @@
-//! The OAuth web-server (authorization code) flow for command-line tools: the user opens a
-//! Salesforce URL in a browser, Salesforce redirects back to a listener on this machine, and
-//! the code it carries is exchanged for a session and a refresh token.
+//! The OAuth web-server (authorization code) flow, in two steps that a web service calls from
+//! two requests of its own: [`WebServerFlow::authorize`] builds the URL to send the browser to
+//! (with a random `state`, and a PKCE S256 challenge when on) and returns what to keep until
+//! the browser comes back ([`AuthorizeRequest`]); [`WebServerFlow::exchange`] checks the
+//! callback ([`OAuthCallback`]: its `state`, or the `error` Salesforce sent instead) and trades
+//! its code for a session and a refresh token ([`WebLogin`]).
 //!
-//! The listener serves one callback on a loopback address and stops. PKCE (S256) is on by
-//! default. This module does not open the browser (the caller prints or opens the URL), serve
-//! HTTPS callbacks, or accept callbacks from other machines.
+//! Command-line tools, which have no server of their own, use the one-shot loopback listener
+//! built on these two steps (`WebServerFlow::start`, feature `loopback`). This module does not
+//! open the browser, serve HTTPS, or keep anything between the two steps: the caller stores the
+//! [`AuthorizeRequest`] (it is serde-serializable) as it sees fit.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{RawQuery, State};
-use axum::http::{Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use forcebridge_wire::oauth::pkce_s256_challenge;
-use forcebridge_wire::text::html_escape;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::oneshot;
+use serde::{Deserialize, Serialize};
 
 use super::RefreshTokenCredentials;
 use super::oauth::token_request;
@@ -30,18 +28,27 @@ use crate::retry::RetryPolicy;
 use crate::types::ApiVersion;
 
 /// The web-server flow's settings. [`WebServerFlow::new`] gives the defaults; change the
-/// public fields as needed, then [`WebServerFlow::start`].
+/// public fields as needed.
+///
+/// A web service calls the two steps from its own routes:
 ///
 /// ```no_run
-/// # async fn demo() -> forcebridge_client::Result<()> {
+/// # async fn demo(query_string_of_the_callback: &str) -> forcebridge_client::Result<()> {
 /// use forcebridge_client::{LoginUrl, WebServerFlow};
+/// use forcebridge_client::auth::{AuthorizeRequest, OAuthCallback};
 ///
-/// let flow = WebServerFlow::new(LoginUrl::production(), "3MVG9...");
-/// let pending = flow.start().await?;
-/// // A CLI prints (or opens) the URL, then waits.
-/// let url = pending.authorize_url().to_string();
-/// # drop(url);
-/// let login = pending.finish().await?;
+/// let mut flow = WebServerFlow::new(LoginUrl::production(), "3MVG9...");
+/// flow.redirect_uri = "https://app.example.com/oauth/callback".into();
+///
+/// // Route 1: send the browser to Salesforce, and keep the request (in the user's session
+/// // on the server: it holds the PKCE verifier).
+/// let request: AuthorizeRequest = flow.authorize()?;
+/// let redirect_to = request.url.clone();
+/// # drop(redirect_to);
+///
+/// // Route 2, the callback: check it and trade the code.
+/// let callback = OAuthCallback::from_query(query_string_of_the_callback);
+/// let login = flow.exchange(&request, &callback).await?;
 /// let client = login.client_builder().build()?;
 /// # drop(client); Ok(()) }
 /// ```
@@ -54,15 +61,15 @@ pub struct WebServerFlow {
     pub client_id: String,
     /// The consumer secret; leave `None` for a public app (PKCE then proves the client).
     pub client_secret: Option<SecretString>,
-    /// Where Salesforce sends the browser back: an `http` URL on a loopback host
-    /// (`localhost`, `127.0.0.1`, `[::1]`), registered as a callback URL of the app. Port 0
-    /// listens on a free port; [`PendingWebLogin::redirect_uri`] then tells which.
+    /// Where Salesforce sends the browser back, registered as a callback URL of the app. The
+    /// loopback listener needs an `http` URL on a loopback host (`localhost`, `127.0.0.1`,
+    /// `[::1]`), where port 0 picks a free port.
     pub redirect_uri: String,
     /// The scopes asked for; include `refresh_token` to get a refresh token.
     pub scopes: Vec<String>,
     /// Whether to send a PKCE (S256) code challenge and prove it with the verifier.
     pub pkce: bool,
-    /// How long [`PendingWebLogin::finish`] waits for the browser to come back.
+    /// How long the loopback listener waits for the browser to come back.
     pub timeout: Duration,
     /// The HTTP client that exchanges the code (for proxies or a trusted local certificate
     /// authority); `None` uses a default client.
@@ -72,201 +79,87 @@ pub struct WebServerFlow {
 /// The default callback URL, the Salesforce CLI's.
 const DEFAULT_REDIRECT_URI: &str = "http://localhost:1717/OauthRedirect";
 
-impl WebServerFlow {
-    /// A flow with the defaults: no client secret, the redirect URI
-    /// `http://localhost:1717/OauthRedirect`, the scopes `refresh_token api web`, PKCE on, and
-    /// five minutes to complete the login.
-    pub fn new(login_url: LoginUrl, client_id: impl Into<String>) -> WebServerFlow {
-        WebServerFlow {
-            login_url,
-            client_id: client_id.into(),
-            client_secret: None,
-            redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
-            scopes: vec!["refresh_token".into(), "api".into(), "web".into()],
-            pkce: true,
-            timeout: Duration::from_secs(300),
-            http: None,
-        }
-    }
-
-    /// Starts listening on the redirect URI's host and port and prepares the authorization URL.
-    /// A redirect URI that is not `http` on a loopback host, or a port already taken, is an
-    /// [`ErrorKind::NotSent`] error.
-    pub async fn start(&self) -> Result<PendingWebLogin> {
-        let redirect = self.redirect()?;
-        let listener = tokio::net::TcpListener::bind(redirect.bind_addr)
-            .await
-            .map_err(|e| {
-                Error::not_sent(format!(
-                    "cannot listen on {} for the OAuth callback of {}: {e}",
-                    redirect.bind_addr, self.redirect_uri
-                ))
-                .with_source(e)
-            })?;
-        self.start_with(redirect, listener)
-    }
-
-    /// Like [`WebServerFlow::start`], on a listener the caller has bound (to a loopback
-    /// address); the redirect URI's port is replaced by the listener's.
-    pub async fn start_on(&self, listener: tokio::net::TcpListener) -> Result<PendingWebLogin> {
-        let redirect = self.redirect()?;
-        self.start_with(redirect, listener)
-    }
-
-    fn redirect(&self) -> Result<Redirect> {
-        let url = reqwest::Url::parse(&self.redirect_uri).map_err(|e| {
-            Error::not_sent(format!("invalid redirect URI {:?}: {e}", self.redirect_uri))
-                .with_source(e)
-        })?;
-        if url.scheme() != "http" {
-            return Err(Error::not_sent(format!(
-                "the redirect URI {} must be an http URL: the local callback does not serve https",
-                self.redirect_uri
-            )));
-        }
-        let host = url.host_str().unwrap_or("");
-        let ip = if host.eq_ignore_ascii_case("localhost") {
-            Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
-        } else {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .ok()
-                .filter(IpAddr::is_loopback)
-        };
-        let Some(ip) = ip else {
-            return Err(Error::not_sent(format!(
-                "the redirect URI {} is not on this machine: the local callback listens only \
-                 on localhost, 127.0.0.1 or [::1]",
-                self.redirect_uri
-            )));
-        };
-        let port = url.port_or_known_default().unwrap_or(80);
-        Ok(Redirect {
-            bind_addr: SocketAddr::new(ip, port),
-            url,
-        })
-    }
-
-    fn start_with(
-        &self,
-        mut redirect: Redirect,
-        listener: tokio::net::TcpListener,
-    ) -> Result<PendingWebLogin> {
-        let local = listener.local_addr().map_err(|e| {
-            Error::not_sent(format!("cannot read the callback listener's address: {e}"))
-                .with_source(e)
-        })?;
-        if !local.ip().is_loopback() {
-            return Err(Error::not_sent(format!(
-                "the callback listener is bound to {local}, which is not a loopback address"
-            )));
-        }
-        // Keep the URI as given when the port does not change: Salesforce compares callback
-        // URLs as strings, and re-serialising could add a trailing slash.
-        let redirect_uri = if redirect.url.port_or_known_default() == Some(local.port()) {
-            self.redirect_uri.clone()
-        } else {
-            redirect.url.set_port(Some(local.port())).map_err(|()| {
-                Error::not_sent(format!("cannot set the port of {}", self.redirect_uri))
-            })?;
-            redirect.url.as_str().to_string()
-        };
-
-        let state = random_token(16);
-        let verifier = self.pkce.then(|| SecretString::from(random_token(32)));
-        let mut params: Vec<(&str, String)> = vec![
-            ("response_type", "code".into()),
-            ("client_id", self.client_id.clone()),
-            ("redirect_uri", redirect_uri.clone()),
-            ("state", state.clone()),
-        ];
-        if !self.scopes.is_empty() {
-            params.push(("scope", self.scopes.join(" ")));
-        }
-        if let Some(verifier) = &verifier {
-            params.push((
-                "code_challenge",
-                pkce_s256_challenge(verifier.expose_secret()),
-            ));
-            params.push(("code_challenge_method", "S256".into()));
-        }
-        let authorize_url = reqwest::Url::parse_with_params(
-            &self.login_url.join("/services/oauth2/authorize"),
-            &params,
-        )
-        .map_err(|e| {
-            Error::not_sent(format!(
-                "cannot build the authorization URL on {}: {e}",
-                self.login_url
-            ))
-            .with_source(e)
-        })?
-        .to_string();
-
-        let (outcome_sender, outcome) = oneshot::channel();
-        let callback = Arc::new(Callback {
-            path: redirect.url.path().to_string(),
-            state: state.clone(),
-            outcome: Mutex::new(Some(outcome_sender)),
-        });
-        // One handler for every path, comparing paths itself: a callback path is any URL path,
-        // and not every one is valid route syntax.
-        let router = axum::Router::new()
-            .fallback(callback_handler)
-            .with_state(callback);
-        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = shutdown_signal.await;
-                })
-                .await;
-            if let Err(error) = served {
-                tracing::warn!(%error, "the OAuth callback listener failed");
-            }
-        });
-        tracing::info!(redirect_uri = %redirect_uri, "waiting for the OAuth callback");
-        Ok(PendingWebLogin {
-            authorize_url,
-            redirect_uri,
-            verifier,
-            login_url: self.login_url.clone(),
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
-            timeout: self.timeout,
-            http: self.http.clone(),
-            outcome,
-            shutdown: Some(shutdown),
-            server: Some(server),
-        })
-    }
+/// What the first step produced: the URL to send the browser to, and what the second step
+/// needs. Keep it on the server between the two requests (it serializes with serde; the PKCE
+/// verifier is written in clear, so store it where the user's other secrets go, never in a
+/// URL). `Debug` hides the verifier.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    /// `{login_url}/services/oauth2/authorize?response_type=code&...`: where to send the
+    /// browser.
+    pub url: String,
+    /// The random `state` the callback must bring back.
+    pub state: String,
+    /// The callback URL the authorization asked for; the exchange sends it again, as
+    /// Salesforce requires.
+    pub redirect_uri: String,
+    /// The PKCE code verifier, when PKCE is on.
+    #[serde(with = "secret_option")]
+    pub code_verifier: Option<SecretString>,
 }
 
-/// A web-server login waiting for its callback: show [`PendingWebLogin::authorize_url`] to the
-/// user, then [`PendingWebLogin::finish`]. Dropping it stops the listener.
-pub struct PendingWebLogin {
-    authorize_url: String,
-    redirect_uri: String,
-    verifier: Option<SecretString>,
-    login_url: LoginUrl,
-    client_id: String,
-    client_secret: Option<SecretString>,
-    timeout: Duration,
-    http: Option<reqwest::Client>,
-    outcome: oneshot::Receiver<CallbackOutcome>,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl fmt::Debug for PendingWebLogin {
+impl fmt::Debug for AuthorizeRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingWebLogin")
-            .field("authorize_url", &self.authorize_url)
+        f.debug_struct("AuthorizeRequest")
+            .field("url", &self.url)
+            .field("state", &self.state)
             .field("redirect_uri", &self.redirect_uri)
-            .field("pkce", &self.verifier.is_some())
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+            .field(
+                "code_verifier",
+                &self.code_verifier.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// What Salesforce sent back to the callback URL: a `code` and the `state`, or an `error`
+/// (the user denied access, the app is misconfigured) with its description. `Debug` hides the
+/// code.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct OAuthCallback {
+    /// The authorization code, to exchange once.
+    pub code: Option<String>,
+    /// The `state` of the authorization request it answers.
+    pub state: Option<String>,
+    /// The OAuth error instead of a code (`access_denied`, ...).
+    pub error: Option<String>,
+    /// What the error means, in Salesforce's words.
+    pub error_description: Option<String>,
+}
+
+impl OAuthCallback {
+    /// The callback's parameters from its query string (with or without the leading `?`);
+    /// the first value of each counts.
+    pub fn from_query(query: &str) -> OAuthCallback {
+        let mut callback = OAuthCallback::default();
+        for (name, value) in form_urlencoded::parse(query.trim_start_matches('?').as_bytes()) {
+            let slot = match name.as_ref() {
+                "code" => &mut callback.code,
+                "state" => &mut callback.state,
+                "error" => &mut callback.error,
+                "error_description" => &mut callback.error_description,
+                _ => continue,
+            };
+            slot.get_or_insert_with(|| value.into_owned());
+        }
+        callback
+    }
+
+    /// Whether it carries anything of an OAuth answer (a reload of the bare callback URL, or
+    /// a browser's prefetch, does not).
+    pub fn is_empty(&self) -> bool {
+        self.code.is_none() && self.state.is_none() && self.error.is_none()
+    }
+}
+
+impl fmt::Debug for OAuthCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthCallback")
+            .field("code", &self.code.as_ref().map(|_| "<redacted>"))
+            .field("state", &self.state)
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .finish()
     }
 }
 
@@ -295,64 +188,100 @@ impl WebLogin {
     }
 }
 
-impl PendingWebLogin {
-    /// The URL the user must open in a browser.
-    pub fn authorize_url(&self) -> &str {
-        &self.authorize_url
+impl WebServerFlow {
+    /// A flow with the defaults: no client secret, the redirect URI
+    /// `http://localhost:1717/OauthRedirect`, the scopes `refresh_token api web`, PKCE on, and
+    /// five minutes for the loopback listener to wait.
+    pub fn new(login_url: LoginUrl, client_id: impl Into<String>) -> WebServerFlow {
+        WebServerFlow {
+            login_url,
+            client_id: client_id.into(),
+            client_secret: None,
+            redirect_uri: DEFAULT_REDIRECT_URI.to_string(),
+            scopes: vec!["refresh_token".into(), "api".into(), "web".into()],
+            pkce: true,
+            timeout: Duration::from_secs(300),
+            http: None,
+        }
     }
 
-    /// The callback URL in use (with the real port when the flow asked for port 0).
-    pub fn redirect_uri(&self) -> &str {
-        &self.redirect_uri
+    /// Step one: the authorization URL for [`WebServerFlow::redirect_uri`], with a new random
+    /// `state` and, when [`WebServerFlow::pkce`] is on, a new code verifier and its S256
+    /// challenge. Nothing is sent.
+    pub fn authorize(&self) -> Result<AuthorizeRequest> {
+        self.authorize_for(&self.redirect_uri)
     }
 
-    /// Waits for the callback (up to the flow's timeout), stops the listener and exchanges the
-    /// code for a session. A callback with another `state`, an `error` (the user denied
-    /// access), or no callback in time is an [`ErrorKind::Auth`] error; a refused exchange is an
-    /// `Auth` error with the org's OAuth error code.
-    pub async fn finish(mut self) -> Result<WebLogin> {
-        let outcome = tokio::time::timeout(self.timeout, &mut self.outcome).await;
-        let (code, reply) = match outcome {
-            Ok(Ok(Ok(callback))) => callback,
-            Ok(Ok(Err(error))) => {
-                self.stop().await;
-                return Err(error);
-            }
-            Ok(Err(_)) => {
-                self.stop().await;
-                return Err(Error::new(
-                    ErrorKind::Auth,
-                    "the OAuth callback listener stopped before a callback came",
-                ));
-            }
-            Err(_) => {
-                self.stop().await;
-                return Err(Error::new(
-                    ErrorKind::Auth,
-                    format!(
-                        "no OAuth callback on {} within {:?}: the browser login was not completed",
-                        self.redirect_uri, self.timeout
-                    ),
-                ));
-            }
-        };
-        let login = self.exchange(&code).await;
-        // The browser has been waiting for this answer; then the listener can stop.
-        let _ = reply.send(login.is_ok());
-        self.stop().await;
-        login
+    /// [`WebServerFlow::authorize`] for another callback URL (the loopback listener's real
+    /// port).
+    pub(crate) fn authorize_for(&self, redirect_uri: &str) -> Result<AuthorizeRequest> {
+        let state = random_token(16);
+        let code_verifier = self.pkce.then(|| SecretString::from(random_token(32)));
+        let mut params: Vec<(&str, String)> = vec![
+            ("response_type", "code".into()),
+            ("client_id", self.client_id.clone()),
+            ("redirect_uri", redirect_uri.to_string()),
+            ("state", state.clone()),
+        ];
+        if !self.scopes.is_empty() {
+            params.push(("scope", self.scopes.join(" ")));
+        }
+        if let Some(verifier) = &code_verifier {
+            params.push((
+                "code_challenge",
+                pkce_s256_challenge(verifier.expose_secret()),
+            ));
+            params.push(("code_challenge_method", "S256".into()));
+        }
+        let url = reqwest::Url::parse_with_params(
+            &self.login_url.join("/services/oauth2/authorize"),
+            &params,
+        )
+        .map_err(|e| {
+            Error::not_sent(format!(
+                "cannot build the authorization URL on {}",
+                self.login_url
+            ))
+            .with_source(e)
+        })?
+        .to_string();
+        Ok(AuthorizeRequest {
+            url,
+            state,
+            redirect_uri: redirect_uri.to_string(),
+            code_verifier,
+        })
     }
 
-    /// Trades the code for a session at the token endpoint.
-    async fn exchange(&self, code: &str) -> Result<WebLogin> {
+    /// Step two: checks that `callback` answers `request` and trades its code for a session at
+    /// the token endpoint (`grant_type=authorization_code`, with the code verifier when PKCE is
+    /// on, and the client secret when there is one).
+    ///
+    /// A callback with another `state` (it did not come from this authorization), one carrying
+    /// an `error` (the user denied access: its code and description are in
+    /// [`Error::api_errors`]), or one with no code is an [`ErrorKind::Auth`] error, and nothing
+    /// is sent. A refused exchange is an `Auth` error with the org's OAuth error code.
+    pub async fn exchange(
+        &self,
+        request: &AuthorizeRequest,
+        callback: &OAuthCallback,
+    ) -> Result<WebLogin> {
+        let code = check_callback(request, callback).map_err(CallbackProblem::into_error)?;
+        self.exchange_code(request, code).await
+    }
+
+    /// Trades a checked code for a session.
+    pub(crate) async fn exchange_code(
+        &self,
+        request: &AuthorizeRequest,
+        code: &str,
+    ) -> Result<WebLogin> {
         let http = match &self.http {
             Some(http) => http.clone(),
             None => reqwest::Client::builder()
                 .timeout(LOGIN_TIMEOUT)
                 .build()
-                .map_err(|e| {
-                    Error::not_sent(format!("cannot set up the HTTP client: {e}")).with_source(e)
-                })?,
+                .map_err(|e| Error::not_sent("cannot set up the HTTP client").with_source(e))?,
         };
         let context = AuthContext {
             http,
@@ -362,13 +291,13 @@ impl PendingWebLogin {
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", self.redirect_uri.as_str()),
+            ("redirect_uri", request.redirect_uri.as_str()),
             ("client_id", self.client_id.as_str()),
         ];
         if let Some(secret) = &self.client_secret {
             form.push(("client_secret", secret.expose_secret()));
         }
-        if let Some(verifier) = &self.verifier {
+        if let Some(verifier) = &request.code_verifier {
             form.push(("code_verifier", verifier.expose_secret()));
         }
         let session = token_request(&context, &self.login_url, &form).await?;
@@ -383,180 +312,73 @@ impl PendingWebLogin {
             });
         Ok(WebLogin { session, refresh })
     }
-
-    /// Stops the listener, letting a response in flight reach the browser.
-    async fn stop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(mut server) = self.server.take()
-            && tokio::time::timeout(Duration::from_secs(2), &mut server)
-                .await
-                .is_err()
-        {
-            server.abort();
-        }
-    }
 }
 
-impl Drop for PendingWebLogin {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
-    }
+/// Why a callback does not carry a usable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CallbackProblem {
+    /// Its `state` is not the request's: it did not come from this authorization.
+    WrongState,
+    /// Salesforce sent an error instead of a code.
+    Refused { error: String, description: String },
+    /// Neither a code nor an error.
+    NoCode,
 }
 
-/// The redirect URI, parsed, and where to listen for it.
-struct Redirect {
-    url: reqwest::Url,
-    bind_addr: SocketAddr,
-}
-
-/// What the callback handler checks against, and where it sends the outcome (once).
-struct Callback {
-    /// The redirect URI's path; other paths are not the callback.
-    path: String,
-    state: String,
-    outcome: Mutex<Option<oneshot::Sender<CallbackOutcome>>>,
-}
-
-/// What the callback brought: a code, with a way to tell the browser how its exchange went
-/// (`true`: logged in), or the reason the login failed.
-type CallbackOutcome = Result<(String, oneshot::Sender<bool>)>;
-
-async fn callback_handler(
-    State(callback): State<Arc<Callback>>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-) -> Response {
-    if uri.path() != callback.path {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
-    }
-    if method != Method::GET {
-        return (StatusCode::METHOD_NOT_ALLOWED, "only GET").into_response();
-    }
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    // A request carrying nothing OAuth (a prefetch, a reload of a bare URL) is not the
-    // callback: it does not end the login.
-    if get("state").is_none() && get("code").is_none() && get("error").is_none() {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "Waiting for Salesforce",
-            "This address receives the login's answer from Salesforce; it carries none.",
-        );
-    }
-    let Some(sender) = callback
-        .outcome
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-    else {
-        return page(
-            StatusCode::CONFLICT,
-            "Login already handled",
-            "This login has already received its callback. You can close this window.",
-        );
-    };
-    let (error, response) = if get("state") != Some(callback.state.as_str()) {
-        (
-            Error::new(
+impl CallbackProblem {
+    /// The error for the caller; nothing was sent to the token endpoint.
+    pub(crate) fn into_error(self) -> Error {
+        let error = match self {
+            CallbackProblem::WrongState => Error::new(
                 ErrorKind::Auth,
                 "the OAuth callback's state does not match this login: the redirect did not come \
                  from this login's authorization request",
             ),
-            page(
-                StatusCode::BAD_REQUEST,
-                "Login failed",
-                "The response does not belong to this login (its state does not match). \
-                 Start the login again.",
-            ),
-        )
-    } else if let Some(error) = get("error") {
-        let description = get("error_description").unwrap_or("");
-        tracing::info!(error, description, "the OAuth callback carried an error");
-        (
-            Error::new(
+            CallbackProblem::Refused { error, description } => Error::new(
                 ErrorKind::Auth,
                 format!("the authorization was refused: {error}: {description}"),
             )
             .with_api_errors(vec![ApiErrorDetail {
-                error_code: error.to_string(),
-                message: description.to_string(),
+                error_code: error,
+                message: description,
                 fields: Vec::new(),
             }]),
-            page(
-                StatusCode::OK,
-                "Login refused",
-                &format!("Salesforce did not authorize this login: {error}: {description}"),
-            ),
-        )
-    } else if let Some(code) = get("code") {
-        // The page waits for the exchange, so it can say whether the login worked.
-        let (reply, exchanged) = oneshot::channel();
-        let _ = sender.send(Ok((code.to_string(), reply)));
-        return match tokio::time::timeout(LOGIN_TIMEOUT, exchanged).await {
-            Ok(Ok(true)) => page(
-                StatusCode::OK,
-                "Login complete",
-                "You are logged in. You can close this window.",
-            ),
-            Ok(Ok(false)) => page(
-                StatusCode::OK,
-                "Login failed",
-                "Salesforce authorized the login, but the session could not be obtained. \
-                 The application says why.",
-            ),
-            _ => page(
-                StatusCode::OK,
-                "Authorization received",
-                "Return to the application to complete the login. You can close this window.",
-            ),
-        };
-    } else {
-        (
-            Error::new(
+            CallbackProblem::NoCode => Error::new(
                 ErrorKind::Auth,
                 "the OAuth callback carried neither a code nor an error",
             ),
-            page(
-                StatusCode::BAD_REQUEST,
-                "Login failed",
-                "The response carries no authorization code. Start the login again.",
-            ),
-        )
-    };
-    let _ = sender.send(Err(error));
-    response
+        };
+        error.nothing_sent()
+    }
 }
 
-/// A small HTML page for the browser.
-fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} | forcebridge</title></head>\
-         <body><h1>{title}</h1><p>{message}</p></body></html>\n",
-        title = html_escape(title),
-        message = html_escape(message),
-    );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response()
+/// The code of a callback that answers `request`.
+pub(crate) fn check_callback<'a>(
+    request: &AuthorizeRequest,
+    callback: &'a OAuthCallback,
+) -> std::result::Result<&'a str, CallbackProblem> {
+    // The state is checked first: an error from another login is not this one's to report.
+    if !same_secret(callback.state.as_deref().unwrap_or(""), &request.state) {
+        return Err(CallbackProblem::WrongState);
+    }
+    if let Some(error) = &callback.error {
+        tracing::info!(error, description = ?callback.error_description, "the OAuth callback carried an error");
+        return Err(CallbackProblem::Refused {
+            error: error.clone(),
+            description: callback.error_description.clone().unwrap_or_default(),
+        });
+    }
+    callback.code.as_deref().ok_or(CallbackProblem::NoCode)
+}
+
+/// Compares two values without stopping at the first difference, so the time taken says
+/// nothing about how much of a guess was right.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |diff, (x, y)| diff | (x ^ y))
+            == 0
 }
 
 /// `n` random bytes, base64url without padding.
@@ -565,41 +387,95 @@ fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Serde for an optional secret: written in clear (the caller decided to store it), read back
+/// as a secret.
+mod secret_option {
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Option<SecretString>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value
+            .as_ref()
+            .map(|secret| secret.expose_secret())
+            .serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<SecretString>, D::Error> {
+        Ok(Option::<String>::deserialize(deserializer)?.map(SecretString::from))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn any_callback_path_is_served_and_only_that_path() {
-        let flow = WebServerFlow {
-            redirect_uri: "http://127.0.0.1:0/cb/*any:thing/{x}".into(),
-            ..WebServerFlow::new(LoginUrl::production(), "id")
+    fn request() -> AuthorizeRequest {
+        WebServerFlow::new(LoginUrl::production(), "id")
+            .authorize()
+            .unwrap()
+    }
+
+    #[test]
+    fn callbacks_are_read_from_a_query_string() {
+        let callback = OAuthCallback::from_query("?code=aPrx%2Fx&state=s1&code=second&other=1");
+        assert_eq!(callback.code.as_deref(), Some("aPrx/x"));
+        assert_eq!(callback.state.as_deref(), Some("s1"));
+        assert!(!callback.is_empty());
+        assert!(OAuthCallback::from_query("").is_empty());
+        assert!(!format!("{callback:?}").contains("aPrx"));
+    }
+
+    #[test]
+    fn only_a_callback_with_the_requests_state_and_a_code_passes() {
+        let request = request();
+        let good = OAuthCallback {
+            code: Some("c".into()),
+            state: Some(request.state.clone()),
+            ..OAuthCallback::default()
         };
-        let pending = flow.start().await.unwrap();
-        let callback = reqwest::Url::parse(pending.redirect_uri()).unwrap();
-        let status = |url: reqwest::Url| async move { reqwest::get(url).await.unwrap().status() };
-        // The callback path without an OAuth answer: a page, and the login goes on.
-        assert_eq!(status(callback.clone()).await, StatusCode::BAD_REQUEST);
+        assert_eq!(check_callback(&request, &good), Ok("c"));
+        let forged = OAuthCallback {
+            state: Some("forged".into()),
+            ..good.clone()
+        };
         assert_eq!(
-            status(callback.join("/cb").unwrap()).await,
-            StatusCode::NOT_FOUND
+            check_callback(&request, &forged),
+            Err(CallbackProblem::WrongState)
+        );
+        let denied = OAuthCallback {
+            code: None,
+            error: Some("access_denied".into()),
+            ..good.clone()
+        };
+        let error = check_callback(&request, &denied).unwrap_err().into_error();
+        assert_eq!(error.kind(), ErrorKind::Auth);
+        assert_eq!(error.error_code(), Some("access_denied"));
+        let empty = OAuthCallback { code: None, ..good };
+        assert_eq!(
+            check_callback(&request, &empty),
+            Err(CallbackProblem::NoCode)
         );
     }
 
-    #[tokio::test]
-    async fn only_loopback_http_redirects_are_served() {
-        for uri in [
-            "http://example.com:1717/OauthRedirect",
-            "https://localhost:1717/OauthRedirect",
-            "http://10.0.0.1:1717/cb",
-        ] {
-            let flow = WebServerFlow {
-                redirect_uri: uri.into(),
-                ..WebServerFlow::new(LoginUrl::production(), "id")
-            };
-            let error = flow.start().await.unwrap_err();
-            assert_eq!(error.kind(), ErrorKind::NotSent, "{uri}");
-            assert!(error.to_string().contains(uri), "{error}");
-        }
+    #[test]
+    fn an_authorize_request_keeps_its_verifier_through_serde_but_not_debug() {
+        let request = request();
+        let verifier = request.code_verifier.as_ref().unwrap().expose_secret();
+        assert!(!format!("{request:?}").contains(verifier));
+        let stored = serde_json::to_string(&request).unwrap();
+        let back: AuthorizeRequest = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back.state, request.state);
+        assert_eq!(back.url, request.url);
+        assert_eq!(
+            back.code_verifier.as_ref().unwrap().expose_secret(),
+            verifier
+        );
+        // Each request is new.
+        assert_ne!(self::request().state, request.state);
     }
 }

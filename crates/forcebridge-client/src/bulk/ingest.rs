@@ -164,6 +164,24 @@ impl IngestSummary {
     }
 }
 
+/// A job an ingest had opened when it failed, as [`crate::Error::bulk_jobs`] names it: resume
+/// it or abort it by id ([`Bulk::ingest_job`]) rather than load its rows a second time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StartedJob {
+    /// The job id (`750...`).
+    pub id: String,
+    /// Its last known state. `Open`: its upload did not complete, so the org will never
+    /// process it (abort it, or upload its rows and close it). `UploadComplete` or later: it
+    /// is closed and runs on the org (wait for it with [`IngestJob::resume`]). `None`: the
+    /// failure left it unknown (a close whose answer was lost); read it with
+    /// [`IngestJob::info`].
+    pub state: Option<JobState>,
+    /// The rows uploaded into it: the first rows of the input after those of the jobs before
+    /// it (0 until its upload completed).
+    pub records: u64,
+}
+
 /// Which results of an ingest job to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultKind {
@@ -283,9 +301,9 @@ impl IngestBuilder {
     /// one job's worth at a time.
     pub async fn from_csv_file(self, path: impl AsRef<Path>) -> Result<IngestSummary> {
         let path = path.as_ref();
-        let file = tokio::fs::File::open(path).await.map_err(|e| {
-            Error::not_sent(format!("cannot open {}: {e}", path.display())).with_source(e)
-        })?;
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
         self.from_csv_reader(file).await
     }
 
@@ -348,8 +366,8 @@ struct Run {
     upload: Vec<u8>,
     rows_in_upload: u64,
     rows_seen: u64,
-    /// Closed jobs and the rows uploaded into each.
-    jobs: Vec<(String, u64)>,
+    /// Every job opened so far, in order, with its last known state.
+    started: Vec<StartedJob>,
 }
 
 impl Run {
@@ -375,7 +393,7 @@ impl Run {
             upload: Vec::new(),
             rows_in_upload: 0,
             rows_seen: 0,
-            jobs: Vec::new(),
+            started: Vec::new(),
         })
     }
 
@@ -412,12 +430,62 @@ impl Run {
     }
 
     /// Creates a job, uploads what was gathered, and closes the job.
+    ///
+    /// The upload is retried through server errors and cut connections, as Salesforce keeps at
+    /// most one upload of a job: if a retry follows an attempt that had landed after all, the
+    /// job holds two and the org refuses to close it (`INVALIDJOB`), so it never loads them.
+    /// That job is then aborted and the rows go to a new one, once.
     async fn send_upload(&mut self) -> Result<()> {
         if self.rows_in_upload == 0 {
             return Ok(());
         }
-        let body = std::mem::replace(&mut self.upload, self.header.clone());
+        let body = Bytes::from(std::mem::replace(&mut self.upload, self.header.clone()));
         let rows = std::mem::take(&mut self.rows_in_upload);
+        let mut tries_left = 2;
+        loop {
+            tries_left -= 1;
+            let job = self.create_job().await?;
+            tracing::debug!(job = %job.id, object = %self.object, rows, bytes = body.len(), "bulk ingest job created; uploading");
+            self.started.push(StartedJob {
+                id: job.id.clone(),
+                state: Some(JobState::Open),
+                records: 0,
+            });
+            job.upload_csv(body.clone()).await?;
+            let closed = job.close().await;
+            let last = self.started.last_mut().expect("pushed above");
+            match closed {
+                Ok(info) => {
+                    last.state = info.job_state();
+                    last.records = rows;
+                    break;
+                }
+                Err(error) if tries_left > 0 && error.error_code() == Some("INVALIDJOB") => {
+                    tracing::warn!(job = %job.id, %error, "the org refused to close the job (a retried upload may have landed twice); aborting it and uploading to a new job");
+                    let aborted = job.abort().await?;
+                    last.state = aborted.job_state();
+                    // Aborted before it processed anything: nothing to resume or report.
+                    self.started.pop();
+                }
+                Err(error) => {
+                    // Refused by the org: still Open. Otherwise the close may have gone
+                    // through.
+                    if error.kind() != ErrorKind::Api {
+                        last.state = None;
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        self.progress.jobs_created += 1;
+        self.progress.records_uploaded += rows;
+        self.report();
+        Ok(())
+    }
+
+    /// Creates one job for the next upload. Not retried after a failure that may have
+    /// reached the org, since a second job would be left open.
+    async fn create_job(&self) -> Result<IngestJob> {
         let create = CreateIngestJob {
             object: self.object.clone(),
             operation: self.operation.wire().to_string(),
@@ -432,47 +500,42 @@ impl Run {
         };
         let call = JobKind::Ingest.call(Method::POST, &[]).json(&create)?;
         let info: JobInfo = self.client.execute_json(call).await?;
-        let id = info.id;
-        tracing::debug!(job = %id, object = %self.object, rows, bytes = body.len(), "bulk ingest job created; uploading");
-        let job = IngestJob {
+        Ok(IngestJob {
             client: self.client.clone(),
-            id: id.clone(),
-        };
-        let uploaded = async {
-            job.upload_csv(body).await?;
-            job.close().await
+            id: info.id,
+        })
+    }
+
+    /// `error`, naming the jobs opened so far and their states (as data, and in words).
+    fn failed(&self, error: Error) -> Error {
+        if self.started.is_empty() {
+            return error;
         }
-        .await;
-        if let Err(error) = uploaded {
-            return Err(error.with_note(format!(
-                "job {id} was created but its upload did not complete; abort it with bulk().ingest_job({id:?}).abort()"
-            )));
-        }
-        self.jobs.push((id, rows));
-        self.progress.jobs_created += 1;
-        self.progress.records_uploaded += rows;
-        self.report();
-        Ok(())
+        let jobs: Vec<String> = self
+            .started
+            .iter()
+            .map(|job| {
+                let state = job.state.map_or("state unknown", JobState::as_str);
+                format!("{} ({state}, {} rows)", job.id, job.records)
+            })
+            .collect();
+        error
+            .with_note(format!("bulk jobs opened: {}", jobs.join(", ")))
+            .with_bulk_jobs(self.started.clone())
     }
 
     /// Sends the last upload, waits for every job and gathers the summary. `fed` is how
-    /// reading the input ended; if it failed, the jobs already running are named in the error.
+    /// reading the input ended; if it or anything after failed, the jobs opened so far are
+    /// named in the error.
     async fn finish(mut self, fed: Result<()>) -> Result<IngestSummary> {
         let sent = match fed {
             Ok(()) => self.send_upload().await,
             Err(error) => Err(error),
         };
         if let Err(error) = sent {
-            if self.jobs.is_empty() {
-                return Err(error);
-            }
-            let ids: Vec<&str> = self.jobs.iter().map(|(id, _)| id.as_str()).collect();
-            return Err(error.with_note(format!(
-                "jobs already closed and processing on the org: {}",
-                ids.join(", ")
-            )));
+            return Err(self.failed(error));
         }
-        if self.jobs.is_empty() {
+        if self.started.is_empty() {
             return Err(Error::not_sent(format!(
                 "bulk {} into {}: the input has no data rows",
                 self.operation.wire(),
@@ -484,20 +547,14 @@ impl Run {
             records_uploaded: self.progress.records_uploaded,
             ..IngestSummary::default()
         };
-        let jobs = std::mem::take(&mut self.jobs);
-        let all_ids: Vec<String> = jobs.iter().map(|(id, _)| id.clone()).collect();
-        let waited = |error: Error| {
-            error.with_note(format!(
-                "the jobs keep running on the org; resume them by id: {}",
-                all_ids.join(", ")
-            ))
-        };
-        for (id, rows) in jobs {
+        for n in 0..self.started.len() {
+            let (id, rows) = (self.started[n].id.clone(), self.started[n].records);
             let done_processed = self.progress.records_processed;
             let done_failed = self.progress.records_failed;
-            let info = {
+            let waited = {
                 let progress_fn = self.progress_fn.clone();
                 let progress = &mut self.progress;
+                let job = &mut self.started[n];
                 wait_for(
                     &self.client,
                     JobKind::Ingest,
@@ -505,6 +562,7 @@ impl Run {
                     &self.options.poll,
                     deadline,
                     |info| {
+                        job.state = info.job_state();
                         progress.records_processed =
                             done_processed + info.number_records_processed.unwrap_or(0);
                         progress.records_failed =
@@ -515,11 +573,17 @@ impl Run {
                     },
                 )
                 .await
-                .map_err(waited)?
             };
-            let mut job = finished(&self.client, &info, self.options.results_dir.as_deref())
-                .await
-                .map_err(waited)?;
+            let info = match waited {
+                Ok(info) => info,
+                Err(error) => return Err(self.failed(error)),
+            };
+            let job = match finished(&self.client, &info, self.options.results_dir.as_deref()).await
+            {
+                Ok(job) => job,
+                Err(error) => return Err(self.failed(error)),
+            };
+            let mut job = job;
             job.records_uploaded = rows;
             summary.records_processed += job.records_processed;
             summary.records_failed += job.records_failed;
@@ -567,9 +631,10 @@ async fn feed_csv<R: AsyncRead + Unpin>(run: &mut Run, reader: R) -> Result<()> 
         LineEnding::CrLf => &b"\r\n"[..],
     };
     loop {
-        let chunk = reader.fill_buf().await.map_err(|e| {
-            Error::not_sent(format!("cannot read the CSV input: {e}")).with_source(e)
-        })?;
+        let chunk = reader
+            .fill_buf()
+            .await
+            .map_err(|e| Error::io("cannot read the CSV input", e))?;
         let eof = chunk.is_empty();
         let mut complete = Vec::new();
         let mut rest = chunk;
@@ -625,11 +690,9 @@ where
     let mut n = 0u64;
     while let Some(record) = records.next().await {
         n += 1;
-        let record = record.map_err(|e| {
-            Error::not_sent(format!("reading record {n} failed: {e}")).with_source(e)
-        })?;
+        let record = record.map_err(|e| Error::io(format!("reading record {n} failed"), e))?;
         let value = serde_json::to_value(&record).map_err(|e| {
-            Error::not_sent(format!("record {n} cannot be serialized: {e}")).with_source(e)
+            Error::not_sent(format!("record {n} cannot be serialized")).with_source(e)
         })?;
         let mut cells = Vec::new();
         flatten(n, "", value, &mut cells)?;
@@ -662,10 +725,10 @@ fn csv_line(builder: &csv::WriterBuilder, cells: &[String]) -> Result<Vec<u8>> {
     let mut writer = builder.from_writer(Vec::new());
     writer
         .write_record(cells)
-        .map_err(|e| Error::not_sent(format!("cannot write CSV: {e}")).with_source(e))?;
+        .map_err(|e| Error::not_sent("cannot write CSV").with_source(e))?;
     writer.into_inner().map_err(|e| {
         let error = e.into_error();
-        Error::not_sent(format!("cannot write CSV: {error}")).with_source(error)
+        Error::not_sent("cannot write CSV").with_source(error)
     })
 }
 
@@ -724,9 +787,9 @@ pub struct IngestJob {
 #[derive(Debug, Clone)]
 pub enum Resumed {
     /// The job is still `Open`: its upload was interrupted, so the org will never process it
-    /// by itself. Either abort it ([`IngestJob::abort`]) and load the data again, or upload
-    /// the missing rows ([`IngestJob::upload_csv`]) and close it ([`IngestJob::close`]); only
-    /// the caller knows which rows made it.
+    /// by itself. Either abort it ([`IngestJob::abort`]) and load its rows again, or, if
+    /// nothing was uploaded, upload them ([`IngestJob::upload_csv`]) and close it
+    /// ([`IngestJob::close`]).
     StillOpen(JobInfo),
     /// The job finished (completed, failed or aborted).
     Finished(JobSummary),
@@ -743,14 +806,19 @@ impl IngestJob {
         job_info(&self.client, JobKind::Ingest, &self.id).await
     }
 
-    /// Uploads CSV into an `Open` job (header row included; every upload of a job must have
-    /// the same columns). Not retried after a cut connection, since a repeated upload would
-    /// load its rows twice.
+    /// Uploads the job's CSV (header row included) into an `Open` job. Salesforce takes one
+    /// upload per job: a job that received two refuses to close (`INVALIDJOB`), so it never
+    /// loads them. That is why the upload is retried through server errors and cut
+    /// connections: a retry after an attempt that had landed can leave the job unclosable, but
+    /// never loads a row twice (abort the job and upload to a new one).
     pub async fn upload_csv(&self, csv: impl Into<Bytes>) -> Result<()> {
+        // Salesforce's behaviour: a second PUT on an Open job answers 201 and the close then
+        // fails with 400 INVALIDJOB "Found multipe contents for job" (seen on real orgs,
+        // salesforce.stackexchange.com; not in the reference).
         let call = JobKind::Ingest
             .call(Method::PUT, &[&self.id, "batches"])
             .body("text/csv", csv.into())
-            .idempotent(false);
+            .idempotent(true);
         self.client.execute(call).await?;
         Ok(())
     }
@@ -832,11 +900,11 @@ impl IngestJob {
             .await
             .and(sink.flush().await)
             .map_err(|e| {
-                Error::new(
-                    ErrorKind::NotSent,
-                    format!("cannot write the results of bulk job {}: {e}", self.id),
+                Error::io(
+                    format!("cannot write the results of bulk job {}", self.id),
+                    e,
                 )
-                .with_source(e)
+                .sent()
             })?;
         Ok(body.len() as u64)
     }
@@ -857,9 +925,9 @@ impl IngestJob {
             ResultKind::Unprocessed,
         ] {
             let path = dir.join(format!("{}-{}.csv", self.id, kind.file_suffix()));
-            let mut file = tokio::fs::File::create(&path).await.map_err(|e| {
-                Error::not_sent(format!("cannot create {}: {e}", path.display())).with_source(e)
-            })?;
+            let mut file = tokio::fs::File::create(&path)
+                .await
+                .map_err(|e| Error::io(format!("cannot create {}", path.display()), e).sent())?;
             self.results_into(kind, &mut file).await?;
             paths.push(path);
         }
@@ -876,7 +944,7 @@ impl IngestJob {
 fn parse_results(id: &str, body: &[u8], delimiter: u8) -> Result<Vec<ResultRow>> {
     let bad = |e: csv::Error| {
         Error::decode(
-            format!("the results of bulk job {id} are not readable CSV: {e}"),
+            format!("the results of bulk job {id} are not readable CSV"),
             e,
         )
     };

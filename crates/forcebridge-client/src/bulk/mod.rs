@@ -7,15 +7,23 @@
 //!   waits for every job and reports what happened to each row ([`IngestSummary`]).
 //! - **Query** ([`Bulk::query`]) runs a query job and downloads its CSV result page by page
 //!   (`maxRecords`, `locator`) into any `AsyncWrite`, holding one page at a time.
+//! - **Export** ([`QueryJob::export_to_file`]) writes a query job's result to a file that
+//!   survives a crash: pages go to `FILE.part`, where the next one starts is saved in
+//!   `FILE.part.state` after each, and [`QueryJob::resume_export`] goes on from there.
 //! - **Jobs by id** ([`Bulk::ingest_job`], [`Bulk::query_job`]) pick up a job after a crash:
 //!   wait for it, fetch its results, continue a download from a saved locator, abort, delete.
 //!
 //! Every request goes through the client's one road, so read-only mode, retries and the API
 //! budget hold: ingest jobs are writes (a read-only client refuses them before sending
-//! anything); query jobs are reads. Creating a job is not idempotent (a retried create after a
-//! cut connection could make two jobs), so it is retried only when nothing can have reached the
-//! org, unless [`crate::RetryPolicy::retry_non_idempotent`] says otherwise; polling, results
-//! and locators are retried freely.
+//! anything); query jobs are reads, and their SOQL is checked before the job is created.
+//!
+//! What is retried: polling, results and locators freely; creating a query job and uploading an
+//! ingest job's data through server errors and cut connections too, as neither can change data
+//! twice (a repeated query job is an unused job; Salesforce keeps one upload per ingest job and
+//! refuses to close a job that received two, so rows are never loaded twice — the ingest then
+//! aborts that job and uploads to a new one). Creating an ingest job is retried only when
+//! nothing can have reached the org, unless [`crate::RetryPolicy::retry_non_idempotent`] says
+//! otherwise, since a second job would be left open.
 //!
 //! ```no_run
 //! # async fn demo(client: forcebridge_client::Client) -> forcebridge_client::Result<()> {
@@ -40,6 +48,7 @@
 //! # Ok(()) }
 //! ```
 
+mod export;
 mod ingest;
 mod query;
 
@@ -52,9 +61,11 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Call, Target};
 
+pub use export::{ExportProgress, ExportSummary, export_part_paths};
 pub use ingest::{
     DEFAULT_MAX_UPLOAD_BYTES, IngestBuilder, IngestJob, IngestOperation, IngestOptions,
     IngestProgress, IngestSummary, JobSummary, ResultFiles, ResultKind, ResultRow, Resumed,
+    StartedJob,
 };
 pub use query::{QueryJob, QueryOptions, QueryPage, QueryPageStream, QuerySummary, QueryWork};
 

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
+use crate::statement::{self, Check, Language};
 
 /// How a query job runs and is downloaded.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +44,7 @@ pub struct QueryWork {
     soql: String,
     operation: &'static str,
     options: QueryOptions,
+    check: Check,
 }
 
 /// One page of a query job's CSV result, as the org sent it (with its own header row).
@@ -60,6 +62,16 @@ pub struct QueryPage {
     /// The locator of the next page; `None` on the last page. Save it to continue a download
     /// later with [`QueryJob::resume_into`] or [`QueryJob::pages_from`].
     pub next_locator: Option<String>,
+}
+
+impl QueryPage {
+    /// The page's rows without its header row: what follows the first page when pages are
+    /// joined into one CSV.
+    pub fn without_header(&self) -> &[u8] {
+        let mut in_quotes = false;
+        let end = record_end(&self.bytes, &mut in_quotes).unwrap_or(self.bytes.len());
+        &self.bytes[end..]
+    }
 }
 
 /// What a download wrote.
@@ -94,6 +106,7 @@ impl Bulk {
             soql,
             operation,
             options: QueryOptions::default(),
+            check: Check::Parse,
         }
     }
 
@@ -122,10 +135,22 @@ impl QueryWork {
         self
     }
 
-    /// Creates the job and returns it without waiting (save its id to resume later). Job
-    /// creation is not retried after a failure that may have reached the org, unless the
-    /// retry policy allows repeating non-idempotent requests.
+    /// Sends the statement without parsing it first, for SOQL the org accepts but
+    /// `forcebridge-soql` does not. By default an invalid statement fails with
+    /// [`ErrorKind::InvalidQuery`] before anything is sent; the 100,000-character limit holds
+    /// either way.
+    pub fn unchecked(mut self) -> QueryWork {
+        self.check = Check::LengthOnly;
+        self
+    }
+
+    /// Creates the job and returns it without waiting (save its id to resume later). The
+    /// statement is checked first (see [`QueryWork::unchecked`]). Creating a query job changes
+    /// no data, so it is retried through server errors and cut connections like a read; a
+    /// retry after an attempt that had landed leaves one unused job on the org, which it
+    /// deletes after seven days.
     pub async fn start(self) -> Result<QueryJob> {
+        statement::check(&self.soql, Language::Soql, self.check)?;
         let create = CreateQueryJob {
             operation: self.operation.to_string(),
             query: self.soql,
@@ -133,7 +158,10 @@ impl QueryWork {
             column_delimiter: Some(self.options.column_delimiter.wire().into()),
             line_ending: Some(self.options.line_ending.wire().into()),
         };
-        let call = JobKind::Query.call(Method::POST, &[]).json(&create)?;
+        let call = JobKind::Query
+            .call(Method::POST, &[])
+            .json(&create)?
+            .idempotent(true);
         let info: JobInfo = self.client.execute_json(call).await?;
         tracing::debug!(job = %info.id, object = %info.object, "bulk query job created");
         Ok(QueryJob {
@@ -249,19 +277,17 @@ impl QueryJob {
         let mut pages = self.pages_from(locator);
         while let Some(page) = pages.try_next().await? {
             let body: &[u8] = if header_written {
-                let mut in_quotes = false;
-                let end = record_end(&page.bytes, &mut in_quotes).unwrap_or(page.bytes.len());
-                &page.bytes[end..]
+                page.without_header()
             } else {
                 header_written = true;
                 &page.bytes
             };
             sink.write_all(body).await.map_err(|e| {
-                Error::not_sent(format!(
-                    "cannot write the results of bulk query job {}: {e}",
-                    self.id
-                ))
-                .with_source(e)
+                Error::io(
+                    format!("cannot write the results of bulk query job {}", self.id),
+                    e,
+                )
+                .sent()
             })?;
             summary.records += page.records;
             summary.bytes += body.len() as u64;
@@ -269,11 +295,11 @@ impl QueryJob {
             summary.last_locator = page.locator;
         }
         sink.flush().await.map_err(|e| {
-            Error::not_sent(format!(
-                "cannot write the results of bulk query job {}: {e}",
-                self.id
-            ))
-            .with_source(e)
+            Error::io(
+                format!("cannot write the results of bulk query job {}", self.id),
+                e,
+            )
+            .sent()
         })?;
         tracing::debug!(job = %self.id, records = summary.records, pages = summary.pages, "bulk query downloaded");
         Ok(summary)
@@ -392,6 +418,20 @@ impl Stream for QueryPageStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_without_its_header_is_its_rows() {
+        let page = |csv: &'static [u8]| QueryPage {
+            job_id: "750".into(),
+            bytes: Bytes::from_static(csv),
+            records: 0,
+            locator: None,
+            next_locator: None,
+        };
+        assert_eq!(page(b"Id,Name\n2,b\n").without_header(), b"2,b\n");
+        assert_eq!(page(b"\"I\nd\",Name\n2,b\n").without_header(), b"2,b\n");
+        assert_eq!(page(b"Id,Name").without_header(), b"");
+    }
 
     #[test]
     fn rows_are_counted_after_the_header() {

@@ -198,6 +198,6 @@ impl BatchResult {
     /// The body read as `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         T::deserialize(&self.body)
-            .map_err(|e| Error::decode(format!("batch subrequest: unexpected body: {e}"), e))
+            .map_err(|e| Error::decode("batch subrequest: unexpected body".to_string(), e))
     }
 }

@@ -201,10 +201,7 @@ impl Collection {
                         .map(|value| match value {
                             Value::Null => Ok(None),
                             value => T::deserialize(value).map(Some).map_err(|e| {
-                                Error::decode(
-                                    format!("{}: unexpected record: {e}", reply.request),
-                                    e,
-                                )
+                                Error::decode(format!("{}: unexpected record", reply.request), e)
                             }),
                         })
                         .collect()

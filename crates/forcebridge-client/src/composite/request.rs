@@ -295,7 +295,7 @@ impl SubrequestResult {
         T::deserialize(&self.body).map_err(|e| {
             Error::decode(
                 format!(
-                    "composite subrequest {:?}: unexpected body: {e}",
+                    "composite subrequest {:?}: unexpected body",
                     self.reference_id
                 ),
                 e,

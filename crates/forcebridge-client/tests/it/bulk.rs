@@ -558,7 +558,7 @@ async fn a_read_only_client_refuses_ingest_without_sending_but_runs_queries() {
 }
 
 #[tokio::test]
-async fn a_job_creation_cut_off_is_not_retried_so_no_second_job_appears() {
+async fn a_query_job_creation_is_retried_through_cuts_but_an_ingest_job_creation_is_not() {
     let org = TestOrg::seeded(200).await;
     let client = org.client();
     client.session().await.unwrap();
@@ -574,16 +574,91 @@ async fn a_job_creation_cut_off_is_not_retried_so_no_second_job_appears() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transport);
-    assert_eq!(client.requests_sent(), sent + 1, "one attempt only");
+    assert!(!error.is_not_sent(), "the creates reached the org");
+    // A query job changes no data: every attempt the policy allows was made.
+    let attempts = crate::support::quick_retries().max_retries as u64 + 1;
+    assert_eq!(client.requests_sent(), sent + attempts);
     let error = insert_accounts(&client, quick_options())
         .from_records([json!({"Name": "Once"})])
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Transport);
-    assert_eq!(client.requests_sent(), sent + 2, "one attempt only");
+    assert_eq!(
+        client.requests_sent(),
+        sent + attempts + 1,
+        "one attempt only"
+    );
     org.emulator.set_faults(FaultConfig::none());
-    assert_eq!(client.bulk().list_query_jobs().await.unwrap().len(), 1);
+    // Each cut query job creation had landed: unused jobs, no data changed.
+    assert_eq!(
+        client.bulk().list_query_jobs().await.unwrap().len() as u64,
+        attempts
+    );
     assert_eq!(client.bulk().list_ingest_jobs().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_query_job_creation_and_an_upload_answered_503_are_retried() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let job = client
+        .bulk()
+        .ingest_job(open_account_insert_job(&client).await);
+    let attempts = crate::support::quick_retries().max_retries as u64 + 1;
+    // Salesforce answers 503 before doing any work: every attempt the policy allows is made.
+    org.emulator.set_faults(FaultConfig {
+        error_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let sent = client.requests_sent();
+    let error = client
+        .bulk()
+        .query("SELECT Id FROM Account")
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(client.requests_sent(), sent + attempts);
+    let error = job.upload_csv(&b"Name\nOnce\n"[..]).await.unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(client.requests_sent(), sent + 2 * attempts);
+    org.emulator.set_faults(FaultConfig::none());
+    // None of them landed: no query job, and the ingest job can still take its one upload.
+    assert!(client.bulk().list_query_jobs().await.unwrap().is_empty());
+    job.upload_csv(&b"Name\nOnce\n"[..]).await.unwrap();
+    job.close().await.unwrap();
+    job.wait(&quick_poll()).await.unwrap();
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 1);
+}
+
+#[tokio::test]
+async fn an_upload_cut_after_it_landed_is_retried_and_the_job_never_loads_it_twice() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let job = client
+        .bulk()
+        .ingest_job(open_account_insert_job(&client).await);
+    org.emulator.set_faults(FaultConfig {
+        reset_rate: 1.0,
+        ..FaultConfig::none()
+    });
+    let sent = client.requests_sent();
+    let error = job.upload_csv(&b"Name\nTwice\n"[..]).await.unwrap_err();
+    org.emulator.set_faults(FaultConfig::none());
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    let attempts = crate::support::quick_retries().max_retries as u64 + 1;
+    assert_eq!(
+        client.requests_sent(),
+        sent + attempts,
+        "the upload was retried"
+    );
+    // Every attempt landed, so the org holds several uploads: it refuses to close the job,
+    // and no row is loaded, let alone twice.
+    let refused = job.close().await.unwrap_err();
+    assert_eq!(refused.error_code(), Some("INVALIDJOB"));
+    assert_eq!(job.info().await.unwrap().state, "Open");
+    job.abort().await.unwrap();
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 0);
 }
 
 #[tokio::test]
@@ -636,15 +711,48 @@ async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_run
     .try_from_record_stream(futures_util::stream::iter(records))
     .await
     .unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::NotSent);
+    // The source's own error, after jobs went out: not "not sent", and the jobs are data.
+    assert_eq!(error.kind(), ErrorKind::Io);
+    assert!(!error.is_not_sent());
     let text = error.to_string();
     assert!(text.contains("reading record 21 failed"), "{text}");
-    assert!(text.contains("jobs already closed"), "{text}");
+    let source = std::error::Error::source(&error).unwrap().to_string();
+    assert_eq!(source, "the source database went away");
+    assert!(
+        !text.contains(&source),
+        "the message repeats its source: {text}"
+    );
     let jobs = client.bulk().list_ingest_jobs().await.unwrap();
     assert!(jobs.len() >= 2, "{jobs:?}");
+    let named = error.bulk_jobs();
+    assert_eq!(named.len(), jobs.len());
     for job in &jobs {
         assert!(text.contains(&job.id), "{text} lacks {}", job.id);
+        let started = named.iter().find(|n| n.id == job.id).unwrap();
+        // Closed and running on the org: resume it, do not load its rows again.
+        assert_ne!(started.state, Some(JobState::Open), "{started:?}");
+        assert!(started.records > 0);
     }
+    assert!(
+        !text.contains("ingest_job("),
+        "no Rust calls in messages: {text}"
+    );
+    // The rows the named jobs hold are the first ones of the input: once they finish, a
+    // caller resumes from the row after them.
+    for job in named {
+        client
+            .bulk()
+            .ingest_job(&job.id)
+            .wait(&quick_poll())
+            .await
+            .unwrap();
+    }
+    let uploaded: u64 = named.iter().map(|j| j.records).sum();
+    assert!((1..20).contains(&uploaded), "{uploaded}");
+    assert_eq!(
+        count(&client, "SELECT COUNT() FROM Account").await,
+        uploaded
+    );
 }
 
 #[tokio::test]
@@ -757,4 +865,122 @@ async fn a_hundred_thousand_rows_go_in_by_bulk_ingest_and_come_back_by_bulk_quer
     }
     assert_eq!(seen.len(), 100_000);
     assert!(seen.contains("\"Hundred-k 099999\",\"99999\""));
+}
+
+/// A completed query job over every Account, paged by `max_records`.
+async fn account_export_job(
+    client: &Client,
+    max_records: u64,
+) -> forcebridge_client::bulk::QueryJob {
+    let job = client
+        .bulk()
+        .query("SELECT Id, Name, Description FROM Account ORDER BY Id")
+        .options(QueryOptions {
+            max_records: Some(max_records),
+            poll: quick_poll(),
+            ..QueryOptions::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    job.wait().await.unwrap();
+    job
+}
+
+#[tokio::test]
+async fn an_export_interrupted_after_some_pages_resumes_to_the_same_bytes() {
+    let org = TestOrg::seeded(3_000).await;
+    let client = org.client();
+    let job = account_export_job(&client, 40).await;
+    let dir = temp_dir("export");
+
+    let whole = dir.join("whole.csv");
+    let summary = job.export_to_file(&whole, |_| {}).await.unwrap();
+    let expected = std::fs::read(&whole).unwrap();
+    assert!(summary.pages > 4, "{summary:?}");
+    assert!(!summary.resumed);
+    assert_eq!(summary.bytes, expected.len() as u64);
+    assert_eq!(
+        std::str::from_utf8(&expected)
+            .unwrap()
+            .matches("\"Id\",\"Name\"")
+            .count(),
+        1,
+        "one header"
+    );
+    let (_, state) = forcebridge_client::bulk::export_part_paths(&whole);
+    assert!(!state.exists(), "a complete export leaves no state");
+
+    // The same export, dropped once its third page is saved, as a crash would stop it.
+    let out = dir.join("out.csv");
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let signal = stop.clone();
+    let export = job.export_to_file(&out, move |p| {
+        if p.pages == 3 {
+            signal.notify_one();
+        }
+    });
+    tokio::select! {
+        biased;
+        () = stop.notified() => {}
+        done = export => panic!("the export should have been stopped: {done:?}"),
+    }
+    assert!(!out.exists(), "only a complete export gets the name");
+    let (part, state) = forcebridge_client::bulk::export_part_paths(&out);
+    // A torn write after the last complete page.
+    let mut partial = std::fs::read(&part).unwrap();
+    assert!(expected.starts_with(&partial));
+    partial.extend_from_slice(b"\"001half a row");
+    std::fs::write(&part, &partial).unwrap();
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let resumed = job
+        .resume_export(&out, move |p| sink.lock().unwrap().push(*p))
+        .await
+        .unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(std::fs::read(&out).unwrap(), expected);
+    assert_eq!(resumed.records, summary.records);
+    assert_eq!(resumed.pages, summary.pages - 3);
+    assert!(!part.exists() && !state.exists());
+    // Progress starts from what the interrupted run had saved.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].pages, 0);
+    assert!(seen[0].records > 0);
+    assert_eq!(seen.last().unwrap().records, summary.records);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_export_state_of_another_job_is_refused_and_left_alone() {
+    let org = TestOrg::seeded(1_000).await;
+    let client = org.client();
+    let first = account_export_job(&client, 50).await;
+    let second = account_export_job(&client, 50).await;
+    let dir = temp_dir("export-other");
+    let out = dir.join("out.csv");
+    let (part, state) = forcebridge_client::bulk::export_part_paths(&out);
+    std::fs::write(&part, "\"Id\"\n\"001\"\n").unwrap();
+    let saved = format!(
+        r#"{{"job_id":"{}","bytes":11,"records":1,"next_locator":"NTA"}}"#,
+        first.id()
+    );
+    std::fs::write(&state, &saved).unwrap();
+    let error = second.resume_export(&out, |_| {}).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    assert!(error.to_string().contains(first.id()), "{error}");
+    assert!(error.to_string().contains(second.id()), "{error}");
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), saved);
+    assert_eq!(std::fs::read(&part).unwrap(), b"\"Id\"\n\"001\"\n");
+
+    // Without a state file a resume is a whole export.
+    let fresh = dir.join("fresh.csv");
+    let summary = second.resume_export(&fresh, |_| {}).await.unwrap();
+    assert!(!summary.resumed);
+    assert_eq!(
+        summary.records,
+        count(&client, "SELECT COUNT() FROM Account").await
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,3 +7,6 @@ mod query;
 mod reliability;
 mod sobjects;
 mod support;
+mod web;
+#[cfg(feature = "loopback")]
+mod web_loopback;

@@ -127,7 +127,8 @@ async fn typed_records_read_nested_parents_and_nulls() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Decode);
-    assert!(error.to_string().contains("invalid type"), "{error}");
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(cause.contains("invalid type"), "{cause}");
 }
 
 #[tokio::test]
@@ -364,6 +365,141 @@ async fn searches_find_records_across_objects() {
         read_only.parameterized_search(&search).await.unwrap().len(),
         1
     );
+    // A broken search is refused before it is sent; unchecked, the org refuses it.
+    let sent = client.requests_sent();
     let error = client.search("FIND {").await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidQuery);
+    assert!(
+        error.to_string().starts_with("invalid SOSL at line 1"),
+        "{error}"
+    );
+    assert_eq!(client.requests_sent(), sent);
+    let error = client.search_unchecked("FIND {").await.unwrap_err();
     assert_eq!(error.error_code(), Some("MALFORMED_SEARCH"));
+}
+
+#[tokio::test]
+async fn an_invalid_query_is_refused_before_anything_is_sent_unless_unchecked() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let soql = "SELECT Id FROM Account WHERE Name = Acme";
+    let error = client.query(soql).fetch_all().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidQuery);
+    assert!(error.is_not_sent());
+    assert_eq!(client.requests_sent(), 0, "not even a login");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("invalid SOQL at line 1, column 37: "),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "one line: {message}");
+    let diagnostic = &error.query_diagnostics()[0];
+    assert_eq!(&soql[diagnostic.span.range()], "Acme");
+    let frame = error.code_frame().unwrap();
+    assert!(frame.contains(&format!("1 | {soql}")), "{frame}");
+    assert!(frame.contains("^^^^"), "{frame}");
+    // Streams and terminals refuse alike; a SOSL search is not a query.
+    let mut pages = client.query_all(soql).pages();
+    assert_eq!(
+        pages.try_next().await.unwrap_err().kind(),
+        ErrorKind::InvalidQuery
+    );
+    assert!(pages.try_next().await.unwrap().is_none(), "the stream ends");
+    let error = client.query("FIND {Acme}").total_size().await.unwrap_err();
+    assert!(error.to_string().contains("found a SOSL search"), "{error}");
+    assert_eq!(client.requests_sent(), 0);
+
+    // Unchecked, the statement goes to the org, which refuses it as Salesforce would.
+    let error = client
+        .query(soql)
+        .unchecked()
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Api);
+    assert!(error.code_frame().is_none());
+    assert!(client.requests_sent() > 0);
+}
+
+/// A valid query of about `bytes` bytes over Contacts that matches every one of them.
+fn long_query(bytes: usize) -> String {
+    let mut soql = String::from("SELECT Id FROM Contact WHERE LastName NOT IN (");
+    let mut n = 0;
+    while soql.len() < bytes {
+        soql.push_str(&format!("'no such name {n}', "));
+        n += 1;
+    }
+    soql.push_str("'none') ORDER BY Id");
+    soql
+}
+
+#[tokio::test]
+async fn a_query_too_long_for_a_url_is_sent_through_composite_and_pages_as_usual() {
+    // More Contacts than the 2,000 of a first page (the local org's composite pages by 2,000).
+    let org = TestOrg::seeded(12_000).await;
+    let client = org.client();
+    let expected: Vec<String> = client
+        .query("SELECT Id FROM Contact ORDER BY Id")
+        .fetch_all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id().unwrap().to_string())
+        .collect();
+    assert!(expected.len() > 2000, "several pages: {}", expected.len());
+
+    let soql = long_query(45_000);
+    assert!(soql.len() >= 45_000);
+    let mut pages = client.query(&soql).batch_size(200).pages();
+    let mut ids = Vec::new();
+    let mut n_pages = 0;
+    while let Some(page) = pages.try_next().await.unwrap() {
+        n_pages += 1;
+        ids.extend(page.records.iter().map(|r| r.id().unwrap().to_string()));
+    }
+    assert!(n_pages > 1, "the first page named the next: {n_pages}");
+    assert_eq!(ids, expected);
+    // queryAll takes the same road.
+    let all = client.query_all(&soql).total_size().await.unwrap();
+    assert_eq!(all, expected.len() as u64);
+    // The org's refusal of a long query is the query's error, not the composite's.
+    let unknown = soql.replacen("SELECT Id", "SELECT Nope__c", 1);
+    let error = client.query(&unknown).fetch_all().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Api);
+    assert_eq!(error.status(), Some(400));
+    assert!(
+        error
+            .to_string()
+            .starts_with("GET /services/data/v60.0/query: INVALID_FIELD"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_query_over_salesforces_limit_is_refused_with_a_short_message() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    for soql in [long_query(150_000), long_query(11_500_000)] {
+        for error in [
+            client.query(&soql).fetch_all().await.unwrap_err(),
+            client
+                .query(&soql)
+                .unchecked()
+                .fetch_all()
+                .await
+                .unwrap_err(),
+            client.bulk().query(&soql).start().await.unwrap_err(),
+        ] {
+            assert_eq!(error.kind(), ErrorKind::InvalidQuery);
+            let message = error.to_string();
+            assert!(
+                message.contains("characters long; Salesforce accepts at most 100,000"),
+                "{message}"
+            );
+            assert!(message.len() < 200, "{message}");
+            assert!(error.code_frame().unwrap().len() < 1000);
+            assert!(std::error::Error::source(&error).is_none());
+        }
+    }
+    assert_eq!(client.requests_sent(), 0);
 }

@@ -442,3 +442,98 @@ async fn logins_retry_server_errors_but_not_refusals() {
     assert_eq!(error.status(), Some(503));
     assert_eq!(served.load(Ordering::SeqCst), 3);
 }
+
+/// Every message in `error`'s chain, outermost first, as the CLI prints them (`{:#}`).
+fn chain(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut messages = vec![error.to_string()];
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        messages.push(next.to_string());
+        cause = next.source();
+    }
+    messages
+}
+
+#[tokio::test]
+async fn an_unreachable_org_is_a_transport_error_that_sent_nothing_and_says_each_thing_once() {
+    // A port nothing listens on: the connection is refused.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = token_client(&url, RetryPolicy::none());
+    let soql = "SELECT Id, Name FROM Account WHERE Name = 'Needle'";
+    let error = client.query(soql).fetch_all().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transport);
+    assert!(error.is_not_sent(), "a refused connection sends nothing");
+    let messages = chain(&error);
+    assert_eq!(
+        messages[0],
+        "GET /services/data/v60.0/query: could not connect"
+    );
+    assert!(messages.len() > 1, "the cause is kept as the source");
+    // Each layer says its own part: no message holds the next one, and nothing names the
+    // query string.
+    for pair in messages.windows(2) {
+        assert!(!pair[0].contains(&pair[1]), "{messages:#?}");
+    }
+    let printed = messages.join(": ");
+    for secret_ish in ["?q=", "Needle", "SELECT", &url] {
+        assert!(!printed.contains(secret_ish), "{secret_ish} in {printed}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_cannot_be_built_is_not_sent_and_not_retried() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    client.session().await.unwrap();
+    let sent = client.requests_sent();
+    // Longer than any URL the HTTP stack can carry.
+    let path = format!("/services/data/v60.0/query?q={}", "x".repeat(70_000));
+    let error = client
+        .raw(forcebridge_client::Method::GET, &path)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    assert!(error.is_not_sent());
+    assert_eq!(client.requests_sent(), sent + 1, "one attempt, no retries");
+    let printed = chain(&error).join(": ");
+    assert!(printed.len() < 300, "{printed}");
+    assert!(!printed.contains("xxxx"), "{printed}");
+}
+
+#[tokio::test]
+async fn a_get_too_long_for_salesforce_and_without_a_composite_form_is_refused_before_sending() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    client.session().await.unwrap();
+    let sent = client.requests_sent();
+    let error = client
+        .raw(forcebridge_client::Method::GET, "limits")
+        .query("filler", "x".repeat(20_000))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NotSent);
+    assert!(
+        error
+            .to_string()
+            .starts_with("GET /services/data/v60.0/limits: not sent: its URL would be"),
+        "{error}"
+    );
+    assert_eq!(client.requests_sent(), sent);
+}
+
+#[tokio::test]
+async fn an_error_the_org_answered_is_not_not_sent() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let error = client
+        .query("SELECT NoSuchField__c FROM Account")
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Api);
+    assert!(!error.is_not_sent(), "the org saw it and refused it");
+}

@@ -1,4 +1,5 @@
-//! Bulk API 2.0 ingest jobs: create, upload CSV (one or more PUTs), close, process in the
+//! Bulk API 2.0 ingest jobs: create, upload CSV (one PUT: as on Salesforce, a job that received
+//! two refuses to close, so a repeated upload is never loaded twice), close, process in the
 //! background, report counts and per-record results as CSV.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -298,9 +299,25 @@ pub(super) async fn change_state(
     let now = org.now();
     match change.state.as_str() {
         "UploadComplete" => {
-            let state = job.progress().state;
+            let (state, uploads) = {
+                let progress = job.progress();
+                (progress.state, progress.uploads.len())
+            };
             if state != JobState::Open {
                 return Err(invalid_state(state, "only an Open job can be closed"));
+            }
+            // Salesforce takes every PUT of data while a job is Open, but refuses to close a
+            // job that received more than one, so a repeated upload is never loaded twice. The
+            // message is Salesforce's, spelling included (seen on real orgs; the reference does
+            // not document it).
+            if uploads > 1 {
+                return Err(ApiFailure::bad_request(
+                    "INVALIDJOB",
+                    format!(
+                        "Found multipe contents for job: <{}>, please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
+                        job.id
+                    ),
+                ));
             }
             job.set_state(JobState::UploadComplete, now);
             // Answer with the state the close produced, whatever the worker does next.

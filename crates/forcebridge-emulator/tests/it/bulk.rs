@@ -58,7 +58,7 @@ impl TestOrg {
 }
 
 #[tokio::test]
-async fn insert_job_processes_every_uploaded_part_and_reports_per_record_results() {
+async fn insert_job_processes_every_row_and_reports_per_record_results() {
     let org = TestOrg::start().await;
     let created = org
         .post(
@@ -79,8 +79,7 @@ async fn insert_job_processes_every_uploaded_part_and_reports_per_record_results
         .ingest(
             json!({"object": "Contact", "operation": "insert"}),
             &[
-                "LastName,Email,Description\nLee,lee@example.com,\"multi\nline, with \"\"quotes\"\"\"\nKim,not-an-email,\n",
-                "LastName,Email,Description\nPark,park@example.com,second part\n",
+                "LastName,Email,Description\nLee,lee@example.com,\"multi\nline, with \"\"quotes\"\"\"\nKim,not-an-email,\nPark,park@example.com,third row\n",
             ],
         )
         .await;
@@ -125,6 +124,50 @@ async fn insert_job_processes_every_uploaded_part_and_reports_per_record_results
     assert_eq!(&failures[0][2], "Kim");
     let unprocessed = org.results(&job, "unprocessedrecords").await;
     assert_eq!(unprocessed.trim(), r#""LastName","Email","Description""#);
+}
+
+#[tokio::test]
+async fn a_job_given_two_uploads_refuses_to_close_so_no_row_loads_twice() {
+    let org = TestOrg::start().await;
+    let created = org
+        .post(
+            "/jobs/ingest",
+            json!({"object": "Account", "operation": "insert"}),
+        )
+        .await;
+    let job = created.json["id"].as_str().unwrap().to_string();
+    // A client that retried an upload whose first attempt had landed after all.
+    for _ in 0..2 {
+        assert_eq!(
+            org.put_csv(&job, "Name\nTwice\n").await.status,
+            StatusCode::CREATED
+        );
+    }
+    let closed = org
+        .patch(
+            &format!("/jobs/ingest/{job}"),
+            json!({"state": "UploadComplete"}),
+        )
+        .await;
+    assert_eq!(
+        (closed.status, closed.error_code()),
+        (StatusCode::BAD_REQUEST, "INVALIDJOB")
+    );
+    assert!(
+        closed.text.contains("only do 'PUT' once"),
+        "{}",
+        closed.text
+    );
+    let info = org.get(&format!("/jobs/ingest/{job}")).await;
+    assert_eq!(info.json["state"], "Open");
+    let aborted = org
+        .patch(&format!("/jobs/ingest/{job}"), json!({"state": "Aborted"}))
+        .await;
+    assert_eq!(aborted.json["state"], "Aborted");
+    let count = org
+        .get("/query?q=SELECT+COUNT()+FROM+Account+WHERE+Name+=+'Twice'")
+        .await;
+    assert_eq!(count.json["totalSize"], 0);
 }
 
 #[tokio::test]

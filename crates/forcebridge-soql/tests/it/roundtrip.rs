@@ -71,13 +71,22 @@ fn every_valid_corpus_query_round_trips() {
 
 // ---- Generated queries -------------------------------------------------------------------------
 
+/// Words the SOQL reference reserves: no field or object has these names, so a generated name
+/// must not be one.
+const RESERVED: &[&str] = &[
+    "AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES", "LAST",
+    "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "USING", "WHERE", "WITH",
+];
+
 /// Names for fields. `format` is a real field on Report that is also a function name.
 fn ident() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("Id".to_string()),
         Just("Name".to_string()),
         Just("format".to_string()),
-        "[A-Z][a-z]{1,6}(__c)?",
+        "[A-Z][a-z]{1,6}(__c)?".prop_filter("a reserved word", |name| !RESERVED
+            .iter()
+            .any(|word| word.eq_ignore_ascii_case(name))),
         "[a-z]{1,3}__[A-Z][a-z]{1,4}__c",
     ]
 }
