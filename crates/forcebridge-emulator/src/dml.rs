@@ -111,14 +111,22 @@ pub fn find_by_external_id(
         .field(field)
         .ok_or_else(|| unknown_external_id_field(field))?;
     if f.name.eq_ignore_ascii_case("Id") {
-        return Ok(
-            match RecordId::parse(value).and_then(|id| txn_data.find(schema, id)) {
-                Some((o, slot, row)) if o == object && !is_deleted(def, row) => {
-                    Match::One(id_of(def, slot))
-                }
-                _ => Match::None,
-            },
-        );
+        // An id names one record: text that is no id is refused, and an id that matches no
+        // live record of the object is not found, so an upsert by `Id` never creates a record
+        // for an id it was given (Salesforce's exact answer there is UNVERIFIED).
+        let id = RecordId::read(value).map_err(|_| {
+            DmlError::new(
+                "MALFORMED_ID",
+                format!("{} ID: id value of incorrect type: {value}", def.label),
+            )
+            .on("Id")
+        })?;
+        return match id.and_then(|id| txn_data.find(schema, id)) {
+            Some((o, slot, row)) if o == object && !is_deleted(def, row) => {
+                Ok(Match::One(id_of(def, slot)))
+            }
+            _ => Err(not_found()),
+        };
     }
     if !(f.external_id || f.id_lookup) {
         return Err(unknown_external_id_field(field));

@@ -73,6 +73,25 @@ impl ApiFailure {
         )
     }
 
+    /// The record id a URL names: 404 `NOT_FOUND` for text that is no id of this org, and 400
+    /// `MALFORMED_ID` for 18 letters and digits whose checksum cannot belong to their first
+    /// fifteen (Salesforce restores an id's case from its checksum, so such a text is a
+    /// mistyped id, never another record). The message follows Salesforce's `MALFORMED_ID`
+    /// wording for ids of the wrong type; its exact wording for a bad checksum is UNVERIFIED.
+    pub fn id_in_url(label: &str, text: &str) -> Result<crate::ids::RecordId, ApiFailure> {
+        match crate::ids::RecordId::read(text) {
+            Ok(Some(id)) => Ok(id),
+            Ok(None) => Err(ApiFailure::not_found()),
+            Err(_) if text.len() == 18 && text.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                Err(ApiFailure::bad_request(
+                    "MALFORMED_ID",
+                    format!("{label} ID: id value of incorrect type: {text}"),
+                ))
+            }
+            Err(_) => Err(ApiFailure::not_found()),
+        }
+    }
+
     /// 404 `NOT_FOUND` for an object type in a URL (Salesforce answers 404 there, not 400).
     pub fn unknown_object_in_url(name: &str) -> ApiFailure {
         ApiFailure::new(

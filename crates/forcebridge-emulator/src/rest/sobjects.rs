@@ -262,7 +262,7 @@ pub(crate) fn selected_fields(
 /// A live record of `object` by id, or the error Salesforce gives.
 fn live_record(org: &Org, object: ObjectIdx, id: &str) -> Result<(u32, Row), ApiFailure> {
     let def = org.schema().object(object);
-    let id = RecordId::parse(id).ok_or_else(ApiFailure::not_found)?;
+    let id = ApiFailure::id_in_url(&def.label, id)?;
     let snapshot = org.store.snapshot();
     let (found, slot, row) = snapshot
         .find(org.schema(), id)

@@ -211,6 +211,92 @@ async fn records_are_created_read_updated_and_deleted_with_audit_fields() {
     );
 }
 
+/// Issue 10: an id's checksum restores its case, so a checksum that cannot belong to the first
+/// fifteen characters is a mistyped id, never another record.
+#[tokio::test]
+async fn an_id_whose_checksum_does_not_fit_is_malformed_and_never_another_record() {
+    let org = TestOrg::start().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            org.create("Account", json!({"Name": format!("A{i}")}))
+                .await,
+        );
+    }
+    let last = ids.last().unwrap().clone();
+    // `ZZZ` marks the first character, the digit `0`, as upper case: no id ends that way.
+    let mistyped = format!("{}ZZZ", &last[..15]);
+    let mistyped = mistyped.as_str();
+    for reply in [
+        org.delete(&format!("/sobjects/Account/{mistyped}")).await,
+        org.get(&format!("/sobjects/Account/{mistyped}")).await,
+        org.patch(
+            &format!("/sobjects/Account/{mistyped}"),
+            json!({"Name": "X"}),
+        )
+        .await,
+    ] {
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (StatusCode::BAD_REQUEST, "MALFORMED_ID"),
+            "{}",
+            reply.text
+        );
+        assert!(reply.text.contains(mistyped), "{}", reply.text);
+    }
+    let kept = org.get(&format!("/sobjects/Account/{last}")).await;
+    assert_eq!(
+        (kept.status, kept.json["Name"].as_str()),
+        (StatusCode::OK, Some("A2"))
+    );
+    // Any case of the real id still finds the record.
+    let lower = org
+        .get(&format!("/sobjects/Account/{}", last.to_ascii_lowercase()))
+        .await;
+    assert_eq!(lower.json["Id"], last.as_str());
+    // Upserting by `Id` with text that is no id, or with an id no record has, creates nothing.
+    let garbage = org
+        .patch(
+            &format!("/sobjects/Account/Id/{mistyped}"),
+            json!({"Name": "New"}),
+        )
+        .await;
+    assert_eq!(
+        (garbage.status, garbage.error_code()),
+        (StatusCode::BAD_REQUEST, "MALFORMED_ID")
+    );
+    let unknown = org
+        .patch(
+            "/sobjects/Account/Id/001RO0000009999YAA",
+            json!({"Name": "New"}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.error_code()),
+        (StatusCode::NOT_FOUND, "NOT_FOUND")
+    );
+    let by_id = org
+        .patch(
+            &format!("/sobjects/Account/Id/{last}"),
+            json!({"Name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(by_id.status, StatusCode::OK, "{}", by_id.text);
+    assert_eq!(by_id.json["created"], false);
+    let counted = org.get("/query?q=SELECT+COUNT()+FROM+Account").await;
+    assert_eq!(counted.json["totalSize"], 3);
+    // In SOQL, such a literal is an invalid id rather than a filter that matches nothing.
+    let filtered = org
+        .get(&format!(
+            "/query?q=SELECT+Id+FROM+Account+WHERE+Id+=+'{mistyped}'"
+        ))
+        .await;
+    assert_eq!(
+        (filtered.status, filtered.error_code()),
+        (StatusCode::BAD_REQUEST, "INVALID_QUERY_FILTER_OPERATOR")
+    );
+}
+
 #[tokio::test]
 async fn invalid_writes_get_salesforce_errors_and_change_nothing() {
     let org = TestOrg::start().await;
