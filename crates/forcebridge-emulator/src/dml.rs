@@ -12,16 +12,16 @@
 use forcebridge_wire::JsonObject;
 use serde_json::Value as Json;
 
-use crate::error::DmlError;
+use crate::api_error::DmlError;
 use crate::ids::RecordId;
 use crate::schema::{DefaultValue, FieldDef, FieldType, ObjectDef, ObjectIdx, Schema, Storage};
-use crate::store::{StoreError, Txn, id_of, slot_of};
+use crate::store::{StoreError, Txn, id_of};
 use crate::value::{self, Value};
 
 /// One input value: JSON from REST, or CSV text from Bulk (where `#N/A` means null and an empty
 /// cell means "leave as is").
 #[derive(Debug, Clone, Copy)]
-pub enum Input<'a> {
+pub(crate) enum Input<'a> {
     Json(&'a Json),
     Csv(&'a str),
 }
@@ -37,7 +37,10 @@ enum Mode {
 type Changes = Vec<(usize, Value)>;
 
 /// Resolves `name` to an object, or `INVALID_TYPE`.
-pub fn object<'s>(schema: &'s Schema, name: &str) -> Result<(ObjectIdx, &'s ObjectDef), DmlError> {
+pub(crate) fn object<'s>(
+    schema: &'s Schema,
+    name: &str,
+) -> Result<(ObjectIdx, &'s ObjectDef), DmlError> {
     schema.find(name).ok_or_else(|| {
         DmlError::new(
             "INVALID_TYPE",
@@ -47,7 +50,7 @@ pub fn object<'s>(schema: &'s Schema, name: &str) -> Result<(ObjectIdx, &'s Obje
 }
 
 /// Creates a record from a JSON body.
-pub fn create(
+pub(crate) fn create(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     body: &JsonObject,
@@ -57,7 +60,7 @@ pub fn create(
 }
 
 /// Creates a record from CSV cells (`(column header, cell)` pairs).
-pub fn create_csv(
+pub(crate) fn create_csv(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     cells: &[(&str, &str)],
@@ -67,7 +70,7 @@ pub fn create_csv(
 }
 
 /// Updates a record from a JSON body. `Id`/`id` and `attributes` members are ignored.
-pub fn update(
+pub(crate) fn update(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     id: RecordId,
@@ -79,7 +82,7 @@ pub fn update(
 }
 
 /// Updates a record from CSV cells (the `Id` column names the record).
-pub fn update_csv(
+pub(crate) fn update_csv(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     id: RecordId,
@@ -92,14 +95,14 @@ pub fn update_csv(
 
 /// The outcome of finding records by an external id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Match {
+pub(crate) enum Match {
     None,
     One(RecordId),
     Many(Vec<RecordId>),
 }
 
 /// Finds live records whose `field` equals `value` (for upserts and GET by external id).
-pub fn find_by_external_id(
+pub(crate) fn find_by_external_id(
     txn_data: &crate::store::OrgData,
     schema: &Schema,
     object: ObjectIdx,
@@ -170,7 +173,7 @@ fn unknown_external_id_field(field: &str) -> DmlError {
 
 /// Upserts by external id: updates the one record whose `field` is `value`, or creates one.
 /// Returns the id and whether it was created; two or more matches are `Match::Many`.
-pub fn upsert(
+pub(crate) fn upsert(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     field: &str,
@@ -198,31 +201,41 @@ pub fn upsert(
 }
 
 /// Moves a record (and its cascade-delete children) to the recycle bin.
-pub fn delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = find_live(txn, id)?;
-    if !txn.schema().object(object).flags.deletable {
+    let def = txn.schema().object(object);
+    if !(def.flags.createable || def.flags.updateable || def.flags.deletable) {
+        return Err(not_supported(def, "delete"));
+    }
+    if !def.flags.deletable {
         return Err(DmlError::new(
             "INSUFFICIENT_ACCESS_OR_READONLY",
             "insufficient access rights on object id",
         ));
+    }
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id));
     }
     cascade(txn, object, slot, &mut |txn, o, s| txn.soft_delete(o, s))?;
     txn.soft_delete(object, slot).map_err(store_error)
 }
 
 /// Erases a record (and its cascade-delete children) for good.
-pub fn hard_delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn hard_delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = match find_live(txn, id) {
         Ok(found) => found,
         // Records already in the recycle bin can be hard-deleted too.
         Err(_) => find_any(txn, id)?,
     };
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id));
+    }
     cascade(txn, object, slot, &mut |txn, o, s| txn.erase(o, s))?;
     txn.erase(object, slot).map_err(store_error)
 }
 
 /// Erases a record that is in the recycle bin (SOAP `emptyRecycleBin`).
-pub fn empty_recycle_bin(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn empty_recycle_bin(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = find_any(txn, id)?;
     let def = txn.schema().object(object);
     let row = txn
@@ -241,7 +254,7 @@ pub fn empty_recycle_bin(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError
 }
 
 /// Restores a record from the recycle bin.
-pub fn undelete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn undelete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = find_any(txn, id)?;
     let def = txn.schema().object(object);
     if !def.flags.undeletable {
@@ -261,6 +274,9 @@ pub fn undelete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
             "UNDELETE_FAILED",
             "Entity is not in the recycle bin",
         ));
+    }
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id));
     }
     txn.undelete(object, slot).map_err(store_error)
 }
@@ -295,7 +311,7 @@ fn cascade(
     Ok(())
 }
 
-pub fn is_deleted(def: &ObjectDef, row: &[Value]) -> bool {
+pub(crate) fn is_deleted(def: &ObjectDef, row: &[Value]) -> bool {
     row[def.system.is_deleted] == Value::Bool(true)
 }
 
@@ -519,7 +535,7 @@ fn resolve_foreign_key(
 
 /// Turns one input value into a stored value of `field`'s type, or the error Salesforce gives.
 /// `object_of` tells which object a referenced id belongs to (None: no such live record).
-pub fn coerce(
+pub(crate) fn coerce(
     field: &FieldDef,
     input: Input<'_>,
     object_of: &mut dyn FnMut(RecordId) -> Option<String>,
@@ -733,6 +749,9 @@ fn valid_email(text: &str) -> bool {
 fn insert(txn: &mut Txn<'_>, object: ObjectIdx, changes: Changes) -> Result<RecordId, DmlError> {
     let schema = txn.schema();
     let def = schema.object(object);
+    if !def.flags.createable {
+        return Err(not_supported(def, "insert"));
+    }
     let mut values = vec![Value::Null; def.columns];
     let mut given = vec![false; def.fields.len()];
     for (index, value) in changes {
@@ -765,6 +784,13 @@ fn insert(txn: &mut Txn<'_>, object: ObjectIdx, changes: Changes) -> Result<Reco
     {
         values[owner] = Value::Ref(txn.user);
     }
+    // A new record locks its parent (the first lookup it sets, its owner aside); one without a
+    // parent locks nothing another transaction could hold.
+    if let Some(parent) = parent_of(def, &values)
+        && txn.row_is_locked()
+    {
+        return Err(unable_to_lock(parent));
+    }
     let slot = txn.data().table(object).slot_count();
     derive(txn, object, slot, &mut values);
     check_required(def, &values)?;
@@ -783,6 +809,12 @@ fn apply_update(
     changes: Changes,
 ) -> Result<(), DmlError> {
     let def = txn.schema().object(object);
+    if !def.flags.updateable {
+        return Err(not_supported(def, "update"));
+    }
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id_of(def, slot)));
+    }
     let mut values = txn
         .data()
         .table(object)
@@ -800,6 +832,42 @@ fn apply_update(
     txn.update(object, slot, values)
         .map_err(|e| duplicate(txn.schema().object(object), e))?;
     after_write(txn, object, id_of(txn.schema().object(object), slot))
+}
+
+/// The parent a new record locks: the record its first lookup points to, leaving out the owner
+/// and the audit lookups (users are not locked by records they own).
+fn parent_of(def: &ObjectDef, values: &[Value]) -> Option<RecordId> {
+    def.fields
+        .iter()
+        .filter(|f| {
+            f.is_reference()
+                && !matches!(
+                    f.name.as_str(),
+                    "OwnerId" | "CreatedById" | "LastModifiedById"
+                )
+        })
+        .filter_map(|f| match f.column().map(|c| &values[c]) {
+            Some(Value::Ref(id)) => Some(*id),
+            _ => None,
+        })
+        .next()
+}
+
+/// A write to an object the API only reads (Organization). Salesforce answers such calls with
+/// `INVALID_TYPE_FOR_OPERATION`; the exact message is UNVERIFIED.
+fn not_supported(def: &ObjectDef, operation: &str) -> DmlError {
+    DmlError::new(
+        "INVALID_TYPE_FOR_OPERATION",
+        format!("entity type {} does not support {operation}", def.name),
+    )
+}
+
+/// `UNABLE_TO_LOCK_ROW`, as Salesforce words it when another transaction holds `id`.
+fn unable_to_lock(id: RecordId) -> DmlError {
+    DmlError::new(
+        "UNABLE_TO_LOCK_ROW",
+        format!("unable to obtain exclusive access to this record or 1 records: {id}"),
+    )
 }
 
 fn duplicate(def: &ObjectDef, error: StoreError) -> DmlError {
@@ -1081,7 +1149,7 @@ fn after_write(txn: &mut Txn<'_>, object: ObjectIdx, id: RecordId) -> Result<(),
 }
 
 /// Recomputes an opportunity's Amount and HasOpportunityLineItem from its live line items.
-pub fn roll_up_line_items(txn: &mut Txn<'_>, opportunity: RecordId) -> Result<(), DmlError> {
+pub(crate) fn roll_up_line_items(txn: &mut Txn<'_>, opportunity: RecordId) -> Result<(), DmlError> {
     let schema = txn.schema();
     let Some((item_idx, item_def)) = schema.find("OpportunityLineItem") else {
         return Ok(());
@@ -1117,12 +1185,7 @@ pub fn roll_up_line_items(txn: &mut Txn<'_>, opportunity: RecordId) -> Result<()
 }
 
 /// The record id a REST path or body names, or `MALFORMED_ID`.
-pub fn parse_id(text: &str) -> Result<RecordId, DmlError> {
+pub(crate) fn parse_id(text: &str) -> Result<RecordId, DmlError> {
     RecordId::parse(text)
         .ok_or_else(|| DmlError::new("MALFORMED_ID", format!("malformed id {text}")))
-}
-
-/// The slot of a parsed id (for callers that already know the object).
-pub fn slot(id: RecordId) -> Option<u32> {
-    slot_of(id)
 }

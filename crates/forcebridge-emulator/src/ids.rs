@@ -11,20 +11,20 @@ use std::fmt;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The two "pod" characters every id of this org carries.
-pub const POD: &str = "RO";
+pub(crate) const POD: &str = "RO";
 
 /// A record id: an object key prefix and a record number, printed as 18 characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecordId {
+pub(crate) struct RecordId {
     prefix: [u8; 3],
     number: u64,
 }
 
 impl RecordId {
     /// The largest record number that fits in nine base-62 digits.
-    pub const MAX_NUMBER: u64 = 13_537_086_546_263_551;
+    pub(crate) const MAX_NUMBER: u64 = 13_537_086_546_263_551;
 
-    pub fn new(prefix: &str, number: u64) -> RecordId {
+    pub(crate) fn new(prefix: &str, number: u64) -> RecordId {
         let bytes = prefix.as_bytes();
         assert!(
             bytes.len() == 3 && number <= Self::MAX_NUMBER,
@@ -37,17 +37,17 @@ impl RecordId {
     }
 
     /// The three-character key prefix that names the object.
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         std::str::from_utf8(&self.prefix).unwrap_or("???")
     }
 
-    pub fn number(&self) -> u64 {
+    pub(crate) fn number(&self) -> u64 {
         self.number
     }
 
     /// Parses a 15- or 18-character id of this org; `None` for anything else (see
     /// [`RecordId::read`] to tell a malformed id from one of another org).
-    pub fn parse(text: &str) -> Option<RecordId> {
+    pub(crate) fn parse(text: &str) -> Option<RecordId> {
         RecordId::read(text).ok().flatten()
     }
 
@@ -56,7 +56,7 @@ impl RecordId {
     /// 18-character id whose checksum does not fit its first fifteen characters. The case of an
     /// 18-character id is restored from its checksum (so `001ro0000000001yaa` finds the record);
     /// a 15-character id is case-sensitive as written.
-    pub fn read(text: &str) -> Result<Option<RecordId>, MalformedId> {
+    pub(crate) fn read(text: &str) -> Result<Option<RecordId>, MalformedId> {
         let id15: [u8; 15] = match text.len() {
             18 => forcebridge_wire::id::restore_case(text).map_err(|_| MalformedId)?,
             15 if text.bytes().all(|b| b.is_ascii_alphanumeric()) => {
@@ -86,15 +86,16 @@ impl RecordId {
         }))
     }
 
+    #[cfg(test)]
     /// The 15-character case-sensitive form.
-    pub fn to_15(&self) -> String {
+    pub(crate) fn to_15(self) -> String {
         let mut out = Vec::with_capacity(15);
         self.write_15(&mut out);
         String::from_utf8(out).unwrap_or_default()
     }
 
     /// Writes the 18-character form into `out` without allocating.
-    pub fn write_18(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_18(&self, out: &mut Vec<u8>) {
         let start = out.len();
         self.write_15(out);
         let mut id15 = [0u8; 15];
@@ -118,7 +119,7 @@ impl RecordId {
 
 /// Text that is not a record id at all (see [`RecordId::read`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MalformedId;
+pub(crate) struct MalformedId;
 
 impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

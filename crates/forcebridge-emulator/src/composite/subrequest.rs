@@ -18,8 +18,8 @@ use forcebridge_wire::records::{SaveResult, UpsertResult};
 use serde_json::Value as Json;
 
 use super::{Reply, collections, malformed};
+use crate::api_error::ApiFailure;
 use crate::dml::{self, Match};
-use crate::error::ApiFailure;
 use crate::ids::RecordId;
 use crate::org::Org;
 use crate::render::RenderContext;

@@ -3,6 +3,7 @@
 mod auth;
 mod bulk;
 mod composite;
+mod control;
 mod custom_schema;
 mod persist;
 mod query;

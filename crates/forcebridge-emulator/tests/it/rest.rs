@@ -522,8 +522,13 @@ async fn opportunities_and_line_items_derive_fields_like_a_real_org() {
 
 #[tokio::test]
 async fn updated_and_deleted_report_changes_in_a_window() {
-    use forcebridge_emulator::value::{format_datetime, parse_datetime};
-    let t0 = parse_datetime("2026-03-10T12:00:00Z").unwrap();
+    let t0 = crate::support::at("2026-03-10T12:00:00Z");
+    let format_datetime = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+            .to_string()
+    };
     let mut config = Config::builtin();
     config.fixed_time = Some(t0);
     let org = TestOrg::with_config(config).await;
@@ -535,7 +540,7 @@ async fn updated_and_deleted_report_changes_in_a_window() {
             .status,
         StatusCode::NO_CONTENT
     );
-    org.emulator.org().store.clock().advance(5 * 60_000);
+    org.advance(5 * 60_000);
     let q = |ms: i64| format_datetime(ms).replace('+', "%2B");
     let window = format!("start={}&end={}", q(t0 - 86_400_000), q(t0 + 3_600_000));
 
@@ -678,7 +683,7 @@ async fn oversized_bodies_are_refused_in_salesforce_shape_and_change_nothing() {
     let org = TestOrg::start().await;
     let big = format!(
         r#"{{"Name": "Big", "Description": "{}"}}"#,
-        "x".repeat(forcebridge_emulator::http::MAX_JSON_BODY + 1)
+        "x".repeat(50 * 1024 * 1024 + 1)
     );
     let reply = Reply::from(
         org.client
@@ -710,7 +715,7 @@ async fn oversized_bodies_are_refused_in_salesforce_shape_and_change_nothing() {
 
 #[tokio::test]
 async fn injected_faults_shape_503s_cut_connections_after_the_work_and_can_be_turned_off() {
-    use forcebridge_emulator::config::FaultConfig;
+    use forcebridge_emulator::FaultConfig;
     use std::time::{Duration, Instant};
 
     let org = TestOrg::start().await;
@@ -741,12 +746,9 @@ async fn injected_faults_shape_503s_cut_connections_after_the_work_and_can_be_tu
         .post(org.url("/services/oauth2/token"))
         .form(&[
             ("grant_type", "password"),
-            ("client_id", forcebridge_emulator::config::DEFAULT_CLIENT_ID),
-            (
-                "client_secret",
-                forcebridge_emulator::config::DEFAULT_CLIENT_SECRET,
-            ),
-            ("username", forcebridge_emulator::config::DEFAULT_USERNAME),
+            ("client_id", forcebridge_emulator::DEFAULT_CLIENT_ID),
+            ("client_secret", forcebridge_emulator::DEFAULT_CLIENT_SECRET),
+            ("username", forcebridge_emulator::DEFAULT_USERNAME),
             ("password", "forcebridgeLOCALTOKEN"),
         ])
         .send()

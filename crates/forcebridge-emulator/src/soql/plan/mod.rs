@@ -27,7 +27,7 @@ use forcebridge_soql::{
 
 use super::dates;
 use super::frame;
-use crate::error::ApiFailure;
+use crate::api_error::ApiFailure;
 use crate::ids::RecordId;
 use crate::schema::{FieldDef, FieldType, ObjectIdx, Schema, Storage};
 use crate::value::{self, Value};
