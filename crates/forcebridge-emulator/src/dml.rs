@@ -55,6 +55,7 @@ pub(crate) fn create(
     object: ObjectIdx,
     body: &JsonObject,
 ) -> Result<RecordId, DmlError> {
+    supports(txn, object, Mode::Create)?;
     let changes = json_changes(txn, object, body, Mode::Create)?;
     insert(txn, object, changes)
 }
@@ -65,6 +66,7 @@ pub(crate) fn create_csv(
     object: ObjectIdx,
     cells: &[(&str, &str)],
 ) -> Result<RecordId, DmlError> {
+    supports(txn, object, Mode::Create)?;
     let changes = csv_changes(txn, object, cells, Mode::Create)?;
     insert(txn, object, changes)
 }
@@ -76,6 +78,7 @@ pub(crate) fn update(
     id: RecordId,
     body: &JsonObject,
 ) -> Result<(), DmlError> {
+    supports(txn, object, Mode::Update)?;
     let slot = existing_slot(txn, object, id)?;
     let changes = json_changes(txn, object, body, Mode::Update)?;
     apply_update(txn, object, slot, changes)
@@ -88,6 +91,7 @@ pub(crate) fn update_csv(
     id: RecordId,
     cells: &[(&str, &str)],
 ) -> Result<(), DmlError> {
+    supports(txn, object, Mode::Update)?;
     let slot = existing_slot(txn, object, id)?;
     let changes = csv_changes(txn, object, cells, Mode::Update)?;
     apply_update(txn, object, slot, changes)
@@ -749,9 +753,6 @@ fn valid_email(text: &str) -> bool {
 fn insert(txn: &mut Txn<'_>, object: ObjectIdx, changes: Changes) -> Result<RecordId, DmlError> {
     let schema = txn.schema();
     let def = schema.object(object);
-    if !def.flags.createable {
-        return Err(not_supported(def, "insert"));
-    }
     let mut values = vec![Value::Null; def.columns];
     let mut given = vec![false; def.fields.len()];
     for (index, value) in changes {
@@ -809,9 +810,6 @@ fn apply_update(
     changes: Changes,
 ) -> Result<(), DmlError> {
     let def = txn.schema().object(object);
-    if !def.flags.updateable {
-        return Err(not_supported(def, "update"));
-    }
     if txn.row_is_locked() {
         return Err(unable_to_lock(id_of(def, slot)));
     }
@@ -851,6 +849,17 @@ fn parent_of(def: &ObjectDef, values: &[Value]) -> Option<RecordId> {
             _ => None,
         })
         .next()
+}
+
+/// `INVALID_TYPE_FOR_OPERATION` for a create or update of an object that does not take one,
+/// before any field is looked at.
+fn supports(txn: &Txn<'_>, object: ObjectIdx, mode: Mode) -> Result<(), DmlError> {
+    let def = txn.schema().object(object);
+    match mode {
+        Mode::Create if !def.flags.createable => Err(not_supported(def, "insert")),
+        Mode::Update if !def.flags.updateable => Err(not_supported(def, "update")),
+        _ => Ok(()),
+    }
 }
 
 /// A write to an object the API only reads (Organization). Salesforce answers such calls with

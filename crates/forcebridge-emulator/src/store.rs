@@ -860,4 +860,109 @@ mod tests {
             Some(0)
         );
     }
+
+    /// A hook that refuses every transaction, as a journal on a full disk does.
+    struct Refusing;
+
+    impl CommitHook for Refusing {
+        fn committed(
+            &self,
+            _: &OrgData,
+            _: &BTreeSet<(ObjectIdx, u32)>,
+        ) -> Result<(), CommitFailed> {
+            Err(CommitFailed("the disk is full".to_string()))
+        }
+    }
+
+    #[test]
+    fn a_transaction_the_hook_refuses_never_becomes_visible() {
+        let store = store();
+        let user = RecordId::new("005", 1);
+        let schema = store.schema();
+        let (account_idx, _) = schema.find("Account").unwrap();
+        store.set_commit_hook(Arc::new(Refusing));
+        let result = store.write(user, |txn| {
+            txn.insert(account_idx, account(&store, "A"))
+                .map_err(WriteError::Work)
+        });
+        assert!(
+            matches!(result, Err(WriteError::Commit(CommitFailed(ref m))) if m == "the disk is full")
+        );
+        assert_eq!(store.snapshot().table(account_idx).live_count(), 0);
+        assert_eq!(store.snapshot().table(account_idx).slot_count(), 0);
+    }
+
+    #[test]
+    fn a_grown_schema_pads_stored_rows_and_keeps_their_stamps() {
+        let store = store();
+        let user = RecordId::new("005", 1);
+        let schema = store.schema();
+        let (account_idx, def) = schema.find("Account").unwrap();
+        let id = store
+            .write(user, |txn| {
+                txn.insert(account_idx, account(&store, "A"))
+                    .map_err(WriteError::Work)
+            })
+            .unwrap();
+        let before = store.snapshot();
+        let mut extension = crate::config::ObjectConfig::new(
+            "Account",
+            vec![crate::config::FieldConfig::new("Tier__c", "string")],
+        );
+        extension.extends = true;
+        let grown = crate::schema::build(&[extension], &[]).unwrap();
+        assert!(crate::schema::only_adds(&schema, &grown));
+        let (_, grown_def) = grown.find("Account").unwrap();
+        assert_eq!(grown_def.columns, def.columns + 1);
+        store.change_schema(Arc::new(grown));
+        let after = store.snapshot();
+        let slot = slot_of(id).unwrap();
+        let row = after.table(account_idx).get(slot).unwrap();
+        assert_eq!(row.len(), def.columns + 1);
+        assert_eq!(row[def.columns], Value::Null);
+        assert_eq!(
+            &row[..def.columns],
+            &before.table(account_idx).get(slot).unwrap()[..]
+        );
+        assert_eq!(
+            before.schema().find("Account").unwrap().1.columns,
+            def.columns,
+            "old snapshots keep their schema"
+        );
+    }
+
+    #[test]
+    fn a_stamped_write_uses_its_stamp_and_leaves_the_clock_order_alone() {
+        let store = store();
+        let user = RecordId::new("005", 1);
+        let schema = store.schema();
+        let (account_idx, def) = schema.find("Account").unwrap();
+        let write = |stamp: Option<i64>| {
+            let work = |txn: &mut Txn<'_>| {
+                txn.insert(account_idx, account(&store, "A"))
+                    .map_err(WriteError::Work)
+            };
+            match stamp {
+                Some(stamp) => store.write_at(user, stamp, work),
+                None => store.write(user, work),
+            }
+            .unwrap()
+        };
+        let stamp_of = |id: RecordId| {
+            store
+                .snapshot()
+                .table(account_idx)
+                .get(slot_of(id).unwrap())
+                .unwrap()[def.system.system_modstamp]
+                .clone()
+        };
+        let first = write(None);
+        let late = write(Some(1_000));
+        let next = write(None);
+        assert_eq!(stamp_of(late), Value::DateTime(1_000));
+        let (Value::DateTime(a), Value::DateTime(b)) = (stamp_of(first), stamp_of(next)) else {
+            panic!("stamps missing")
+        };
+        assert_eq!(b, a + 1, "the late commit did not move the clock's order");
+    }
 }
