@@ -4,11 +4,13 @@
 //! A query goes text → tree (the `forcebridge-soql` parser) → [`plan`] (names resolved against
 //! the schema, with Salesforce's errors) → [`exec`] (filter, sort, group, once, over a
 //! snapshot) → a [`QueryRun`] whose pages [`page`] writes straight into bytes. A run keeps its
-//! snapshot, so a cursor's pages stay consistent while the org changes.
+//! snapshot, so a cursor's pages stay consistent while the org changes. With `columns=true`
+//! a query is planned but not run: [`columns`] describes its columns instead.
 //!
 //! This module does not write records and does not know Bulk jobs; it gives them [`run`] and
 //! [`check_bulk_query`].
 
+mod columns;
 mod cursor;
 mod dates;
 mod eval;
@@ -504,6 +506,18 @@ async fn query_resource(
             "A query string has to be specified: pass the SOQL as the q parameter",
         ));
     };
+    if parameter(&params, "columns").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        let body = blocking(move || {
+            let schema = org.schema();
+            let plan = plan_query(&schema, &soql, user, org.now(), all_rows)?;
+            serde_json::to_vec(&columns::describe(&schema, &plan)).map_err(|e| {
+                tracing::error!(error = %e, "query columns did not serialize");
+                internal_error()
+            })
+        })
+        .await?;
+        return Ok(json_bytes(StatusCode::OK, body));
+    }
     let batch_size = requested_batch_size(&headers).unwrap_or(DEFAULT_BATCH_SIZE);
     let snapshot = org.store.snapshot();
     let body =

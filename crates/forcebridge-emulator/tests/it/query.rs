@@ -1449,3 +1449,58 @@ async fn id_and_unique_field_filters_find_the_same_records_as_a_scan() {
         "case-sensitive unique fields still compare without case"
     );
 }
+
+/// `?columns=true` describes a query's columns without running it, as the Salesforce CLI asks
+/// before printing results (shapes checked against its captured exemplars).
+#[tokio::test]
+async fn columns_describe_fields_relationships_aggregates_and_subqueries() {
+    let org = TestOrg::start().await;
+    let columns = |soql: &'static str| {
+        let org = &org;
+        async move {
+            let reply = org
+                .get(&format!("/query?q={}&columns=true", encode(soql)))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{soql}: {}", reply.text);
+            reply.json
+        }
+    };
+    insta::assert_json_snapshot!(
+        "columns_plain_fields",
+        columns(
+            "SELECT Id, Name, AnnualRevenue, NumberOfEmployees, IsDeleted, CreatedDate FROM Account"
+        )
+        .await
+    );
+    insta::assert_json_snapshot!(
+        "columns_relationship_paths",
+        columns("SELECT LastName, Account.Name, Account.Owner.Name, Account.Industry FROM Contact")
+            .await
+    );
+    insta::assert_json_snapshot!(
+        "columns_aggregate_with_alias",
+        columns(
+            "SELECT Industry, COUNT(Id) total, AVG(AnnualRevenue) FROM Account GROUP BY Industry"
+        )
+        .await
+    );
+    insta::assert_json_snapshot!(
+        "columns_subquery",
+        columns("SELECT Name, (SELECT LastName, Email FROM Contacts) FROM Account").await
+    );
+    // Nothing ran: no cursor was opened, and a bad query still gets its error.
+    assert_eq!(org.control().open_cursors(), 0);
+    let bad = org
+        .get(&format!(
+            "/query?q={}&columns=true",
+            encode("SELECT Nope FROM Account")
+        ))
+        .await;
+    assert_eq!(
+        (bad.status, bad.error_code()),
+        (StatusCode::BAD_REQUEST, "INVALID_FIELD")
+    );
+    // COUNT() has no columns, only a count.
+    let count = columns("SELECT COUNT() FROM Account").await;
+    assert_eq!(count["columnMetadata"], json!([]));
+}

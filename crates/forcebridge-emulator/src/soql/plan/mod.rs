@@ -287,7 +287,7 @@ impl OutNode {
 }
 
 /// The name inside a pre-rendered `,"Name":` key.
-fn key_name(key: &[u8]) -> &str {
+pub(crate) fn key_name(key: &[u8]) -> &str {
     std::str::from_utf8(key)
         .unwrap_or("")
         .trim_start_matches(',')
