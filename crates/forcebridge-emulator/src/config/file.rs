@@ -420,3 +420,43 @@ impl OrgFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::{Config, FaultConfig, FaultScope};
+
+    #[test]
+    fn the_faults_section_reads_rates_scope_and_seed() {
+        let config = Config::from_toml(
+            "[faults]\nerror_rate = 0.1\nlock_rate = 0.25\nlatency_ms = 5\nscope = \"/jobs/ingest\"\nseed = 99\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.faults,
+            FaultConfig {
+                error_rate: 0.1,
+                lock_rate: 0.25,
+                latency: Duration::from_millis(5),
+                scope: FaultScope::Path("/jobs/ingest".into()),
+                seed: 99,
+                ..FaultConfig::none()
+            }
+        );
+        for (text, message) in [
+            (
+                "[faults]\nlock_rate = 2.0\n",
+                "faults.lock_rate must be between 0 and 1, not 2",
+            ),
+            (
+                "[faults]\nscope = \"sometimes\"\n",
+                "faults.scope must be \"all\", \"writes\", \"reads\" or a path starting with /, not \"sometimes\"",
+            ),
+        ] {
+            let error = Config::from_toml(text).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Config);
+            assert_eq!(error.to_string(), message);
+        }
+    }
+}

@@ -716,7 +716,7 @@ async fn oversized_bodies_are_refused_in_salesforce_shape_and_change_nothing() {
 #[tokio::test]
 async fn injected_faults_shape_503s_cut_connections_after_the_work_and_can_be_turned_off() {
     use forcebridge_emulator::FaultConfig;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let org = TestOrg::start().await;
     let count = || async {
@@ -774,15 +774,18 @@ async fn injected_faults_shape_503s_cut_connections_after_the_work_and_can_be_tu
     };
     assert!(body_failed, "the response should have been cut");
 
-    // Latency is added to every API response.
-    let latency = Duration::from_millis(150);
+    // Latency is added to every API response. Measured on tokio's clock, paused: the delay
+    // passes without waiting, and the measure does not depend on the machine's speed.
+    let latency = Duration::from_secs(3600);
     org.emulator.set_faults(FaultConfig {
         latency,
         ..FaultConfig::none()
     });
-    let started = Instant::now();
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
     assert_eq!(org.get("/sobjects").await.status, StatusCode::OK);
     assert!(started.elapsed() >= latency);
+    tokio::time::resume();
 
     org.emulator.set_faults(FaultConfig::none());
     assert_eq!(
