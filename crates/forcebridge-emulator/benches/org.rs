@@ -124,7 +124,7 @@ async fn http_measurements(rows: usize) {
         bytes as f64 / 1e6
     );
 
-    fairness(&plain, &base, &token).await;
+    fairness(&plain, &base, &token, rows).await;
     emulator.shutdown().await;
 }
 
@@ -214,8 +214,9 @@ async fn bulk_download(client: &reqwest::Client, base: &str, token: &str) -> (us
 }
 
 /// Times small interactive requests alone, then while a full paged query and a Bulk download run.
-async fn fairness(client: &reqwest::Client, base: &str, token: &str) {
-    let id = account_id(12_345);
+async fn fairness(client: &reqwest::Client, base: &str, token: &str, rows: usize) {
+    // An account in the table whatever its size (record 12,345 of the full million).
+    let id = account_id((rows as u64 / 2).clamp(1, 12_345));
     let alone = probe(client, base, token, &id).await;
     let load = {
         let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
