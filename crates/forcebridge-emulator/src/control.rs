@@ -24,7 +24,8 @@ use crate::store::{CommitFailed, Txn};
 
 /// A handle on a running org for tests (see [`crate::Emulator::control`]). Cheap to clone;
 /// every clone drives the same org, and keeps it in memory (not serving) after the
-/// [`Emulator`](crate::Emulator) is shut down.
+/// [`Emulator`](crate::Emulator) is shut down; with a data directory, that includes the
+/// directory's lock, so drop the handles before starting another org on it.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
