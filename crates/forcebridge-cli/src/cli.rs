@@ -119,9 +119,21 @@ pub(crate) struct EmulatorArgs {
     /// Share of API requests (0 to 1) whose connection is cut before the response ends.
     #[arg(long, value_name = "F", value_parser = share)]
     pub(crate) reset_rate: Option<f64>,
+    /// Share of record writes (0 to 1) that fail with UNABLE_TO_LOCK_ROW, as when another
+    /// transaction holds the row.
+    #[arg(long, value_name = "F", value_parser = share)]
+    pub(crate) lock_rate: Option<f64>,
     /// Delay added to every API response, in milliseconds.
     #[arg(long, value_name = "MS")]
     pub(crate) latency_ms: Option<u64>,
+    /// The seed of the injected faults: the same requests, in the same order, meet the same
+    /// faults on every run. [default: 0]
+    #[arg(long, value_name = "S")]
+    pub(crate) fault_seed: Option<u64>,
+    /// Which API requests faults may hit: all, writes, reads, or a path such as /composite.
+    /// [default: all]
+    #[arg(long, value_name = "SCOPE", value_parser = fault_scope)]
+    pub(crate) fault_scope: Option<forcebridge_emulator::FaultScope>,
     /// Approve OAuth authorization requests without showing the login page.
     #[arg(long)]
     pub(crate) auto_approve: bool,
@@ -131,6 +143,12 @@ pub(crate) struct EmulatorArgs {
 }
 
 /// A share between 0 and 1.
+fn fault_scope(text: &str) -> Result<forcebridge_emulator::FaultScope, String> {
+    forcebridge_emulator::FaultScope::parse(text).ok_or_else(|| {
+        format!("`{text}` is not a scope: use all, writes, reads or a path starting with /")
+    })
+}
+
 fn share(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .parse()

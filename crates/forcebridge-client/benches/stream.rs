@@ -176,7 +176,7 @@ fn serve(rows: usize) {
         )
         .await
         .unwrap();
-        forcebridge_emulator::seed::load_plain_accounts(emulator.org(), rows);
+        emulator.control().insert_plain_accounts(rows);
         println!("{} {}", emulator.url(), emulator.access_token());
         std::future::pending::<()>().await;
     });

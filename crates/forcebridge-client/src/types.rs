@@ -80,20 +80,6 @@ impl RecordId {
     }
 }
 
-fn checksum(id15: &[u8]) -> [u8; 3] {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
-    let mut out = [0u8; 3];
-    for (chunk, slot) in id15.chunks(5).zip(out.iter_mut()) {
-        let bits = chunk
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.is_ascii_uppercase())
-            .fold(0usize, |acc, (i, _)| acc | (1 << i));
-        *slot = ALPHABET[bits];
-    }
-    out
-}
-
 impl FromStr for RecordId {
     type Err = Error;
 
@@ -105,14 +91,16 @@ impl FromStr for RecordId {
                 "invalid record id {text:?}: expected 15 or 18 letters and digits"
             )));
         }
-        let sum = checksum(&bytes[..15]);
+        let mut id15 = [0u8; 15];
+        id15.copy_from_slice(&bytes[..15]);
+        let sum = forcebridge_wire::id::checksum(&id15);
         if bytes.len() == 18 && !bytes[15..].eq_ignore_ascii_case(&sum) {
             return Err(Error::not_sent(format!(
                 "invalid record id {text:?}: its last three characters do not match the first fifteen"
             )));
         }
         let mut id = [0u8; 18];
-        id[..15].copy_from_slice(&bytes[..15]);
+        id[..15].copy_from_slice(&id15);
         id[15..].copy_from_slice(&sum);
         Ok(RecordId(id))
     }

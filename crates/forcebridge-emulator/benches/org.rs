@@ -14,9 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use forcebridge_emulator::config::SeedConfig;
-use forcebridge_emulator::ids::RecordId;
-use forcebridge_emulator::{Config, Emulator, Org};
+use forcebridge_emulator::{Config, Emulator, SeedConfig};
 
 fn main() {
     let rows: usize = std::env::var("ORG_BENCH_ROWS")
@@ -29,7 +27,7 @@ fn main() {
         .build()
         .unwrap();
     println!("forcebridge-emulator end-to-end benchmark ({rows} rows, 2 worker threads)\n");
-    seeded_org_memory(rows);
+    runtime.block_on(seeded_org_memory(rows));
     runtime.block_on(http_measurements(rows));
 }
 
@@ -47,7 +45,7 @@ fn memory_mb() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn seeded_org_memory(rows: usize) {
+async fn seeded_org_memory(rows: usize) {
     let (before, _) = memory_mb();
     let mut config = Config::builtin();
     config.seed = Some(SeedConfig {
@@ -55,16 +53,16 @@ fn seeded_org_memory(rows: usize) {
         records: rows as u64,
     });
     let started = Instant::now();
-    let org = Org::new(config, false).unwrap();
+    let org = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let took = started.elapsed();
     let (after, peak) = memory_mb();
-    let records: usize = (0..org.schema().objects().len())
-        .map(|i| {
-            org.store
-                .snapshot()
-                .table(forcebridge_emulator::schema::ObjectIdx(i))
-                .live_count()
-        })
+    let records: usize = org
+        .control()
+        .record_counts()
+        .iter()
+        .map(|(_, count)| count)
         .sum();
     println!(
         "generated org: {records} records in {:.1} s",
@@ -76,7 +74,7 @@ fn seeded_org_memory(rows: usize) {
         peak,
         before
     );
-    drop(org);
+    org.shutdown().await;
 }
 
 const SOQL: &str = "SELECT Id, Name, Industry, Type, BillingCity, BillingState, Phone, Website, \
@@ -87,7 +85,7 @@ async fn http_measurements(rows: usize) {
         .await
         .unwrap();
     let started = Instant::now();
-    forcebridge_emulator::seed::load_plain_accounts(emulator.org(), rows);
+    emulator.control().insert_plain_accounts(rows);
     println!(
         "loaded {rows} Account rows in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -126,7 +124,7 @@ async fn http_measurements(rows: usize) {
         bytes as f64 / 1e6
     );
 
-    fairness(&plain, &base, &token).await;
+    fairness(&plain, &base, &token, rows).await;
     emulator.shutdown().await;
 }
 
@@ -216,8 +214,9 @@ async fn bulk_download(client: &reqwest::Client, base: &str, token: &str) -> (us
 }
 
 /// Times small interactive requests alone, then while a full paged query and a Bulk download run.
-async fn fairness(client: &reqwest::Client, base: &str, token: &str) {
-    let id = RecordId::new("001", 12_345).to_string();
+async fn fairness(client: &reqwest::Client, base: &str, token: &str, rows: usize) {
+    // An account in the table whatever its size (record 12,345 of the full million).
+    let id = account_id((rows as u64 / 2).clamp(1, 12_345));
     let alone = probe(client, base, token, &id).await;
     let load = {
         let (client, base, token) = (client.clone(), base.to_string(), token.to_string());
@@ -274,4 +273,18 @@ async fn probe(client: &reqwest::Client, base: &str, token: &str, id: &str) -> V
     }
     latencies.sort();
     latencies
+}
+
+/// The id of the Account with record number `number` (ids are `001` + `RO0` + nine base-62
+/// digits of the record number, then the checksum).
+fn account_id(number: u64) -> String {
+    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut digits = [b'0'; 9];
+    let mut n = number;
+    for digit in digits.iter_mut().rev() {
+        *digit = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    let id15 = format!("001RO0{}", String::from_utf8_lossy(&digits));
+    forcebridge_wire::id::to_18(&id15).unwrap()
 }

@@ -12,10 +12,15 @@
 
 use std::time::Instant;
 
-use forcebridge_emulator::config::SeedConfig;
-use forcebridge_emulator::{Config, Org};
+use forcebridge_emulator::{Config, Emulator, SeedConfig};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Starts an org from `config` on a free loopback port.
+async fn start(config: Config) -> Result<Emulator, forcebridge_emulator::Error> {
+    Emulator::start(config, "127.0.0.1:0".parse().expect("an address")).await
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let records: u64 = match std::env::args().nth(1) {
         Some(text) => text.parse()?,
         None => 1_000_000,
@@ -28,42 +33,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.seed = Some(SeedConfig { seed, records });
     config.data_dir = data_dir.clone();
     let started = Instant::now();
-    let org = Org::new(config, false)?;
+    let emulator = start(config).await?;
     let elapsed = started.elapsed();
-    let snapshot = org.store.snapshot();
     let mut total = 0;
-    for (index, object) in org.schema().objects().iter().enumerate() {
-        let count = snapshot
-            .table(forcebridge_emulator::schema::ObjectIdx(index))
-            .live_count();
+    for (object, count) in emulator.control().record_counts() {
         total += count;
-        println!("{:<22} {count:>9}", object.name);
+        println!("{object:<22} {count:>9}");
     }
     println!("{:<22} {total:>9}", "total");
     println!("generated in {:.2} s", elapsed.as_secs_f64());
+    emulator.shutdown().await;
     if let Some(dir) = data_dir {
-        drop(snapshot);
-        drop(org);
         let size = std::fs::metadata(dir.join("org.snapshot"))?.len();
         println!("snapshot: {:.1} MB", size as f64 / 1e6);
         let mut again = Config::builtin();
         again.data_dir = Some(dir);
         let started = Instant::now();
-        let org = Org::new(again, false)?;
+        let emulator = start(again).await?;
+        let loaded: usize = emulator
+            .control()
+            .record_counts()
+            .iter()
+            .map(|(_, count)| count)
+            .sum();
         println!(
-            "loaded {} records from the data directory in {:.2} s",
-            org.schema()
-                .objects()
-                .iter()
-                .enumerate()
-                .map(|(i, _)| org
-                    .store
-                    .snapshot()
-                    .table(forcebridge_emulator::schema::ObjectIdx(i))
-                    .live_count())
-                .sum::<usize>(),
+            "loaded {loaded} records from the data directory in {:.2} s",
             started.elapsed().as_secs_f64()
         );
+        emulator.shutdown().await;
     }
     Ok(())
 }

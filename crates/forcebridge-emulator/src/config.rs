@@ -3,10 +3,12 @@
 //!
 //! [`Config`] is a plain struct with public fields; [`Config::builtin`] gives the documented
 //! defaults (one admin user, one connected app), and [`Config::from_toml`] reads an org file
-//! (documented in the README) on top of them. The file format lives in [`file`], the one place
+//! (documented in the README) on top of them. The file format lives in `file`, the one place
 //! in this crate where the configuration is deserialized.
 
-pub mod file;
+pub(crate) mod file;
+
+pub use file::{FieldConfig, FieldDefault, ObjectConfig, ValidationRuleConfig};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,17 +18,22 @@ use std::time::Duration;
 pub struct Config {
     /// The organization's name (shown in userinfo and SOAP login).
     pub org_name: String,
+    /// The users who can log in; the first one is the admin (the default owner and the user
+    /// [`crate::Emulator::access_token`] and [`crate::Emulator::login`] stand for).
     pub users: Vec<UserConfig>,
+    /// The connected apps (OAuth clients).
     pub apps: Vec<AppConfig>,
     /// How long an access token stays valid.
     pub token_lifetime: Duration,
     /// API requests allowed per day before `REQUEST_LIMIT_EXCEEDED`.
     pub daily_api_requests: u64,
+    /// Faults injected into API requests (none by default).
     pub faults: FaultConfig,
-    /// Custom objects and fields, as schema-file definitions.
-    pub schema: Vec<file::ObjectFile>,
+    /// Custom objects, and custom fields of standard objects, as the org file's `[[objects]]`
+    /// define them.
+    pub schema: Vec<ObjectConfig>,
     /// Validation rules on any object.
-    pub validation_rules: Vec<file::ValidationRuleFile>,
+    pub validation_rules: Vec<ValidationRuleConfig>,
     /// Generated data: a seed and a number of records (0 for an empty org).
     pub seed: Option<SeedConfig>,
     /// Where to keep the org across restarts; `None` keeps it in memory only.
@@ -40,20 +47,28 @@ pub struct Config {
 /// A user who can log in.
 #[derive(Clone)]
 pub struct UserConfig {
+    /// The login name (compared without case), such as `admin@forcebridge.local`.
     pub username: String,
+    /// The password.
     pub password: String,
     /// Appended to the password by clients that log in from untrusted networks.
     pub security_token: String,
+    /// The User record's `FirstName`.
     pub first_name: String,
+    /// The User record's `LastName`.
     pub last_name: String,
+    /// The User record's `Email`.
     pub email: String,
 }
 
 /// A connected app (consumer key and secret, callback URLs and policies).
 #[derive(Clone)]
 pub struct AppConfig {
+    /// The consumer key.
     pub client_id: String,
+    /// The consumer secret (empty for a public client).
     pub client_secret: String,
+    /// The redirect URIs the authorization-code flow may return to.
     pub callback_urls: Vec<String>,
     /// Whether the authorization-code flow must use PKCE.
     pub pkce_required: bool,
@@ -121,23 +136,84 @@ impl std::fmt::Debug for AppConfig {
     }
 }
 
-/// Faults injected into API responses, for testing clients.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Faults injected into API requests (everything under `/services/data/`; logins stay
+/// reliable), for testing clients.
+///
+/// Every decision comes from a random stream seeded with `seed`, so the same requests, sent
+/// one after another in the same order, meet the same faults on every run. Setting the faults
+/// (at start, or with [`crate::Control::set_faults`]) starts the stream again from its seed.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FaultConfig {
-    /// Share of API requests (0.0 to 1.0) answered 503 `SERVER_UNAVAILABLE`.
+    /// Share of requests (0.0 to 1.0) answered 503 `SERVER_UNAVAILABLE` before any work.
     pub error_rate: f64,
-    /// Share of API requests whose connection is cut before the response completes.
+    /// Share of requests whose connection is cut after the work is done, before the response
+    /// completes (the write happened; the client never hears).
     pub reset_rate: f64,
-    /// Delay added to every API response.
+    /// Share of record writes (REST, composite, sObject Collections, Bulk ingest rows) that
+    /// fail with `UNABLE_TO_LOCK_ROW`, as when another transaction holds the row: updates,
+    /// deletes and undeletes of the record itself, and creates of a record with a parent
+    /// (a lookup other than its owner), whose parent is the row that could not be locked.
+    pub lock_rate: f64,
+    /// Delay added to every request in scope.
     pub latency: Duration,
+    /// Which requests the faults may hit.
+    pub scope: FaultScope,
+    /// The seed of the random stream the decisions come from.
+    pub seed: u64,
+}
+
+/// Which API requests injected faults may hit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultScope {
+    /// Every request under `/services/data/`.
+    All,
+    /// Requests that may write: `POST`, `PATCH`, `PUT` and `DELETE`.
+    Writes,
+    /// Requests that only read: `GET` and `HEAD` (no lock faults, then).
+    Reads,
+    /// Requests whose path after `/services/data/vNN.N` starts with this text, such as
+    /// `/composite` or `/jobs/ingest`.
+    Path(String),
+}
+
+impl FaultScope {
+    /// Reads the org file's and the command line's spelling: `all`, `writes`, `reads`, or a
+    /// path starting with `/`.
+    pub fn parse(text: &str) -> Option<FaultScope> {
+        match text.trim() {
+            "all" => Some(FaultScope::All),
+            "writes" => Some(FaultScope::Writes),
+            "reads" => Some(FaultScope::Reads),
+            path if path.starts_with('/') => Some(FaultScope::Path(path.to_string())),
+            _ => None,
+        }
+    }
+
+    /// Whether a request with `method` to `path` (after `/services/data/vNN.N`) is in scope.
+    pub(crate) fn covers(&self, method: &axum::http::Method, path: &str) -> bool {
+        use axum::http::Method;
+        match self {
+            FaultScope::All => true,
+            FaultScope::Writes => {
+                [Method::POST, Method::PATCH, Method::PUT, Method::DELETE].contains(method)
+            }
+            FaultScope::Reads => [Method::GET, Method::HEAD].contains(method),
+            FaultScope::Path(prefix) => path.starts_with(prefix.as_str()),
+        }
+    }
 }
 
 impl FaultConfig {
+    /// No faults: every rate zero, no latency, every request in scope, seed 0.
     pub fn none() -> FaultConfig {
         FaultConfig {
             error_rate: 0.0,
             reset_rate: 0.0,
+            lock_rate: 0.0,
             latency: Duration::ZERO,
+            scope: FaultScope::All,
+            seed: 0,
         }
     }
 }
@@ -153,9 +229,13 @@ pub struct SeedConfig {
 
 /// The user every built-in default logs in as.
 pub const DEFAULT_USERNAME: &str = "admin@forcebridge.local";
+/// The built-in user's password.
 pub const DEFAULT_PASSWORD: &str = "forcebridge";
+/// The built-in user's security token.
 pub const DEFAULT_SECURITY_TOKEN: &str = "LOCALTOKEN";
+/// The built-in connected app's consumer key.
 pub const DEFAULT_CLIENT_ID: &str = "forcebridge-local";
+/// The built-in connected app's consumer secret.
 pub const DEFAULT_CLIENT_SECRET: &str = "forcebridge-local-secret";
 
 impl Config {
@@ -201,23 +281,13 @@ impl Config {
         }
     }
 
-    /// The built-in org with the settings of an org file applied on top.
-    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let parsed: file::OrgFile = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+    /// The built-in org with the settings of an org file applied on top. A mistake is an
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) error that says where it is.
+    pub fn from_toml(text: &str) -> Result<Config, crate::Error> {
+        let parsed: file::OrgFile =
+            toml::from_str(text).map_err(|e| crate::Error::config(e.to_string()))?;
         let mut config = Config::builtin();
         parsed.apply(&mut config)?;
         Ok(config)
     }
 }
-
-/// A problem in an org file: what is wrong and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}

@@ -12,16 +12,16 @@
 use forcebridge_wire::JsonObject;
 use serde_json::Value as Json;
 
-use crate::error::DmlError;
+use crate::api_error::DmlError;
 use crate::ids::RecordId;
 use crate::schema::{DefaultValue, FieldDef, FieldType, ObjectDef, ObjectIdx, Schema, Storage};
-use crate::store::{StoreError, Txn, id_of, slot_of};
+use crate::store::{StoreError, Txn, id_of};
 use crate::value::{self, Value};
 
 /// One input value: JSON from REST, or CSV text from Bulk (where `#N/A` means null and an empty
 /// cell means "leave as is").
 #[derive(Debug, Clone, Copy)]
-pub enum Input<'a> {
+pub(crate) enum Input<'a> {
     Json(&'a Json),
     Csv(&'a str),
 }
@@ -37,7 +37,10 @@ enum Mode {
 type Changes = Vec<(usize, Value)>;
 
 /// Resolves `name` to an object, or `INVALID_TYPE`.
-pub fn object<'s>(schema: &'s Schema, name: &str) -> Result<(ObjectIdx, &'s ObjectDef), DmlError> {
+pub(crate) fn object<'s>(
+    schema: &'s Schema,
+    name: &str,
+) -> Result<(ObjectIdx, &'s ObjectDef), DmlError> {
     schema.find(name).ok_or_else(|| {
         DmlError::new(
             "INVALID_TYPE",
@@ -47,44 +50,48 @@ pub fn object<'s>(schema: &'s Schema, name: &str) -> Result<(ObjectIdx, &'s Obje
 }
 
 /// Creates a record from a JSON body.
-pub fn create(
+pub(crate) fn create(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     body: &JsonObject,
 ) -> Result<RecordId, DmlError> {
+    supports(txn, object, Mode::Create)?;
     let changes = json_changes(txn, object, body, Mode::Create)?;
     insert(txn, object, changes)
 }
 
 /// Creates a record from CSV cells (`(column header, cell)` pairs).
-pub fn create_csv(
+pub(crate) fn create_csv(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     cells: &[(&str, &str)],
 ) -> Result<RecordId, DmlError> {
+    supports(txn, object, Mode::Create)?;
     let changes = csv_changes(txn, object, cells, Mode::Create)?;
     insert(txn, object, changes)
 }
 
 /// Updates a record from a JSON body. `Id`/`id` and `attributes` members are ignored.
-pub fn update(
+pub(crate) fn update(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     id: RecordId,
     body: &JsonObject,
 ) -> Result<(), DmlError> {
+    supports(txn, object, Mode::Update)?;
     let slot = existing_slot(txn, object, id)?;
     let changes = json_changes(txn, object, body, Mode::Update)?;
     apply_update(txn, object, slot, changes)
 }
 
 /// Updates a record from CSV cells (the `Id` column names the record).
-pub fn update_csv(
+pub(crate) fn update_csv(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     id: RecordId,
     cells: &[(&str, &str)],
 ) -> Result<(), DmlError> {
+    supports(txn, object, Mode::Update)?;
     let slot = existing_slot(txn, object, id)?;
     let changes = csv_changes(txn, object, cells, Mode::Update)?;
     apply_update(txn, object, slot, changes)
@@ -92,14 +99,14 @@ pub fn update_csv(
 
 /// The outcome of finding records by an external id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Match {
+pub(crate) enum Match {
     None,
     One(RecordId),
     Many(Vec<RecordId>),
 }
 
 /// Finds live records whose `field` equals `value` (for upserts and GET by external id).
-pub fn find_by_external_id(
+pub(crate) fn find_by_external_id(
     txn_data: &crate::store::OrgData,
     schema: &Schema,
     object: ObjectIdx,
@@ -111,14 +118,22 @@ pub fn find_by_external_id(
         .field(field)
         .ok_or_else(|| unknown_external_id_field(field))?;
     if f.name.eq_ignore_ascii_case("Id") {
-        return Ok(
-            match RecordId::parse(value).and_then(|id| txn_data.find(schema, id)) {
-                Some((o, slot, row)) if o == object && !is_deleted(def, row) => {
-                    Match::One(id_of(def, slot))
-                }
-                _ => Match::None,
-            },
-        );
+        // An id names one record: text that is no id is refused, and an id that matches no
+        // live record of the object is not found, so an upsert by `Id` never creates a record
+        // for an id it was given (Salesforce's exact answer there is UNVERIFIED).
+        let id = RecordId::read(value).map_err(|_| {
+            DmlError::new(
+                "MALFORMED_ID",
+                format!("{} ID: id value of incorrect type: {value}", def.label),
+            )
+            .on("Id")
+        })?;
+        return match id.and_then(|id| txn_data.find(schema, id)) {
+            Some((o, slot, row)) if o == object && !is_deleted(def, row) => {
+                Ok(Match::One(id_of(def, slot)))
+            }
+            _ => Err(not_found()),
+        };
     }
     if !(f.external_id || f.id_lookup) {
         return Err(unknown_external_id_field(field));
@@ -162,7 +177,7 @@ fn unknown_external_id_field(field: &str) -> DmlError {
 
 /// Upserts by external id: updates the one record whose `field` is `value`, or creates one.
 /// Returns the id and whether it was created; two or more matches are `Match::Many`.
-pub fn upsert(
+pub(crate) fn upsert(
     txn: &mut Txn<'_>,
     object: ObjectIdx,
     field: &str,
@@ -190,31 +205,41 @@ pub fn upsert(
 }
 
 /// Moves a record (and its cascade-delete children) to the recycle bin.
-pub fn delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = find_live(txn, id)?;
-    if !txn.schema().object(object).flags.deletable {
+    let def = txn.schema().object(object);
+    if !(def.flags.createable || def.flags.updateable || def.flags.deletable) {
+        return Err(not_supported(def, "delete"));
+    }
+    if !def.flags.deletable {
         return Err(DmlError::new(
             "INSUFFICIENT_ACCESS_OR_READONLY",
             "insufficient access rights on object id",
         ));
+    }
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id));
     }
     cascade(txn, object, slot, &mut |txn, o, s| txn.soft_delete(o, s))?;
     txn.soft_delete(object, slot).map_err(store_error)
 }
 
 /// Erases a record (and its cascade-delete children) for good.
-pub fn hard_delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn hard_delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = match find_live(txn, id) {
         Ok(found) => found,
         // Records already in the recycle bin can be hard-deleted too.
         Err(_) => find_any(txn, id)?,
     };
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id));
+    }
     cascade(txn, object, slot, &mut |txn, o, s| txn.erase(o, s))?;
     txn.erase(object, slot).map_err(store_error)
 }
 
 /// Erases a record that is in the recycle bin (SOAP `emptyRecycleBin`).
-pub fn empty_recycle_bin(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn empty_recycle_bin(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = find_any(txn, id)?;
     let def = txn.schema().object(object);
     let row = txn
@@ -233,7 +258,7 @@ pub fn empty_recycle_bin(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError
 }
 
 /// Restores a record from the recycle bin.
-pub fn undelete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
+pub(crate) fn undelete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
     let (object, slot) = find_any(txn, id)?;
     let def = txn.schema().object(object);
     if !def.flags.undeletable {
@@ -253,6 +278,9 @@ pub fn undelete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
             "UNDELETE_FAILED",
             "Entity is not in the recycle bin",
         ));
+    }
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id));
     }
     txn.undelete(object, slot).map_err(store_error)
 }
@@ -287,7 +315,7 @@ fn cascade(
     Ok(())
 }
 
-pub fn is_deleted(def: &ObjectDef, row: &[Value]) -> bool {
+pub(crate) fn is_deleted(def: &ObjectDef, row: &[Value]) -> bool {
     row[def.system.is_deleted] == Value::Bool(true)
 }
 
@@ -511,7 +539,7 @@ fn resolve_foreign_key(
 
 /// Turns one input value into a stored value of `field`'s type, or the error Salesforce gives.
 /// `object_of` tells which object a referenced id belongs to (None: no such live record).
-pub fn coerce(
+pub(crate) fn coerce(
     field: &FieldDef,
     input: Input<'_>,
     object_of: &mut dyn FnMut(RecordId) -> Option<String>,
@@ -757,6 +785,13 @@ fn insert(txn: &mut Txn<'_>, object: ObjectIdx, changes: Changes) -> Result<Reco
     {
         values[owner] = Value::Ref(txn.user);
     }
+    // A new record locks its parent (the first lookup it sets, its owner aside); one without a
+    // parent locks nothing another transaction could hold.
+    if let Some(parent) = parent_of(def, &values)
+        && txn.row_is_locked()
+    {
+        return Err(unable_to_lock(parent));
+    }
     let slot = txn.data().table(object).slot_count();
     derive(txn, object, slot, &mut values);
     check_required(def, &values)?;
@@ -775,6 +810,9 @@ fn apply_update(
     changes: Changes,
 ) -> Result<(), DmlError> {
     let def = txn.schema().object(object);
+    if txn.row_is_locked() {
+        return Err(unable_to_lock(id_of(def, slot)));
+    }
     let mut values = txn
         .data()
         .table(object)
@@ -792,6 +830,53 @@ fn apply_update(
     txn.update(object, slot, values)
         .map_err(|e| duplicate(txn.schema().object(object), e))?;
     after_write(txn, object, id_of(txn.schema().object(object), slot))
+}
+
+/// The parent a new record locks: the record its first lookup points to, leaving out the owner
+/// and the audit lookups (users are not locked by records they own).
+fn parent_of(def: &ObjectDef, values: &[Value]) -> Option<RecordId> {
+    def.fields
+        .iter()
+        .filter(|f| {
+            f.is_reference()
+                && !matches!(
+                    f.name.as_str(),
+                    "OwnerId" | "CreatedById" | "LastModifiedById"
+                )
+        })
+        .filter_map(|f| match f.column().map(|c| &values[c]) {
+            Some(Value::Ref(id)) => Some(*id),
+            _ => None,
+        })
+        .next()
+}
+
+/// `INVALID_TYPE_FOR_OPERATION` for a create or update of an object that does not take one,
+/// before any field is looked at.
+fn supports(txn: &Txn<'_>, object: ObjectIdx, mode: Mode) -> Result<(), DmlError> {
+    let def = txn.schema().object(object);
+    match mode {
+        Mode::Create if !def.flags.createable => Err(not_supported(def, "insert")),
+        Mode::Update if !def.flags.updateable => Err(not_supported(def, "update")),
+        _ => Ok(()),
+    }
+}
+
+/// A write to an object the API only reads (Organization). Salesforce answers such calls with
+/// `INVALID_TYPE_FOR_OPERATION`; the exact message is UNVERIFIED.
+fn not_supported(def: &ObjectDef, operation: &str) -> DmlError {
+    DmlError::new(
+        "INVALID_TYPE_FOR_OPERATION",
+        format!("entity type {} does not support {operation}", def.name),
+    )
+}
+
+/// `UNABLE_TO_LOCK_ROW`, as Salesforce words it when another transaction holds `id`.
+fn unable_to_lock(id: RecordId) -> DmlError {
+    DmlError::new(
+        "UNABLE_TO_LOCK_ROW",
+        format!("unable to obtain exclusive access to this record or 1 records: {id}"),
+    )
 }
 
 fn duplicate(def: &ObjectDef, error: StoreError) -> DmlError {
@@ -1073,7 +1158,7 @@ fn after_write(txn: &mut Txn<'_>, object: ObjectIdx, id: RecordId) -> Result<(),
 }
 
 /// Recomputes an opportunity's Amount and HasOpportunityLineItem from its live line items.
-pub fn roll_up_line_items(txn: &mut Txn<'_>, opportunity: RecordId) -> Result<(), DmlError> {
+pub(crate) fn roll_up_line_items(txn: &mut Txn<'_>, opportunity: RecordId) -> Result<(), DmlError> {
     let schema = txn.schema();
     let Some((item_idx, item_def)) = schema.find("OpportunityLineItem") else {
         return Ok(());
@@ -1109,12 +1194,7 @@ pub fn roll_up_line_items(txn: &mut Txn<'_>, opportunity: RecordId) -> Result<()
 }
 
 /// The record id a REST path or body names, or `MALFORMED_ID`.
-pub fn parse_id(text: &str) -> Result<RecordId, DmlError> {
+pub(crate) fn parse_id(text: &str) -> Result<RecordId, DmlError> {
     RecordId::parse(text)
         .ok_or_else(|| DmlError::new("MALFORMED_ID", format!("malformed id {text}")))
-}
-
-/// The slot of a parsed id (for callers that already know the object).
-pub fn slot(id: RecordId) -> Option<u32> {
-    slot_of(id)
 }

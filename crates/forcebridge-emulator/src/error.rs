@@ -1,204 +1,145 @@
-//! Errors as Salesforce reports them.
+//! The one error type of this crate's API: why an org could not start, why an org file does not
+//! read, why a control-surface call was refused.
 //!
-//! [`ApiFailure`] is a failed REST request: an HTTP status and a JSON array of
-//! `{message, errorCode, fields}`. [`DmlError`] is one record's failure inside a write, which
-//! becomes an `ApiFailure` for a single-record request, a `statusCode` entry in collections and
-//! tree results, or an `sf__Error` cell in Bulk results. Handlers return these instead of
-//! panicking: no input reaches a panic.
+//! It is not how the org answers HTTP requests: those failures are Salesforce-shaped responses
+//! (see `api_error`), which a client receives as data, never as this type.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use forcebridge_wire::JSON_CONTENT_TYPE;
-use forcebridge_wire::error::{ApiError, RecordError};
+use std::error::Error as StdError;
+use std::fmt;
 
-/// A failed REST request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiFailure {
-    pub status: StatusCode,
-    pub errors: Vec<ApiError>,
+/// What went wrong, in terms of what the caller can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The configuration is wrong: an org file that does not read, an object, field or rule
+    /// definition that does not fit (the message names the entry and the field), or settings
+    /// that contradict each other. Fix the configuration.
+    Config,
+    /// The data directory cannot be used: another org holds it, it holds an org made with
+    /// another schema, or its files cannot be read or written.
+    DataDir,
+    /// The HTTPS certificate could not be made, or its files written.
+    Tls,
+    /// The network or the file system failed (the address is taken, a file cannot be read).
+    Io,
+    /// A control-surface call was refused: an unknown object or record, a value the org does
+    /// not accept (the message carries Salesforce's error code), or a change the org cannot
+    /// make. Nothing was changed.
+    Control,
 }
 
-impl ApiFailure {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiFailure {
-        ApiFailure {
-            status,
-            errors: vec![ApiError::new(code, message)],
-        }
-    }
-
-    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiFailure {
-        ApiFailure::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn with_fields(mut self, fields: Vec<String>) -> ApiFailure {
-        if let Some(first) = self.errors.first_mut() {
-            first.fields = Some(fields);
-        }
-        self
-    }
-
-    /// 404 `NOT_FOUND`, the answer to any unknown resource.
-    pub fn not_found() -> ApiFailure {
-        ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested resource does not exist",
-        )
-    }
-
-    /// 401 `INVALID_SESSION_ID`.
-    pub fn invalid_session() -> ApiFailure {
-        ApiFailure::new(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_SESSION_ID",
-            "Session expired or invalid",
-        )
-    }
-
-    /// 400 `JSON_PARSER_ERROR` for a body that is not the JSON expected.
-    pub fn json_parser(detail: impl std::fmt::Display) -> ApiFailure {
-        ApiFailure::bad_request(
-            "JSON_PARSER_ERROR",
-            format!("The request body is not valid JSON: {detail}"),
-        )
-    }
-
-    /// 400 `INVALID_TYPE` for an unknown object.
-    pub fn invalid_type(name: &str) -> ApiFailure {
-        ApiFailure::bad_request(
-            "INVALID_TYPE",
-            format!(
-                "sObject type '{name}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."
-            ),
-        )
-    }
-
-    /// 404 `NOT_FOUND` for an object type in a URL (Salesforce answers 404 there, not 400).
-    pub fn unknown_object_in_url(name: &str) -> ApiFailure {
-        ApiFailure::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("The requested resource does not exist: sObject type '{name}'"),
-        )
-    }
+/// An error from this crate's API. The message says what failed and names the thing; the
+/// underlying cause, when there is one, is [`std::error::Error::source`].
+#[non_exhaustive]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
 }
 
-impl From<DmlError> for ApiFailure {
-    fn from(error: DmlError) -> ApiFailure {
-        let status = match error.code {
-            "NOT_FOUND" | "ENTITY_IS_DELETED" => StatusCode::NOT_FOUND,
-            "INSUFFICIENT_ACCESS_OR_READONLY" | "INSUFFICIENT_ACCESS" => StatusCode::FORBIDDEN,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiFailure {
-            status,
-            errors: vec![error.to_api_error()],
-        }
+impl Error {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
     }
-}
 
-impl IntoResponse for ApiFailure {
-    fn into_response(self) -> Response {
-        json_response(self.status, &self.errors)
-    }
-}
-
-/// A JSON response with Salesforce's exact content type.
-pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => json_bytes(status, bytes),
-        Err(e) => {
-            tracing::error!(error = %e, "response did not serialize");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
-
-/// Pre-rendered JSON bytes as a response with Salesforce's exact content type.
-pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
-    let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(JSON_CONTENT_TYPE),
-    );
-    response
-}
-
-/// One record's failure in a write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DmlError {
-    /// The StatusCode enum value: `REQUIRED_FIELD_MISSING`, `DUPLICATE_VALUE`, ...
-    pub code: &'static str,
-    pub message: String,
-    pub fields: Vec<String>,
-}
-
-impl DmlError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> DmlError {
-        DmlError {
-            code,
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
             message: message.into(),
-            fields: Vec::new(),
+            source: None,
         }
     }
 
-    pub fn on(mut self, field: impl Into<String>) -> DmlError {
-        self.fields.push(field.into());
-        self
-    }
-
-    pub fn to_api_error(&self) -> ApiError {
-        ApiError {
-            message: self.message.clone(),
-            error_code: self.code.to_string(),
-            fields: (!self.fields.is_empty() || field_error(self.code))
-                .then(|| self.fields.clone()),
+    pub(crate) fn with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            source: Some(Box::new(source)),
         }
     }
 
-    /// The form inside collections and tree results.
-    pub fn to_record_error(&self) -> RecordError {
-        RecordError {
-            status_code: self.code.to_string(),
-            message: self.message.clone(),
-            fields: self.fields.clone(),
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    pub(crate) fn control(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Control, message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Error");
+        debug
+            .field("kind", &self.kind)
+            .field("message", &self.message);
+        if let Some(source) = &self.source {
+            debug.field("source", source);
+        }
+        debug.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}
+
+impl From<crate::schema::SchemaError> for Error {
+    fn from(error: crate::schema::SchemaError) -> Error {
+        Error::config(format!("invalid schema: {error}"))
+    }
+}
+
+impl From<crate::persist::PersistError> for Error {
+    fn from(error: crate::persist::PersistError) -> Error {
+        let message = error.to_string();
+        match error.into_source() {
+            Some(source) => Error::with_source(ErrorKind::DataDir, message, source),
+            None => Error::new(ErrorKind::DataDir, message),
         }
     }
+}
 
-    /// The form of a Bulk `sf__Error` cell: `CODE:message:Field1,Field2 --`.
-    pub fn to_bulk_text(&self) -> String {
-        format!(
-            "{}:{}:{} --",
-            self.code,
-            self.message,
-            self.fields.join(",")
-        )
+impl From<crate::tls::TlsError> for Error {
+    fn from(error: crate::tls::TlsError) -> Error {
+        let message = error.to_string();
+        match error.into_source() {
+            Some(source) => Error::with_source(ErrorKind::Tls, message, source),
+            None => Error::new(ErrorKind::Tls, message),
+        }
     }
 }
 
-/// Codes that are about fields always carry a `fields` array, even when empty.
-fn field_error(code: &str) -> bool {
-    matches!(
-        code,
-        "REQUIRED_FIELD_MISSING"
-            | "INVALID_FIELD"
-            | "INVALID_FIELD_FOR_INSERT_UPDATE"
-            | "STRING_TOO_LONG"
-            | "DUPLICATE_VALUE"
-            | "INVALID_EMAIL_ADDRESS"
-            | "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-            | "FIELD_CUSTOM_VALIDATION_EXCEPTION"
-            | "INVALID_CROSS_REFERENCE_KEY"
-            | "MALFORMED_ID"
-            | "NUMBER_OUTSIDE_VALID_RANGE"
-            | "FIELD_INTEGRITY_EXCEPTION"
-    )
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl std::fmt::Display for DmlError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+    #[test]
+    fn the_message_does_not_repeat_the_source() {
+        let error = Error::with_source(
+            ErrorKind::Io,
+            "cannot listen on 127.0.0.1:1",
+            std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use"),
+        );
+        assert_eq!(error.to_string(), "cannot listen on 127.0.0.1:1");
+        assert_eq!(error.source().unwrap().to_string(), "address in use");
+        assert_eq!(error.kind(), ErrorKind::Io);
+        fn assert_bounds<T: Send + Sync + 'static>() {}
+        assert_bounds::<Error>();
     }
 }
-
-impl std::error::Error for DmlError {}

@@ -18,22 +18,25 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 
+use crate::api_error::{ApiFailure, json_response};
 use crate::auth::session::{Session, TokenProblem};
-use crate::error::{ApiFailure, json_response};
 use crate::org::Org;
 use crate::versions::ApiVersion;
 
 /// Largest JSON request body accepted (REST).
-pub const MAX_JSON_BODY: usize = 50 * 1024 * 1024;
+pub(crate) const MAX_JSON_BODY: usize = 50 * 1024 * 1024;
 /// Largest CSV upload accepted (Bulk API 2.0), as Salesforce documents it.
-pub const MAX_CSV_BODY: usize = 150 * 1024 * 1024;
+pub(crate) const MAX_CSV_BODY: usize = 150 * 1024 * 1024;
 
 /// The authenticated caller of an API request, put in the request extensions by [`api_guard`].
 #[derive(Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     pub session: Session,
     /// The bearer token, for sub-requests made on the caller's behalf (composite).
     pub token: String,
+    /// Whether injected faults cover this request, so the records it writes may meet locked
+    /// rows.
+    pub in_fault_scope: bool,
 }
 
 impl std::fmt::Debug for Caller {
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Caller {
         f.debug_struct("Caller")
             .field("session", &self.session)
             .field("token", &"<redacted>")
+            .field("in_fault_scope", &self.in_fault_scope)
             .finish()
     }
 }
@@ -50,18 +54,20 @@ impl std::fmt::Debug for Caller {
 /// as a form, an identity-service error as plain text, as Salesforce sends them), so
 /// [`shape_errors`] leaves it alone instead of turning it into a REST error array.
 #[derive(Debug, Clone, Copy)]
-pub struct KeepErrorBody;
+pub(crate) struct KeepErrorBody;
 
 /// Marks a request the org makes to itself (a `/composite/batch` sub-request): it is
 /// authenticated as usual, no fault is injected into it a second time, and it counts against
 /// the API limit only when `counts_against_limit` says so. Only code can set it.
 #[derive(Debug, Clone, Copy)]
-pub struct InternalCall {
+pub(crate) struct InternalCall {
     pub counts_against_limit: bool,
+    /// Whether the request it is part of is in the faults' scope.
+    pub in_fault_scope: bool,
 }
 
 /// The whole app: every route, with its layers, sharing `org`.
-pub fn router(org: Arc<Org>) -> Router {
+pub(crate) fn router(org: Arc<Org>) -> Router {
     let api = Router::new()
         .merge(crate::rest::routes())
         .merge(crate::soql::routes())
@@ -78,6 +84,7 @@ pub fn router(org: Arc<Org>) -> Router {
             org.clone(),
             crate::faults::inject,
         ))
+        .layer(middleware::from_fn(host_from_authority))
         .layer(middleware::from_fn(shape_errors))
         // A bug must not cost the client its connection: a panicking handler answers 500
         // UNKNOWN_EXCEPTION, as Salesforce does for its own internal errors.
@@ -93,6 +100,20 @@ pub fn router(org: Arc<Org>) -> Router {
                 .quality(tower_http::CompressionLevel::Fastest),
         )
         .with_state(org)
+}
+
+/// HTTP/2 carries the host in the request URI (`:authority`) rather than a `Host` header, and
+/// an HTTP/1.1 request in absolute form names it there too, where it wins over `Host`
+/// (RFC 9112, section 3.2.2). Either way it becomes the `Host` header here, so the URLs the
+/// org hands out (`instance_url`, the identity URL, SOAP's `serverUrl`) keep the host and port
+/// the client used.
+async fn host_from_authority(mut request: Request, next: Next) -> Response {
+    if let Some(authority) = request.uri().authority()
+        && let Ok(value) = HeaderValue::from_str(authority.as_str())
+    {
+        request.headers_mut().insert(header::HOST, value);
+    }
+    next.run(request).await
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -111,7 +132,7 @@ async fn fallback() -> ApiFailure {
 
 /// The bearer token of a request: `Authorization: Bearer <token>` (or `OAuth <token>`, which
 /// older clients send).
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth"))
@@ -149,10 +170,15 @@ async fn api_guard(State(org): State<Arc<Org>>, mut request: Request, next: Next
         add_limit_info(&org, response.headers_mut());
         return response;
     }
+    let in_fault_scope = request
+        .extensions()
+        .get::<crate::faults::InScope>()
+        .is_some_and(|scope| scope.0);
     request.extensions_mut().insert(version);
     request.extensions_mut().insert(Caller {
         session,
         token: token.unwrap_or_default(),
+        in_fault_scope,
     });
     let mut response = next.run(request).await;
     add_limit_info(&org, response.headers_mut());
@@ -227,7 +253,7 @@ async fn shape_errors(request: Request, next: Next) -> Response {
 /// A JSON request body: the content type must be JSON (or absent), and the body must parse as
 /// `T`; otherwise 415 or 400 `JSON_PARSER_ERROR`, as Salesforce answers.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiFailure;
@@ -255,7 +281,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 }
 
 /// Parses a JSON body, with Salesforce's error for bodies that do not parse.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiFailure::bad_request(
             "JSON_PARSER_ERROR",
@@ -266,7 +292,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiFailure> {
 }
 
 /// 415 unless the request declares JSON (or declares nothing).
-pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiFailure> {
+pub(crate) fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiFailure> {
     match headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -289,11 +315,11 @@ pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiFailure> {
 }
 
 /// A 200 JSON response from a serializable body.
-pub fn ok_json(body: &impl serde::Serialize) -> Response {
+pub(crate) fn ok_json(body: &impl serde::Serialize) -> Response {
     json_response(StatusCode::OK, body)
 }
 
 /// An empty 204 response.
-pub fn no_content() -> Response {
+pub(crate) fn no_content() -> Response {
     (StatusCode::NO_CONTENT, Body::empty()).into_response()
 }

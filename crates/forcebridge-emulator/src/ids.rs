@@ -3,28 +3,28 @@
 //!
 //! The local org lays an id out as `prefix(3) + pod(2) + '0' + base62 record number(9)`, and the
 //! record number is the record's slot in its table plus one. Finding a record by id is then
-//! arithmetic, with no index to keep in memory.
+//! arithmetic, with no index to keep in memory. The checksum itself is
+//! `forcebridge_wire::id`'s, shared with the client.
 
 use std::fmt;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const CHECKSUM: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 
 /// The two "pod" characters every id of this org carries.
-pub const POD: &str = "RO";
+pub(crate) const POD: &str = "RO";
 
 /// A record id: an object key prefix and a record number, printed as 18 characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecordId {
+pub(crate) struct RecordId {
     prefix: [u8; 3],
     number: u64,
 }
 
 impl RecordId {
     /// The largest record number that fits in nine base-62 digits.
-    pub const MAX_NUMBER: u64 = 13_537_086_546_263_551;
+    pub(crate) const MAX_NUMBER: u64 = 13_537_086_546_263_551;
 
-    pub fn new(prefix: &str, number: u64) -> RecordId {
+    pub(crate) fn new(prefix: &str, number: u64) -> RecordId {
         let bytes = prefix.as_bytes();
         assert!(
             bytes.len() == 3 && number <= Self::MAX_NUMBER,
@@ -37,69 +37,70 @@ impl RecordId {
     }
 
     /// The three-character key prefix that names the object.
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         std::str::from_utf8(&self.prefix).unwrap_or("???")
     }
 
-    pub fn number(&self) -> u64 {
+    pub(crate) fn number(&self) -> u64 {
         self.number
     }
 
-    /// Parses a 15- or 18-character id of this org. An 18-character id must carry the right
-    /// checksum (in any case); a 15-character id is case-sensitive as written.
-    pub fn parse(text: &str) -> Option<RecordId> {
-        let bytes = text.as_bytes();
-        if !(bytes.len() == 15 || bytes.len() == 18) || !bytes.iter().all(u8::is_ascii_alphanumeric)
-        {
-            return None;
-        }
-        let id15: [u8; 15] = if bytes.len() == 18 {
-            // Restore the case from the checksum, so `001ro0000000001aaa` finds the record too.
-            let mut restored = [0u8; 15];
-            restored.copy_from_slice(&bytes[..15]);
-            for chunk in 0..3 {
-                let check = bytes[15 + chunk].to_ascii_uppercase();
-                let bits = CHECKSUM.iter().position(|&c| c == check)?;
-                for i in 0..5 {
-                    let b = &mut restored[chunk * 5 + i];
-                    if bits & (1 << i) != 0 {
-                        *b = b.to_ascii_uppercase();
-                    } else {
-                        *b = b.to_ascii_lowercase();
-                    }
-                }
+    /// Parses a 15- or 18-character id of this org; `None` for anything else (see
+    /// [`RecordId::read`] to tell a malformed id from one of another org).
+    pub(crate) fn parse(text: &str) -> Option<RecordId> {
+        RecordId::read(text).ok().flatten()
+    }
+
+    /// Reads an id: `Ok(Some)` for an id of this org, `Ok(None)` for a well-formed id this org
+    /// never hands out (another org's), and `Err` for text that is no id at all, including an
+    /// 18-character id whose checksum does not fit its first fifteen characters. The case of an
+    /// 18-character id is restored from its checksum (so `001ro0000000001yaa` finds the record);
+    /// a 15-character id is case-sensitive as written.
+    pub(crate) fn read(text: &str) -> Result<Option<RecordId>, MalformedId> {
+        let id15: [u8; 15] = match text.len() {
+            18 => forcebridge_wire::id::restore_case(text).map_err(|_| MalformedId)?,
+            15 if text.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                text.as_bytes().try_into().map_err(|_| MalformedId)?
             }
-            restored
-        } else {
-            bytes.try_into().ok()?
+            _ => return Err(MalformedId),
         };
         if &id15[3..5] != POD.as_bytes() || id15[5] != b'0' {
-            return None;
+            return Ok(None);
         }
         let mut number: u64 = 0;
         for &b in &id15[6..15] {
-            let digit = BASE62.iter().position(|&c| c == b)? as u64;
-            number = number.checked_mul(62)?.checked_add(digit)?;
+            let Some(digit) = BASE62.iter().position(|&c| c == b) else {
+                return Ok(None);
+            };
+            let Some(next) = number
+                .checked_mul(62)
+                .and_then(|n| n.checked_add(digit as u64))
+            else {
+                return Ok(None);
+            };
+            number = next;
         }
-        Some(RecordId {
+        Ok(Some(RecordId {
             prefix: [id15[0], id15[1], id15[2]],
             number,
-        })
+        }))
     }
 
+    #[cfg(test)]
     /// The 15-character case-sensitive form.
-    pub fn to_15(&self) -> String {
+    pub(crate) fn to_15(self) -> String {
         let mut out = Vec::with_capacity(15);
         self.write_15(&mut out);
         String::from_utf8(out).unwrap_or_default()
     }
 
     /// Writes the 18-character form into `out` without allocating.
-    pub fn write_18(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_18(&self, out: &mut Vec<u8>) {
         let start = out.len();
         self.write_15(out);
-        let suffix = checksum(&out[start..start + 15]);
-        out.extend_from_slice(&suffix);
+        let mut id15 = [0u8; 15];
+        id15.copy_from_slice(&out[start..start + 15]);
+        out.extend_from_slice(&forcebridge_wire::id::checksum(&id15));
     }
 
     fn write_15(&self, out: &mut Vec<u8>) {
@@ -116,31 +117,9 @@ impl RecordId {
     }
 }
 
-/// The three checksum characters of a 15-character id.
-pub fn checksum(id15: &[u8]) -> [u8; 3] {
-    let mut out = [0u8; 3];
-    for (chunk, slot) in out.iter_mut().enumerate() {
-        let mut bits = 0usize;
-        for i in 0..5 {
-            if id15[chunk * 5 + i].is_ascii_uppercase() {
-                bits |= 1 << i;
-            }
-        }
-        *slot = CHECKSUM[bits];
-    }
-    out
-}
-
-/// The 18-character form of any 15-character id (also ids of other orgs).
-pub fn to_18(id15: &str) -> Option<String> {
-    let bytes = id15.as_bytes();
-    if bytes.len() != 15 || !bytes.iter().all(u8::is_ascii_alphanumeric) {
-        return None;
-    }
-    let mut out = id15.to_string();
-    out.push_str(std::str::from_utf8(&checksum(bytes)).ok()?);
-    Some(out)
-}
+/// Text that is not a record id at all (see [`RecordId::read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MalformedId;
 
 impl fmt::Display for RecordId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -161,22 +140,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checksum_matches_published_vectors() {
-        for (id15, id18) in [
-            ("a0RE000000IJmcN", "a0RE000000IJmcNMAT"),
-            ("001M000000qfPyS", "001M000000qfPySIAU"),
-            ("a01M00000062mPg", "a01M00000062mPgIAI"),
-            ("a0FE000000D6r3F", "a0FE000000D6r3FMAR"),
-            ("0F9E000000092w2", "0F9E000000092w2KAA"),
-            ("aaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaAAA"),
-            ("AbCdEfGhIjKlMnO", "AbCdEfGhIjKlMnOVKV"),
-            ("aBcDEfgHIJKLMNO", "aBcDEfgHIJKLMNO025"),
-        ] {
-            assert_eq!(to_18(id15).unwrap(), id18);
-        }
-    }
-
-    #[test]
     fn ids_round_trip_in_both_lengths_and_any_case() {
         for number in [1, 61, 62, 3_844, 1_000_000, RecordId::MAX_NUMBER] {
             let id = RecordId::new("001", number);
@@ -192,9 +155,21 @@ mod tests {
 
     #[test]
     fn foreign_or_malformed_ids_are_rejected() {
-        assert!(
-            RecordId::parse("001M000000qfPySIAU").is_none(),
+        assert_eq!(
+            RecordId::read("001M000000qfPySIAU"),
+            Ok(None),
             "another org's pod"
+        );
+        // Issue 10: this suffix marks the digit `0` as upper case; it must never be read as
+        // `001RO0000000099YAA`.
+        assert_eq!(RecordId::read("001RO0000000099ZZZ"), Err(MalformedId));
+        assert_eq!(
+            RecordId::read("001RO0000000099"),
+            Ok(Some(RecordId::new("001", 9 * 62 + 9)))
+        );
+        assert_eq!(
+            RecordId::read("001RO0000000099yaa"),
+            Ok(Some(RecordId::new("001", 9 * 62 + 9)))
         );
         assert!(RecordId::parse("001RO000000000").is_none());
         assert!(RecordId::parse("001RO0000000001IA!").is_none());

@@ -18,38 +18,52 @@
 //!
 //! The emulator depends on the SOQL crate and the shared wire types, never on the client.
 
-pub mod auth;
-pub mod bulk;
-pub mod composite;
-pub mod config;
-pub mod dml;
-pub mod error;
-pub mod faults;
-pub mod http;
-pub mod ids;
-pub mod org;
-pub mod persist;
-pub mod render;
-pub mod rest;
-pub mod schema;
-pub mod seed;
-pub mod soql;
-pub mod store;
-pub mod tls;
-pub mod value;
-pub mod versions;
+#![warn(missing_docs)]
+
+mod api_error;
+mod auth;
+mod bulk;
+mod composite;
+mod config;
+mod control;
+mod dml;
+mod error;
+mod faults;
+mod http;
+mod ids;
+mod org;
+mod persist;
+mod render;
+mod rest;
+mod schema;
+mod seed;
+mod serve;
+mod soql;
+mod store;
+mod tls;
+mod value;
+mod versions;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::Request;
 use tokio::task::JoinHandle;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
-pub use config::{Config, FaultConfig};
-pub use org::{Org, StartError};
+pub use config::{
+    AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD,
+    DEFAULT_SECURITY_TOKEN, DEFAULT_USERNAME, FaultConfig, FaultScope, FieldConfig, FieldDefault,
+    ObjectConfig, SeedConfig, UserConfig, ValidationRuleConfig,
+};
+pub use control::Control;
+pub use error::{Error, ErrorKind};
+
+use org::Org;
+
+/// The newest API version the org serves, as `68.0`; it serves every version from `31.0` up.
+pub const LATEST_API_VERSION: &str = versions::MAX_VERSION_TEXT;
 
 /// A running local org, serving HTTP until [`Emulator::shutdown`] (or drop).
 #[derive(Debug)]
@@ -64,27 +78,17 @@ pub struct Emulator {
 
 impl Emulator {
     /// Builds the org from `config` and serves it over plain HTTP on `addr` (port 0 picks a free
-    /// port; see [`Emulator::url`]).
-    pub async fn start(config: Config, addr: SocketAddr) -> Result<Emulator, StartError> {
+    /// port; see [`Emulator::url`]). HTTP/1.1 and cleartext HTTP/2 (h2c) are both served;
+    /// HTTP/1.1 response headers go out in their canonical case (`Content-Type`,
+    /// `Sforce-Limit-Info`), as Salesforce sends them.
+    pub async fn start(config: Config, addr: SocketAddr) -> Result<Emulator, Error> {
         let org = Org::new(config, false)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(StartError::Io)?;
-        let addr = listener.local_addr().map_err(StartError::Io)?;
-        let app = service(org.clone());
+            .map_err(|e| listen_error(addr, e))?;
+        let addr = listener.local_addr().map_err(|e| listen_error(addr, e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(
-                listener,
-                axum::ServiceExt::<Request>::into_make_service(app),
-            )
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "the local org stopped serving");
-            }
-        });
+        let task = tokio::spawn(serve::plain(listener, service(org.clone()), rx));
         tracing::info!(%addr, "local org listening");
         Ok(Emulator {
             org,
@@ -96,16 +100,18 @@ impl Emulator {
         })
     }
 
-    /// Builds the org from `config` and serves it over HTTPS on `addr`, with a certificate for
-    /// `localhost`, `127.0.0.1` and `::1` (and `addr`'s own address when it is a specific one)
-    /// signed by a local authority whose certificate is written to `trust_file` (see [`tls`]).
-    /// The org's URLs say `https`, and [`Emulator::url`] is `https://localhost:PORT` (or the
-    /// address itself when `addr` names a specific, non-loopback one).
+    /// Builds the org from `config` and serves it over HTTPS (HTTP/1.1 and HTTP/2, chosen by
+    /// ALPN) on `addr`, with a certificate for `localhost`, `127.0.0.1` and `::1` (and `addr`'s
+    /// own address when it is a specific one) signed by a local authority whose certificate is
+    /// written to `trust_file`; its key is kept next to it (`<file>.key`) and reused, so a
+    /// client set up once keeps trusting the org. The org's URLs say `https`, and
+    /// [`Emulator::url`] is `https://localhost:PORT` (or the address itself when `addr` names a
+    /// specific, non-loopback one).
     pub async fn start_tls(
         config: Config,
         addr: SocketAddr,
         trust_file: &Path,
-    ) -> Result<Emulator, StartError> {
+    ) -> Result<Emulator, Error> {
         let ip = addr.ip();
         let extra_names: Vec<String> = if ip.is_unspecified() || ip.is_loopback() {
             Vec::new()
@@ -114,32 +120,21 @@ impl Emulator {
         };
         // The org first: a configuration mistake is reported before any file is written.
         let org = Org::new(config, true)?;
-        let certificate = tls::prepare(trust_file, &extra_names).map_err(StartError::Tls)?;
+        let certificate = tls::prepare(trust_file, &extra_names)?;
         let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
             certificate.chain_pem.into_bytes(),
             certificate.key_pem.into_bytes(),
         )
         .await
-        .map_err(StartError::Io)?;
-        let listener = std::net::TcpListener::bind(addr).map_err(StartError::Io)?;
-        listener.set_nonblocking(true).map_err(StartError::Io)?;
-        let addr = listener.local_addr().map_err(StartError::Io)?;
-        let handle = axum_server::Handle::new();
-        let server = axum_server::tls_rustls::from_tcp_rustls(listener, rustls)
-            .map_err(StartError::Io)?
-            .handle(handle.clone());
-        let app = service(org.clone());
+        .map_err(|e| Error::with_source(ErrorKind::Tls, "cannot use the TLS certificate", e))?;
+        let listener = std::net::TcpListener::bind(addr).map_err(|e| listen_error(addr, e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| listen_error(addr, e))?;
+        let addr = listener.local_addr().map_err(|e| listen_error(addr, e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = rx.await;
-            handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-        });
-        let task = tokio::spawn(async move {
-            let serve = server.serve(axum::ServiceExt::<Request>::into_make_service(app));
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "the local org stopped serving");
-            }
-        });
+        let task = serve::tls(listener, rustls, service(org.clone()), rx)
+            .map_err(|e| listen_error(addr, e))?;
         tracing::info!(%addr, trust_file = %certificate.trust_file.display(), "local org listening (HTTPS)");
         Ok(Emulator {
             org,
@@ -161,9 +156,9 @@ impl Emulator {
     /// records generated from the seed `"demo"`, served over plain HTTP on a free loopback port.
     /// The same count gives the same org, ids and timestamps included, on every run. Log in
     /// with [`Emulator::login`].
-    pub async fn start_demo(records: u64) -> Result<Emulator, StartError> {
+    pub async fn start_demo(records: u64) -> Result<Emulator, Error> {
         let mut config = Config::builtin();
-        config.seed = Some(config::SeedConfig {
+        config.seed = Some(SeedConfig {
             seed: "demo".into(),
             records,
         });
@@ -171,16 +166,16 @@ impl Emulator {
     }
 
     /// What a client needs to log in to this org with the OAuth username-password flow: the
-    /// first configured user and the first connected app that allows that flow.
+    /// first configured user and the first connected app that allows that flow (one with a
+    /// secret before one without).
     pub fn login(&self) -> LocalLogin {
         let user = &self.org.config.users[0];
-        let app = self
-            .org
-            .config
-            .apps
+        let apps = &self.org.config.apps;
+        let app = apps
             .iter()
-            .find(|app| app.allow_password_flow)
-            .or_else(|| self.org.config.apps.first());
+            .find(|app| app.allow_password_flow && !app.client_secret.is_empty())
+            .or_else(|| apps.iter().find(|app| app.allow_password_flow))
+            .or_else(|| apps.first());
         LocalLogin {
             url: self.url.clone(),
             username: user.username.clone(),
@@ -201,33 +196,25 @@ impl Emulator {
         self.trust_file.as_deref()
     }
 
+    /// The address the org listens on (with the port chosen when port 0 was asked for).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    pub fn org(&self) -> &Arc<Org> {
-        &self.org
-    }
-
     /// A fresh access token for the first configured user, issued directly (no HTTP login).
     pub fn access_token(&self) -> String {
-        self.org.sessions.issue(
-            auth::session::Session {
-                user: self.org.admin(),
-                user_index: 0,
-                client_id: None,
-                issued_at: 0,
-                expires_at: 0,
-                scopes: vec!["api".to_string()],
-                refresh_token: None,
-            },
-            self.org.now(),
-        )
+        self.control().access_token()
     }
 
-    /// Changes the injected faults while the org runs.
+    /// Changes the injected faults while the org runs (see [`Control::set_faults`]).
     pub fn set_faults(&self, faults: FaultConfig) {
-        self.org.faults.set(faults);
+        self.control().set_faults(faults);
+    }
+
+    /// The handle tests drive the org with: its clock, sessions, schema, recycle bin,
+    /// timestamps, faults and counts (see [`Control`]). Cheap; clones share the org.
+    pub fn control(&self) -> Control {
+        Control::new(self.org.clone())
     }
 
     /// Stops serving, waits for open connections to finish, and (with a data directory)
@@ -255,16 +242,25 @@ impl Drop for Emulator {
     }
 }
 
+fn listen_error(addr: SocketAddr, error: std::io::Error) -> Error {
+    Error::with_source(ErrorKind::Io, format!("cannot listen on {addr}"), error)
+}
+
 /// The login details of a local org (see [`Emulator::login`]). The secrets are the org's own
 /// test credentials, yet `Debug` still leaves them out, so they never reach a log by accident.
 #[derive(Clone)]
 pub struct LocalLogin {
     /// The org's base URL, which is also its login URL.
     pub url: String,
+    /// The first configured user's username.
     pub username: String,
+    /// That user's password.
     pub password: String,
+    /// That user's security token (appended to the password by some clients).
     pub security_token: String,
+    /// The connected app's consumer key.
     pub client_id: String,
+    /// The connected app's consumer secret.
     pub client_secret: String,
 }
 
@@ -294,6 +290,8 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
 
 /// The org's HTTP service: the router with trailing slashes trimmed before routing, so
 /// `/query/` and `/query` are the same resource.
-pub fn service(org: Arc<Org>) -> tower_http::normalize_path::NormalizePath<axum::Router> {
+type Service = tower_http::normalize_path::NormalizePath<axum::Router>;
+
+fn service(org: Arc<Org>) -> Service {
     NormalizePathLayer::trim_trailing_slash().layer(http::router(org))
 }

@@ -4,64 +4,20 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use crate::http::Caller;
+use crate::store::{CommitFailed, Txn};
+
 use crate::auth::session::Sessions;
 use crate::config::Config;
+use crate::error::Error;
 use crate::ids::RecordId;
-use crate::schema::{Schema, SchemaError};
+use crate::schema::Schema;
 use crate::store::{Clock, Store};
 use crate::value::Value;
 
-/// Why the org could not start.
-#[derive(Debug)]
-pub enum StartError {
-    Schema(SchemaError),
-    Config(String),
-    Io(std::io::Error),
-    /// The data directory cannot be used (locked, another schema, unreadable).
-    Persist(crate::persist::PersistError),
-    /// The HTTPS certificate could not be made or written.
-    Tls(crate::tls::TlsError),
-}
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StartError::Schema(e) => write!(f, "invalid schema: {e}"),
-            StartError::Config(e) => write!(f, "invalid configuration: {e}"),
-            StartError::Io(e) => write!(f, "{e}"),
-            StartError::Persist(e) => write!(f, "{e}"),
-            StartError::Tls(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            StartError::Schema(e) => Some(e),
-            StartError::Io(e) => Some(e),
-            StartError::Persist(e) => e.source(),
-            StartError::Tls(e) => e.source(),
-            StartError::Config(_) => None,
-        }
-    }
-}
-
-impl From<crate::persist::PersistError> for StartError {
-    fn from(e: crate::persist::PersistError) -> StartError {
-        StartError::Persist(e)
-    }
-}
-
-impl From<SchemaError> for StartError {
-    fn from(e: SchemaError) -> StartError {
-        StartError::Schema(e)
-    }
-}
-
 /// Counts API requests per day against the daily limit.
 #[derive(Debug)]
-pub struct ApiUsage {
+pub(crate) struct ApiUsage {
     pub max: u64,
     used: AtomicU64,
     day: AtomicI64,
@@ -78,7 +34,7 @@ impl ApiUsage {
 
     /// Counts one request made at `now`; `None` if the day's limit is already spent. The count
     /// starts again at midnight UTC.
-    pub fn record(&self, now: i64) -> Option<u64> {
+    pub(crate) fn record(&self, now: i64) -> Option<u64> {
         let today = now.div_euclid(86_400_000);
         if self.day.swap(today, Ordering::SeqCst) != today {
             self.used.store(0, Ordering::SeqCst);
@@ -91,14 +47,14 @@ impl ApiUsage {
         Some(used)
     }
 
-    pub fn used(&self) -> u64 {
+    pub(crate) fn used(&self) -> u64 {
         self.used.load(Ordering::SeqCst)
     }
 }
 
 /// A running org.
 #[derive(Debug)]
-pub struct Org {
+pub(crate) struct Org {
     pub config: Config,
     pub store: Store,
     pub sessions: Sessions,
@@ -112,20 +68,29 @@ pub struct Org {
     pub faults: crate::faults::Faults,
     /// Whether the org is served over HTTPS (decides the scheme of URLs it hands out).
     pub tls: bool,
-    /// When the org started (epoch milliseconds); the schema is unchanged since.
+    /// When the org started (epoch milliseconds, real time).
     pub started_at: i64,
+    /// When the schema last changed while the org ran (epoch milliseconds, real time, since it
+    /// is compared with the `Date` of earlier responses); `i64::MIN` while it never did.
+    pub schema_changed_at: AtomicI64,
     /// Where the org is kept across restarts (`config.data_dir`), if anywhere.
     pub persistence: Option<Arc<crate::persist::Persistence>>,
+    /// The custom objects and fields the schema is built from: the configuration's, then
+    /// those added while the org runs. Held while the schema changes, so changes queue.
+    schema_objects: std::sync::Mutex<Vec<crate::config::ObjectConfig>>,
 }
 
 impl Org {
     /// Builds the org: schema, the configured users as User records, and generated data; or,
     /// when the data directory already holds an org, that org.
-    pub fn new(config: Config, tls: bool) -> Result<Arc<Org>, StartError> {
-        let schema = Arc::new(crate::schema::build(&config)?);
+    pub(crate) fn new(config: Config, tls: bool) -> Result<Arc<Org>, Error> {
+        let schema = Arc::new(crate::schema::build(
+            &config.schema,
+            &config.validation_rules,
+        )?);
         let clock = match config.fixed_time {
             Some(start) => Clock::manual(start),
-            None => Clock::System,
+            None => Clock::system(),
         };
         let store = Store::new(schema.clone(), clock);
         let org_id = RecordId::new("00D", 1).to_string();
@@ -147,7 +112,8 @@ impl Org {
             usage: ApiUsage::new(config.daily_api_requests),
             cursors: crate::soql::Cursors::default(),
             jobs: crate::bulk::Jobs::default(),
-            faults: crate::faults::Faults::new(config.faults),
+            faults: crate::faults::Faults::new(config.faults.clone()),
+            schema_objects: std::sync::Mutex::new(config.schema.clone()),
             config,
             store,
             sessions,
@@ -155,6 +121,7 @@ impl Org {
             users,
             tls,
             started_at: crate::value::now_millis(),
+            schema_changed_at: AtomicI64::new(i64::MIN),
             persistence,
         };
         if loaded {
@@ -170,25 +137,96 @@ impl Org {
                 org.store.set_commit_hook(persistence.clone());
             }
         }
+        // Last, so its dates are the first user's as generated data left them.
+        record_organization(&org.store, &org.config, org.admin())?;
         Ok(Arc::new(org))
     }
 
-    pub fn schema(&self) -> &Arc<Schema> {
+    /// The schema as it is now. A request that also reads records takes the schema first
+    /// (or from its snapshot), so its records always have at least the columns it expects.
+    pub(crate) fn schema(&self) -> Arc<Schema> {
         self.store.schema()
     }
 
+    /// Runs `work` as one transaction on behalf of an API caller: the records it writes may
+    /// meet injected lock faults when the faults' scope covers the request.
+    pub(crate) fn write<T, E: From<CommitFailed>>(
+        &self,
+        caller: &Caller,
+        work: impl FnOnce(&mut Txn<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write_as(caller.session.user, caller.in_fault_scope, work)
+    }
+
+    /// [`Org::write`] for work the API started earlier (Bulk ingest jobs), as `user`.
+    pub(crate) fn write_as<T, E: From<CommitFailed>>(
+        &self,
+        user: RecordId,
+        in_fault_scope: bool,
+        work: impl FnOnce(&mut Txn<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if in_fault_scope {
+            self.store.write_locking(user, &self.faults, work)
+        } else {
+            self.store.write(user, work)
+        }
+    }
+
+    /// Adds a custom object, or custom fields of an existing object (`extends`), to the
+    /// running org's schema: built and checked as the org file's entries are, then swapped in
+    /// with every stored record given an empty value in each new column.
+    pub(crate) fn add_to_schema(&self, addition: crate::config::ObjectConfig) -> Result<(), Error> {
+        let mut objects = self
+            .schema_objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let name = addition.name.clone();
+        let position = objects.len();
+        let mut next = objects.clone();
+        next.push(addition);
+        let schema = crate::schema::build(&next, &self.config.validation_rules).map_err(|e| {
+            // The entry's place in the list means nothing to the caller: only the object does.
+            let message = e.0.to_string();
+            let place = format!("objects[{position}] ({name}): ");
+            let message = message.strip_prefix(&place).unwrap_or(&message);
+            Error::control(format!("cannot add to the schema of {name}: {message}"))
+        })?;
+        if !crate::schema::only_adds(&self.schema(), &schema) {
+            return Err(Error::control(format!(
+                "cannot add to the schema of {name}: the change would move existing fields"
+            )));
+        }
+        self.store.change_schema(Arc::new(schema));
+        self.schema_changed_at
+            .store(crate::value::now_millis(), Ordering::SeqCst);
+        *objects = next;
+        tracing::info!(object = %name, "the schema changed");
+        Ok(())
+    }
+
+    /// The time describes count as last modified at, for `If-Modified-Since`: the start of the
+    /// second the org started in, or, once the schema changed, the second after the change
+    /// (HTTP dates have whole seconds, and a copy fetched in the same second as a change may be
+    /// the old one).
+    pub(crate) fn schema_modified_at(&self) -> i64 {
+        match self.schema_changed_at.load(Ordering::SeqCst) {
+            i64::MIN => self.started_at - self.started_at.rem_euclid(1000),
+            changed => changed - changed.rem_euclid(1000) + 1000,
+        }
+    }
+
     /// The org's current time in epoch milliseconds.
-    pub fn now(&self) -> i64 {
+    pub(crate) fn now(&self) -> i64 {
         self.store.clock().now()
     }
 
     /// The first configured user: the default owner and run-as user.
-    pub fn admin(&self) -> RecordId {
+    pub(crate) fn admin(&self) -> RecordId {
         self.users[0]
     }
 
     /// Index of the configured user with this username (compared without case).
-    pub fn user_index(&self, username: &str) -> Option<usize> {
+    pub(crate) fn user_index(&self, username: &str) -> Option<usize> {
         self.config
             .users
             .iter()
@@ -196,7 +234,7 @@ impl Org {
     }
 
     /// The base URL clients reach this org at, from the request's Host header.
-    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+    pub(crate) fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
         let host = headers
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -205,12 +243,64 @@ impl Org {
     }
 }
 
+/// The Organization record: the org id, its name and settings, created when its first user was
+/// (so its dates survive restarts with a data directory, without the record being kept there).
+/// Values Salesforce would hold that a local org has no notion of are plausible constants.
+fn record_organization(store: &Store, config: &Config, admin: RecordId) -> Result<(), Error> {
+    let schema = store.schema();
+    let (object, def) = schema
+        .find("Organization")
+        .ok_or_else(|| Error::config("invalid configuration: no Organization object"))?;
+    let (user_object, user_def) = schema
+        .find("User")
+        .ok_or_else(|| Error::config("invalid configuration: no User object"))?;
+    let snapshot = store.snapshot();
+    let created = crate::store::slot_of(admin)
+        .and_then(|slot| snapshot.table(user_object).get(slot))
+        .map_or(Value::Null, |row| row[user_def.system.created_date].clone());
+    let mut values = vec![Value::Null; def.columns];
+    let mut set = |name: &str, value: Value| {
+        if let Some(column) = def.field(name).and_then(|(_, f)| f.column()) {
+            values[column] = value;
+        }
+    };
+    let first = &config.users[0];
+    let contact = format!("{} {}", first.first_name, first.last_name);
+    set("Name", Value::text(config.org_name.as_str()));
+    set("Country", Value::text("United States"));
+    set("PrimaryContact", Value::text(contact.trim()));
+    set("DefaultLocaleSidKey", Value::text("en_US"));
+    set("TimeZoneSidKey", Value::text("America/Los_Angeles"));
+    set("LanguageLocaleKey", Value::text("en_US"));
+    set("ReceivesInfoEmails", Value::Bool(true));
+    set("ReceivesAdminInfoEmails", Value::Bool(true));
+    // The fiscal year is the calendar year here (see the README's known differences).
+    set("FiscalYearStartMonth", Value::Int(1));
+    set("UsesStartDateAsFiscalYearName", Value::Bool(false));
+    set("OrganizationType", Value::text("Developer Edition"));
+    set("InstanceName", Value::text("LOCAL"));
+    set("IsSandbox", Value::Bool(false));
+    set("IsReadOnly", Value::Bool(false));
+    set("SignupCountryIsoCode", Value::text("US"));
+    let sys = def.system;
+    values[sys.is_deleted] = Value::Bool(false);
+    values[sys.created_date] = created.clone();
+    values[sys.created_by] = Value::Ref(admin);
+    values[sys.last_modified_date] = created.clone();
+    values[sys.last_modified_by] = Value::Ref(admin);
+    values[sys.system_modstamp] = created;
+    store.write(admin, |txn| {
+        txn.load(object, 0, Some(values.into()));
+        Ok::<_, Error>(())
+    })
+}
+
 /// The User record of every configured user, in configuration order: found by username in an
 /// org loaded from its data directory, created otherwise (the first one creates itself).
-fn ensure_users(store: &Store, config: &Config) -> Result<Vec<RecordId>, StartError> {
+fn ensure_users(store: &Store, config: &Config) -> Result<Vec<RecordId>, Error> {
     if config.users.is_empty() {
-        return Err(StartError::Config(
-            "the org needs at least one user".to_string(),
+        return Err(Error::config(
+            "invalid configuration: the org needs at least one user",
         ));
     }
     for (i, user) in config.users.iter().enumerate() {
@@ -218,8 +308,8 @@ fn ensure_users(store: &Store, config: &Config) -> Result<Vec<RecordId>, StartEr
             .iter()
             .any(|u| u.username.eq_ignore_ascii_case(&user.username))
         {
-            return Err(StartError::Config(format!(
-                "user {} is listed twice",
+            return Err(Error::config(format!(
+                "invalid configuration: user {} is listed twice",
                 user.username
             )));
         }
@@ -227,11 +317,11 @@ fn ensure_users(store: &Store, config: &Config) -> Result<Vec<RecordId>, StartEr
     let schema = store.schema().clone();
     let (user_idx, def) = schema
         .find("User")
-        .ok_or_else(|| StartError::Config("no User object".into()))?;
+        .ok_or_else(|| Error::config("invalid configuration: no User object"))?;
     let username_column = def
         .field("Username")
         .and_then(|(_, f)| f.column())
-        .ok_or_else(|| StartError::Config("no User.Username field".into()))?;
+        .ok_or_else(|| Error::config("invalid configuration: no User.Username field"))?;
     let existing = store.snapshot();
     let first = existing
         .table(user_idx)
@@ -279,7 +369,10 @@ fn ensure_users(store: &Store, config: &Config) -> Result<Vec<RecordId>, StartEr
             set("LanguageLocaleKey", Value::text("en_US"));
             set("UserType", Value::text("Standard"));
             let id = txn.insert(user_idx, values).map_err(|_| {
-                StartError::Config(format!("user {} is listed twice", user.username))
+                Error::config(format!(
+                    "invalid configuration: user {} is listed twice",
+                    user.username
+                ))
             })?;
             ids.push(id);
         }

@@ -12,7 +12,7 @@ use crate::store::{Row, id_of};
 use crate::value::{self, Value};
 
 /// Appends `s` as a JSON string.
-pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -41,7 +41,7 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
 
 /// Appends a double the way Java's `Double.toString` prints it, which is how Salesforce's JSON
 /// shows double, currency and percent fields: `15000.0`, `0.25`, `1.0E7`, `1.5E-4`.
-pub fn write_double(out: &mut Vec<u8>, d: f64) {
+pub(crate) fn write_double(out: &mut Vec<u8>, d: f64) {
     if !d.is_finite() {
         out.extend_from_slice(b"null");
         return;
@@ -66,7 +66,7 @@ pub fn write_double(out: &mut Vec<u8>, d: f64) {
 }
 
 /// Appends an id as a JSON string.
-pub fn write_id(out: &mut Vec<u8>, id: RecordId) {
+pub(crate) fn write_id(out: &mut Vec<u8>, id: RecordId) {
     out.push(b'"');
     id.write_18(out);
     out.push(b'"');
@@ -74,14 +74,14 @@ pub fn write_id(out: &mut Vec<u8>, id: RecordId) {
 
 /// What the renderer needs to know about the request.
 #[derive(Debug, Clone, Copy)]
-pub struct RenderContext<'a> {
+pub(crate) struct RenderContext<'a> {
     /// The API version of the request, as in `60.0`; URLs use it.
     pub version: &'a str,
 }
 
 impl RenderContext<'_> {
     /// `/services/data/v60.0/sobjects/Account/001...`.
-    pub fn record_url(&self, out: &mut Vec<u8>, object: &ObjectDef, id: RecordId) {
+    pub(crate) fn record_url(&self, out: &mut Vec<u8>, object: &ObjectDef, id: RecordId) {
         out.extend_from_slice(b"/services/data/v");
         out.extend_from_slice(self.version.as_bytes());
         out.extend_from_slice(b"/sobjects/");
@@ -91,7 +91,7 @@ impl RenderContext<'_> {
     }
 
     /// `"attributes":{"type":"Account","url":"..."}` (without braces around it).
-    pub fn write_attributes(&self, out: &mut Vec<u8>, object: &ObjectDef, id: RecordId) {
+    pub(crate) fn write_attributes(&self, out: &mut Vec<u8>, object: &ObjectDef, id: RecordId) {
         out.extend_from_slice(b"\"attributes\":{\"type\":");
         write_json_str(out, &object.name);
         out.extend_from_slice(b",\"url\":\"");
@@ -100,7 +100,7 @@ impl RenderContext<'_> {
     }
 
     /// The JSON value of one field of a stored record.
-    pub fn write_field(
+    pub(crate) fn write_field(
         &self,
         out: &mut Vec<u8>,
         object: &ObjectDef,
@@ -156,7 +156,7 @@ impl RenderContext<'_> {
 
     /// The JSON form of a value of `field`: ints of `int` fields without a fraction, base64
     /// fields as the URL of their content, everything else as [`write_plain_value`] writes it.
-    pub fn write_value(
+    pub(crate) fn write_value(
         &self,
         out: &mut Vec<u8>,
         object: &ObjectDef,
@@ -221,7 +221,7 @@ impl RenderContext<'_> {
     }
 
     /// A whole record: attributes, then `fields` (indexes into the object's fields) in order.
-    pub fn write_record(
+    pub(crate) fn write_record(
         &self,
         out: &mut Vec<u8>,
         object: &ObjectDef,
@@ -244,7 +244,7 @@ impl RenderContext<'_> {
 
 /// The JSON form of a value, from its kind alone: strings escaped, doubles as Java prints
 /// them, dates `2024-01-15`, datetimes `2024-01-15T10:30:00.000+0000`, times `10:30:00.000Z`.
-pub fn write_plain_value(out: &mut Vec<u8>, value: &Value) {
+pub(crate) fn write_plain_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
@@ -278,8 +278,9 @@ fn write_optional_double(out: &mut Vec<u8>, d: Option<f64>) {
     }
 }
 
+#[cfg(test)]
 /// The CSV text of a value (Bulk API): empty for null, datetimes with `Z`, numbers plain.
-pub fn csv_text(field: &FieldDef, value: &Value) -> String {
+pub(crate) fn csv_text(field: &FieldDef, value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::Bool(b) => b.to_string(),

@@ -22,11 +22,11 @@ use rcgen::{
 };
 
 /// The names every server certificate covers.
-pub const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
+pub(crate) const LOCAL_NAMES: &[&str] = &["localhost", "127.0.0.1", "::1"];
 
 /// A server certificate and its key, with the authority file clients trust.
 #[derive(Debug)]
-pub struct ServerCertificate {
+pub(crate) struct ServerCertificate {
     /// The PEM file with the authority's certificate (what clients trust).
     pub trust_file: PathBuf,
     /// The server certificate followed by the authority's, PEM.
@@ -68,12 +68,22 @@ impl std::error::Error for TlsError {
     }
 }
 
+impl TlsError {
+    /// The underlying IO error, if any (for the crate's public error).
+    pub(crate) fn into_source(self) -> Option<std::io::Error> {
+        match self {
+            TlsError::Io { source, .. } => Some(source),
+            TlsError::Certificate(_) => None,
+        }
+    }
+}
+
 fn certificate_error(e: rcgen::Error) -> TlsError {
     TlsError::Certificate(e.to_string())
 }
 
 /// The file the authority's key is kept in: `ca.pem` → `ca.key`, `ca` → `ca.key`.
-pub fn key_file_for(trust_file: &Path) -> PathBuf {
+pub(crate) fn key_file_for(trust_file: &Path) -> PathBuf {
     let key = trust_file.with_extension("key");
     if key == trust_file {
         let mut name = trust_file.as_os_str().to_owned();
@@ -87,7 +97,10 @@ pub fn key_file_for(trust_file: &Path) -> PathBuf {
 /// Makes a server certificate for the local names plus `extra_names` (host names or IP
 /// addresses), signed by the authority whose certificate is written to `trust_file` (and whose
 /// key is reused from [`key_file_for`] when it exists).
-pub fn prepare(trust_file: &Path, extra_names: &[String]) -> Result<ServerCertificate, TlsError> {
+pub(crate) fn prepare(
+    trust_file: &Path,
+    extra_names: &[String],
+) -> Result<ServerCertificate, TlsError> {
     if let Some(parent) = trust_file.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| TlsError::Io {
             path: parent.to_path_buf(),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, 
 use crate::ids::RecordId;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     Null,
     Bool(bool),
     Int(i64),
@@ -29,22 +29,22 @@ pub enum Value {
 }
 
 impl Value {
-    pub fn text(s: impl Into<Box<str>>) -> Value {
+    pub(crate) fn text(s: impl Into<Box<str>>) -> Value {
         Value::Text(s.into())
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
-    pub fn as_text(&self) -> Option<&str> {
+    pub(crate) fn as_text(&self) -> Option<&str> {
         match self {
             Value::Text(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(i) => Some(*i as f64),
             Value::Double(d) => Some(*d),
@@ -52,14 +52,14 @@ impl Value {
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    pub fn as_ref_id(&self) -> Option<RecordId> {
+    pub(crate) fn as_ref_id(&self) -> Option<RecordId> {
         match self {
             Value::Ref(id) => Some(*id),
             _ => None,
@@ -69,7 +69,7 @@ impl Value {
     /// Compares two non-null values of the same kind the way SOQL does: text without case,
     /// numbers numerically (ints and doubles together), dates and times chronologically.
     /// Values of different kinds, and nulls, are unordered.
-    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+    pub(crate) fn compare(&self, other: &Value) -> Option<Ordering> {
         match (self, other) {
             (Value::Text(a), Value::Text(b)) => Some(cmp_ignore_case(a, b)),
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
@@ -87,7 +87,7 @@ impl Value {
 }
 
 /// Case-insensitive ordering (Unicode lower-casing, char by char), as SOQL sorts and compares text.
-pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
+pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
     if a.is_ascii() && b.is_ascii() {
         let (a, b) = (a.as_bytes(), b.as_bytes());
         for (x, y) in a.iter().zip(b) {
@@ -103,35 +103,30 @@ pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
         .cmp(b.chars().flat_map(char::to_lowercase))
 }
 
-/// Case-insensitive equality, as SOQL's `=` compares text.
-pub fn eq_ignore_case(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.eq_ignore_ascii_case(b) || cmp_ignore_case(a, b) == Ordering::Equal
-}
-
 // ---- Dates and times -------------------------------------------------------------------------
 
 const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
-pub fn date_from_ymd(year: i32, month: u32, day: u32) -> Option<i32> {
+pub(crate) fn date_from_ymd(year: i32, month: u32, day: u32) -> Option<i32> {
     NaiveDate::from_ymd_opt(year, month, day)
         .map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
 }
 
-pub fn naive_date(days: i32) -> Option<NaiveDate> {
+pub(crate) fn naive_date(days: i32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(days + UNIX_EPOCH_DAYS_FROM_CE)
 }
 
-pub fn naive_datetime(millis: i64) -> Option<NaiveDateTime> {
+pub(crate) fn naive_datetime(millis: i64) -> Option<NaiveDateTime> {
     DateTime::<Utc>::from_timestamp_millis(millis).map(|d| d.naive_utc())
 }
 
 /// The start (00:00 UTC) of a date, in epoch milliseconds.
-pub fn date_start_millis(days: i32) -> i64 {
+pub(crate) fn date_start_millis(days: i32) -> i64 {
     i64::from(days) * 86_400_000
 }
 
 /// The date (UTC) a datetime falls on.
-pub fn date_of_millis(millis: i64) -> i32 {
+pub(crate) fn date_of_millis(millis: i64) -> i32 {
     millis.div_euclid(86_400_000) as i32
 }
 
@@ -147,7 +142,7 @@ fn push_year(out: &mut Vec<u8>, year: i32) {
 }
 
 /// `2024-01-15`.
-pub fn write_date(out: &mut Vec<u8>, days: i32) {
+pub(crate) fn write_date(out: &mut Vec<u8>, days: i32) {
     let Some(d) = naive_date(days) else { return };
     push_year(out, d.year());
     out.push(b'-');
@@ -157,7 +152,7 @@ pub fn write_date(out: &mut Vec<u8>, days: i32) {
 }
 
 /// `2024-01-15T10:30:00.000` followed by `zone` (`+0000` for REST JSON, `Z` for Bulk CSV).
-pub fn write_datetime(out: &mut Vec<u8>, millis: i64, zone: &str) {
+pub(crate) fn write_datetime(out: &mut Vec<u8>, millis: i64, zone: &str) {
     let Some(dt) = naive_datetime(millis) else {
         return;
     };
@@ -174,7 +169,7 @@ pub fn write_datetime(out: &mut Vec<u8>, millis: i64, zone: &str) {
 }
 
 /// `10:30:00.000Z`.
-pub fn write_time(out: &mut Vec<u8>, millis_of_day: u32) {
+pub(crate) fn write_time(out: &mut Vec<u8>, millis_of_day: u32) {
     let secs = millis_of_day / 1000;
     write_time_parts(
         out,
@@ -198,13 +193,14 @@ fn write_time_parts(out: &mut Vec<u8>, hour: u32, minute: u32, second: u32, mill
 }
 
 /// The REST JSON form of a datetime: `2024-01-15T10:30:00.000+0000`.
-pub fn format_datetime(millis: i64) -> String {
+pub(crate) fn format_datetime(millis: i64) -> String {
     let mut out = Vec::with_capacity(28);
     write_datetime(&mut out, millis, "+0000");
     String::from_utf8(out).unwrap_or_default()
 }
 
-pub fn format_date(days: i32) -> String {
+#[cfg(test)]
+pub(crate) fn format_date(days: i32) -> String {
     let mut out = Vec::with_capacity(10);
     write_date(&mut out, days);
     String::from_utf8(out).unwrap_or_default()
@@ -212,7 +208,7 @@ pub fn format_date(days: i32) -> String {
 
 /// Parses the datetime forms clients send: `2024-01-15T10:30:00Z`, with `.sss` (0 to 9 digits),
 /// with `+00:00`, `+0000` or `-08:00`, and a bare date (midnight UTC).
-pub fn parse_datetime(text: &str) -> Option<i64> {
+pub(crate) fn parse_datetime(text: &str) -> Option<i64> {
     let text = text.trim();
     if let Some(days) = parse_date(text) {
         return Some(date_start_millis(days));
@@ -247,7 +243,7 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
 }
 
 /// `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Option<i32> {
+pub(crate) fn parse_date(text: &str) -> Option<i32> {
     let bytes = text.as_bytes();
     if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
@@ -259,7 +255,7 @@ pub fn parse_date(text: &str) -> Option<i32> {
 }
 
 /// `hh:mm:ss[.fraction]` (optionally followed by `Z`), in milliseconds since midnight.
-pub fn parse_time(text: &str) -> Option<u32> {
+pub(crate) fn parse_time(text: &str) -> Option<u32> {
     parse_time_of_day(text.trim().strip_suffix(['Z', 'z']).unwrap_or(text.trim()))
 }
 
@@ -281,7 +277,7 @@ fn parse_time_of_day(text: &str) -> Option<u32> {
 }
 
 /// The current time in epoch milliseconds.
-pub fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     Utc::now().timestamp_millis()
 }
 
@@ -328,8 +324,8 @@ mod tests {
     fn text_compares_without_case() {
         assert_eq!(cmp_ignore_case("acme", "ACME"), Ordering::Equal);
         assert_eq!(cmp_ignore_case("Ábc", "ábd"), Ordering::Less);
-        assert!(eq_ignore_case("Ärger", "äRGER"));
-        assert!(!eq_ignore_case("Acme", "Acme Inc"));
+        assert_eq!(cmp_ignore_case("Ärger", "äRGER"), Ordering::Equal);
+        assert_ne!(cmp_ignore_case("Acme", "Acme Inc"), Ordering::Equal);
         assert_eq!(
             Value::Int(3).compare(&Value::Double(2.5)),
             Some(Ordering::Greater),

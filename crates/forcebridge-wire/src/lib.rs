@@ -6,8 +6,8 @@
 //! omits (rather than sending `null`) are skipped when `None`.
 //!
 //! This crate holds data only: no IO, no HTTP, no behaviour beyond small constructors and the
-//! pure functions both ends of the OAuth flows must compute alike (the PKCE transform, escaping
-//! text for the flows' HTML pages). Record
+//! pure functions both ends must compute alike (the PKCE transform, escaping text for the OAuth
+//! flows' HTML pages, the record-id checksum). Record
 //! bodies are `serde_json::Map`s here; hot paths (query pages, bulk CSV) are written and read by
 //! hand in the crates that need the speed.
 
@@ -15,6 +15,7 @@ pub mod bulk;
 pub mod composite;
 pub mod describe;
 pub mod error;
+pub mod id;
 pub mod identity;
 pub mod limits;
 pub mod oauth;

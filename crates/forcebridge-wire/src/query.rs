@@ -23,6 +23,44 @@ pub struct Attributes {
     pub url: Option<String>,
 }
 
+/// The body of `GET /query?q=...&columns=true`: the columns a query returns, described, with
+/// no records. Tools that print query results (the Salesforce CLI's `sf data query`, Jetstream)
+/// ask for it to decide their table's columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryColumns {
+    pub column_metadata: Vec<QueryColumn>,
+    /// The queried object.
+    pub entity_name: String,
+    /// Whether the query has a GROUP BY clause.
+    pub group_by: bool,
+    /// Whether the top-level SELECT names `Id`.
+    pub id_selected: bool,
+    pub key_prefix: Option<String>,
+}
+
+/// One column of [`QueryColumns`]: a field, a parent relationship (its selected fields in
+/// `join_columns`), a child subquery (`aggregate` true, its fields in `join_columns`), or an
+/// aggregate function (`aggregate` true, `expr0`-style or aliased `column_name`, the call in
+/// `display_name`). Every member is always present; `apex_type` and `foreign_key_name` may be
+/// null.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryColumn {
+    pub aggregate: bool,
+    pub apex_type: Option<String>,
+    pub boolean_type: bool,
+    pub column_name: String,
+    pub custom: bool,
+    pub display_name: String,
+    pub foreign_key_name: Option<String>,
+    pub insertable: bool,
+    pub join_columns: Vec<QueryColumn>,
+    pub number_type: bool,
+    pub text_type: bool,
+    pub updatable: bool,
+}
+
 /// The body of `GET /search?q=` (API 36.0 and later).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use forcebridge_emulator::config::{Config, FaultConfig, SeedConfig};
-use forcebridge_emulator::versions::MAX_VERSION;
-use forcebridge_emulator::{Emulator, Org};
+use forcebridge_emulator::{Config, Emulator, LATEST_API_VERSION, SeedConfig};
 use serde::Serialize;
 
 use crate::cli::EmulatorArgs;
@@ -86,13 +84,25 @@ fn configuration(args: &EmulatorArgs) -> anyhow::Result<Config> {
     if let Some(max) = args.daily_api_requests {
         config.daily_api_requests = max;
     }
-    config.faults = FaultConfig {
-        error_rate: args.error_rate.unwrap_or(config.faults.error_rate),
-        reset_rate: args.reset_rate.unwrap_or(config.faults.reset_rate),
-        latency: args
-            .latency_ms
-            .map_or(config.faults.latency, Duration::from_millis),
-    };
+    let faults = &mut config.faults;
+    if let Some(rate) = args.error_rate {
+        faults.error_rate = rate;
+    }
+    if let Some(rate) = args.reset_rate {
+        faults.reset_rate = rate;
+    }
+    if let Some(rate) = args.lock_rate {
+        faults.lock_rate = rate;
+    }
+    if let Some(ms) = args.latency_ms {
+        faults.latency = Duration::from_millis(ms);
+    }
+    if let Some(seed) = args.fault_seed {
+        faults.seed = seed;
+    }
+    if let Some(scope) = &args.fault_scope {
+        faults.scope = scope.clone();
+    }
     if args.auto_approve {
         config.auto_approve = true;
     }
@@ -123,6 +133,7 @@ async fn serve(args: EmulatorArgs, config: Config) -> anyhow::Result<Outcome> {
     let addr = SocketAddr::new(args.bind, port);
     let seed = config.seed.clone();
     let data_dir = config.data_dir.clone();
+    let token_lifetime = config.token_lifetime;
     let (emulator, temporary) = if args.tls {
         let (file, temporary) = trust_file(&args, &config)?;
         let emulator = Emulator::start_tls(config, addr, &file).await;
@@ -137,7 +148,12 @@ async fn serve(args: EmulatorArgs, config: Config) -> anyhow::Result<Outcome> {
             args.bind
         ));
     }
-    let details = Details::of(&emulator, seed.as_ref(), data_dir.as_deref());
+    let details = Details::of(
+        &emulator,
+        token_lifetime,
+        seed.as_ref(),
+        data_dir.as_deref(),
+    );
     if args.json {
         output::json_line(&details)?;
     } else {
@@ -202,30 +218,28 @@ struct Trust {
 }
 
 impl Details {
-    fn of(emulator: &Emulator, seed: Option<&SeedConfig>, data_dir: Option<&Path>) -> Details {
-        let org: &Org = emulator.org();
+    fn of(
+        emulator: &Emulator,
+        token_lifetime: Duration,
+        seed: Option<&SeedConfig>,
+        data_dir: Option<&Path>,
+    ) -> Details {
         let url = emulator.url().to_string();
-        let version = format!("{MAX_VERSION}.0");
-        let user = &org.config.users[0];
-        // The first connected app that allows the username-password flow with a secret is the
-        // one a script would use; the built-in app is first unless the org file replaced it.
-        let app = org
-            .config
-            .apps
-            .iter()
-            .find(|a| a.allow_password_flow && !a.client_secret.is_empty())
-            .or_else(|| org.config.apps.first());
+        let version = LATEST_API_VERSION.to_string();
+        // The first user, and the first connected app that allows the username-password flow
+        // (one with a secret first): what a script would use.
+        let login = emulator.login();
         let cert_file = emulator.trust_file().map(Path::to_path_buf);
         Details {
             instance_url: url.clone(),
             api_version: version.clone(),
-            username: user.username.clone(),
-            password: user.password.clone(),
-            security_token: user.security_token.clone(),
-            client_id: app.map(|a| a.client_id.clone()).unwrap_or_default(),
-            client_secret: app.map(|a| a.client_secret.clone()).unwrap_or_default(),
+            username: login.username,
+            password: login.password,
+            security_token: login.security_token,
+            client_id: login.client_id,
+            client_secret: login.client_secret,
             access_token: emulator.access_token(),
-            access_token_lifetime_seconds: org.config.token_lifetime.as_secs(),
+            access_token_lifetime_seconds: token_lifetime.as_secs(),
             token_url: format!("{url}/services/oauth2/token"),
             soap_login_url: format!("{url}/services/Soap/u/{version}"),
             tls: cert_file.is_some(),

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use forcebridge_emulator::config::{Config, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
+use forcebridge_emulator::{Config, DEFAULT_CLIENT_ID, DEFAULT_USERNAME};
 use predicates::prelude::*;
 use serde_json::Value;
 

@@ -200,6 +200,16 @@ fn bad_flags_and_org_files_are_reported_before_anything_starts() {
         .code(2)
         .stderr(predicate::str::contains("2 is not between 0 and 1"));
     forcebridge()
+        .args(["emulator", "--lock-rate", "1.5"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("1.5 is not between 0 and 1"));
+    forcebridge()
+        .args(["emulator", "--fault-scope", "sometimes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`sometimes` is not a scope"));
+    forcebridge()
         .args(["emulator", "--cert-file", "x.pem"])
         .assert()
         .code(2)

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use forcebridge_emulator::Emulator;
-use forcebridge_emulator::config::{Config, DEFAULT_CLIENT_ID, DEFAULT_USERNAME, SeedConfig};
+use forcebridge_emulator::{Config, DEFAULT_CLIENT_ID, DEFAULT_USERNAME, Emulator, SeedConfig};
 
 /// The test org's secrets: distinctive, so that a search for them finds nothing else.
 pub(crate) const CLIENT_SECRET: &str = "cs-7d1e0a9b44f2";

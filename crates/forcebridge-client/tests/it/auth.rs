@@ -10,7 +10,7 @@ use forcebridge_client::{
 };
 use forcebridge_client::{ApiVersion, ClientBuilder, ExposeSecret};
 use forcebridge_emulator::Config;
-use forcebridge_emulator::config::{
+use forcebridge_emulator::{
     AppConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_USERNAME, UserConfig,
 };
 

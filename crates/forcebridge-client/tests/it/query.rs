@@ -296,7 +296,7 @@ async fn a_session_that_expires_mid_stream_is_renewed_once_and_the_stream_goes_o
         .iter()
         .map(|r| r.id().unwrap().to_string())
         .collect();
-    org.emulator.org().sessions.expire_all();
+    org.emulator.control().expire_sessions();
     while let Some(page) = pages.next().await {
         for record in page.unwrap().records {
             assert!(seen.insert(record.id().unwrap().to_string()), "duplicate");

@@ -28,6 +28,7 @@ async fn faulty_org_still_gives_complete_results_without_duplicates() {
         error_rate: 0.25,
         reset_rate: 0.25,
         latency: Duration::from_millis(2),
+        ..FaultConfig::none()
     });
     let sent_before = client.requests_sent();
     let mut seen = HashSet::new();
@@ -125,7 +126,7 @@ async fn many_requests_refused_at_once_log_in_again_only_once() {
     let (client, logins) = org.counted_client();
     client.limits().await.unwrap();
     assert_eq!(logins.load(Ordering::SeqCst), 1);
-    org.emulator.org().sessions.expire_all();
+    org.emulator.control().expire_sessions();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let client = client.clone();
@@ -202,7 +203,7 @@ async fn an_access_token_that_expires_cannot_be_refreshed() {
     .build()
     .unwrap();
     client.limits().await.unwrap();
-    org.emulator.org().sessions.expire_all();
+    org.emulator.control().expire_sessions();
     let error = client.limits().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Auth);
     assert!(error.to_string().contains("cannot be refreshed"), "{error}");

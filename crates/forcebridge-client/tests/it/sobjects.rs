@@ -135,7 +135,9 @@ async fn updated_and_deleted_report_a_window() {
         .create(&client, "Account", json!({"Name": "Gone"}))
         .await;
     client.sobject("Account").delete(&gone).await.unwrap();
-    org.emulator.org().store.clock().advance(5 * 60_000);
+    org.emulator
+        .control()
+        .advance_clock(std::time::Duration::from_secs(5 * 60));
     let end = Utc::now();
     let updated = client.sobject("Account").updated(start, end).await.unwrap();
     assert!(updated.ids.contains(&kept), "{updated:?} {kept}");
@@ -158,7 +160,7 @@ async fn org_resources_and_the_raw_escape_hatch() {
     let me = client.user_info().await.unwrap();
     assert_eq!(
         me.preferred_username,
-        forcebridge_emulator::config::DEFAULT_USERNAME
+        forcebridge_emulator::DEFAULT_USERNAME
     );
 
     let resources = client.raw(Method::GET, "").send().await.unwrap();

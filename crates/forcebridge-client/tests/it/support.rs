@@ -8,11 +8,11 @@ use forcebridge_client::{
     Client, ClientBuilder, Credentials, LoginUrl, PasswordCredentials, RetryPolicy, Session,
     TokenSource,
 };
-use forcebridge_emulator::config::{
+use forcebridge_emulator::{Config, Emulator};
+use forcebridge_emulator::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN,
     DEFAULT_USERNAME,
 };
-use forcebridge_emulator::{Config, Emulator};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
@@ -30,7 +30,7 @@ impl TestOrg {
     /// An org with `records` generated records from a fixed seed.
     pub(crate) async fn seeded(records: u64) -> TestOrg {
         let mut config = Config::builtin();
-        config.seed = Some(forcebridge_emulator::config::SeedConfig {
+        config.seed = Some(forcebridge_emulator::SeedConfig {
             seed: "client-tests".into(),
             records,
         });

@@ -8,7 +8,7 @@ use forcebridge_client::auth::{AuthorizeRequest, OAuthCallback};
 use forcebridge_client::{
     Client, ErrorKind, ExposeSecret, RefreshTokenCredentials, WebLogin, WebServerFlow,
 };
-use forcebridge_emulator::config::DEFAULT_USERNAME;
+use forcebridge_emulator::DEFAULT_USERNAME;
 
 use crate::auth::{
     ROTATING_APP, ROTATING_SECRET, WEB_APP, WEB_SECRET, build, config, logged_in_as,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use forcebridge_client::{Client, ErrorKind, LoginUrl, WebServerFlow};
-use forcebridge_emulator::config::DEFAULT_USERNAME;
+use forcebridge_emulator::DEFAULT_USERNAME;
 
 use crate::auth::{WEB_APP, WEB_SECRET, build, config, logged_in_as, org};
 use crate::support::TestOrg;

@@ -251,7 +251,7 @@ impl UserProfile {
     /// The User record with this id as it is now; `None` if it is gone.
     pub(crate) fn load(org: &Org, id: RecordId) -> Option<UserProfile> {
         let snapshot = org.store.snapshot();
-        let schema = org.schema();
+        let schema = snapshot.schema();
         let (object, _, row) = snapshot.find(schema, id)?;
         let def = schema.object(object);
         if def.name != "User" {

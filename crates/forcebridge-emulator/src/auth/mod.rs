@@ -22,7 +22,7 @@
 mod authorize;
 mod identity;
 mod jwt;
-pub mod session;
+pub(crate) mod session;
 mod soap;
 mod token;
 
@@ -38,8 +38,8 @@ use base64::engine::general_purpose::STANDARD;
 use forcebridge_wire::oauth::OAuthError;
 use sha2::{Digest, Sha256};
 
+use crate::api_error::json_response;
 use crate::config::{AppConfig, UserConfig};
-use crate::error::json_response;
 use crate::org::Org;
 use session::Session;
 

@@ -17,7 +17,7 @@ use crate::ids::RecordId;
 
 /// What an access token stands for.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Session {
+pub(crate) struct Session {
     /// The User record's id.
     pub user: RecordId,
     /// Index of the user in the org's configured users.
@@ -33,7 +33,7 @@ pub struct Session {
 
 /// A refresh token's grant: who, for which app, with which scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshGrant {
+pub(crate) struct RefreshGrant {
     pub user: RecordId,
     pub user_index: usize,
     pub client_id: String,
@@ -43,7 +43,7 @@ pub struct RefreshGrant {
 /// What an authorization code from `/services/oauth2/authorize` stands for, until it is
 /// exchanged at the token endpoint (once) or expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorizationCode {
+pub(crate) struct AuthorizationCode {
     pub user: RecordId,
     pub user_index: usize,
     pub client_id: String,
@@ -56,11 +56,11 @@ pub struct AuthorizationCode {
 }
 
 /// How long an authorization code can be exchanged: 15 minutes, as Salesforce documents.
-pub const AUTHORIZATION_CODE_LIFETIME_MILLIS: i64 = 15 * 60 * 1000;
+pub(crate) const AUTHORIZATION_CODE_LIFETIME_MILLIS: i64 = 15 * 60 * 1000;
 
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenProblem {
+pub(crate) enum TokenProblem {
     Unknown,
     Expired,
 }
@@ -76,20 +76,20 @@ struct Inner {
 }
 
 /// Every live token of the org.
-pub struct Sessions {
+pub(crate) struct Sessions {
     org_id: String,
     lifetime_millis: i64,
     inner: Mutex<Inner>,
 }
 
 /// A new random token body: 32 random bytes, base64url.
-pub fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl Sessions {
-    pub fn new(org_id: &str, lifetime: std::time::Duration) -> Sessions {
+    pub(crate) fn new(org_id: &str, lifetime: std::time::Duration) -> Sessions {
         Sessions {
             org_id: org_id.to_string(),
             lifetime_millis: i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX),
@@ -102,7 +102,7 @@ impl Sessions {
     }
 
     /// Issues an access token for `session` (its `issued_at` and `expires_at` are set here).
-    pub fn issue(&self, mut session: Session, now: i64) -> String {
+    pub(crate) fn issue(&self, mut session: Session, now: i64) -> String {
         session.issued_at = now;
         session.expires_at = now.saturating_add(self.lifetime_millis);
         let token = format!(
@@ -115,14 +115,14 @@ impl Sessions {
     }
 
     /// Issues a refresh token.
-    pub fn issue_refresh(&self, grant: RefreshGrant) -> String {
+    pub(crate) fn issue_refresh(&self, grant: RefreshGrant) -> String {
         let token = format!("5Aep861{}", random_token());
         self.lock().refresh.insert(token.clone(), grant);
         token
     }
 
     /// The session behind an access token, if it is known and not expired.
-    pub fn check(&self, token: &str, now: i64) -> Result<Session, TokenProblem> {
+    pub(crate) fn check(&self, token: &str, now: i64) -> Result<Session, TokenProblem> {
         let mut inner = self.lock();
         let Some(session) = inner.access.get(token) else {
             return Err(TokenProblem::Unknown);
@@ -134,18 +134,13 @@ impl Sessions {
         Ok(session.clone())
     }
 
-    pub fn refresh_grant(&self, token: &str) -> Option<RefreshGrant> {
+    pub(crate) fn refresh_grant(&self, token: &str) -> Option<RefreshGrant> {
         self.lock().refresh.get(token).cloned()
-    }
-
-    /// Retires a refresh token (when the app rotates them).
-    pub fn retire_refresh(&self, token: &str) {
-        self.lock().refresh.remove(token);
     }
 
     /// Revokes an access or refresh token. Revoking a refresh token also revokes every access
     /// token minted from it. Returns whether the token was known.
-    pub fn revoke(&self, token: &str) -> bool {
+    pub(crate) fn revoke(&self, token: &str) -> bool {
         let mut inner = self.lock();
         if inner.access.remove(token).is_some() {
             return true;
@@ -163,7 +158,7 @@ impl Sessions {
     /// one stops working, and access tokens minted from it now belong to the new one (so
     /// revoking the new one revokes them too). `None` if the old token is not live, which is
     /// also what the loser of two concurrent refreshes with one token gets.
-    pub fn rotate_refresh(&self, old: &str) -> Option<(String, RefreshGrant)> {
+    pub(crate) fn rotate_refresh(&self, old: &str) -> Option<(String, RefreshGrant)> {
         let mut inner = self.lock();
         let grant = inner.refresh.remove(old)?;
         let new = format!("5Aep861{}", random_token());
@@ -177,7 +172,7 @@ impl Sessions {
     }
 
     /// Issues an authorization code. Expired codes are dropped here, so the map stays small.
-    pub fn issue_code(&self, code: AuthorizationCode, now: i64) -> String {
+    pub(crate) fn issue_code(&self, code: AuthorizationCode, now: i64) -> String {
         let token = random_token();
         let mut inner = self.lock();
         inner.codes.retain(|_, c| c.expires_at > now);
@@ -187,13 +182,13 @@ impl Sessions {
 
     /// Takes an authorization code out of the store: any attempt to exchange a code uses it up,
     /// so a code works at most once. The caller checks expiry, client and redirect URI.
-    pub fn redeem_code(&self, code: &str) -> Option<AuthorizationCode> {
+    pub(crate) fn redeem_code(&self, code: &str) -> Option<AuthorizationCode> {
         self.lock().codes.remove(code)
     }
 
     /// Opens a browser session for the login page (the value of the `sid` cookie). It lasts as
     /// long as an access token.
-    pub fn open_browser_session(&self, user_index: usize, now: i64) -> String {
+    pub(crate) fn open_browser_session(&self, user_index: usize, now: i64) -> String {
         let sid = random_token();
         let expires_at = now.saturating_add(self.lifetime_millis);
         let mut inner = self.lock();
@@ -203,14 +198,14 @@ impl Sessions {
     }
 
     /// The user of a live browser session.
-    pub fn browser_session(&self, sid: &str, now: i64) -> Option<usize> {
+    pub(crate) fn browser_session(&self, sid: &str, now: i64) -> Option<usize> {
         let inner = self.lock();
         let (user_index, expires_at) = inner.browser.get(sid)?;
         (*expires_at > now).then_some(*user_index)
     }
 
     /// Makes every access token expire now (tests of session expiry in long jobs).
-    pub fn expire_all(&self) {
+    pub(crate) fn expire_all(&self) {
         self.lock()
             .access
             .values_mut()

@@ -30,6 +30,7 @@ use super::{Grant, authenticate, issue_access_token};
 use crate::http::KeepErrorBody;
 use crate::ids::RecordId;
 use crate::org::Org;
+use crate::store::CommitFailed;
 use crate::versions::ApiVersion;
 
 /// The newest API version whose `login()` call still works. Salesforce retires SOAP login from
@@ -362,9 +363,8 @@ fn recycle_bin(
             "InvalidSObjectFault",
         );
     }
-    let outcomes: Vec<Result<String, crate::error::DmlError>> = org
-        .store
-        .write(session.user, |txn| {
+    let outcomes: Result<Vec<Result<String, crate::api_error::DmlError>>, CommitFailed> =
+        org.store.write(session.user, |txn| {
             let outcomes = envelope
                 .ids
                 .iter()
@@ -383,9 +383,15 @@ fn recycle_bin(
                     result
                 })
                 .collect::<Vec<_>>();
-            Ok::<_, std::convert::Infallible>(outcomes)
-        })
-        .unwrap_or_else(|never| match never {});
+            Ok(outcomes)
+        });
+    let outcomes = match outcomes {
+        Ok(outcomes) => outcomes,
+        Err(failed) => {
+            let error = crate::api_error::DmlError::from(failed);
+            return fault(api, error.code, &error.message, "UnexpectedErrorFault");
+        }
+    };
     let mut results = String::new();
     for (text, outcome) in envelope.ids.iter().zip(outcomes) {
         match outcome {

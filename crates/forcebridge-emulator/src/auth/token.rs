@@ -22,7 +22,7 @@ use super::{
     OAuthProblem, allows_refresh, authenticate, client_credentials, client_secret_matches,
     find_app, form_urlencoded_pairs, issue_access_token, signature,
 };
-use crate::error::json_response;
+use crate::api_error::json_response;
 use crate::http::KeepErrorBody;
 use crate::org::Org;
 

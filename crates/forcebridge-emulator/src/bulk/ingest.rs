@@ -15,13 +15,13 @@ use forcebridge_wire::bulk::{CreateIngestJob, JobInfo, JobList, JobStateChange};
 use serde::Deserialize;
 
 use super::{CsvFormat, JobState, base_info, unknown_job};
+use crate::api_error::{ApiFailure, DmlError};
 use crate::dml::{self, Match};
-use crate::error::{ApiFailure, DmlError};
 use crate::http::{Caller, JsonBody, no_content, ok_json};
 use crate::ids::RecordId;
 use crate::org::Org;
 use crate::schema::ObjectIdx;
-use crate::store::Txn;
+use crate::store::{CommitFailed, Txn};
 use crate::versions::ApiVersion;
 
 /// A processed row: the record id and whether it was created, or the id (if known) and the error.
@@ -140,7 +140,8 @@ pub(super) async fn create(
     Extension(caller): Extension<Caller>,
     JsonBody(request): JsonBody<CreateIngestJob>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = org.schema().find(&request.object).ok_or_else(|| {
+    let schema = org.schema();
+    let (object, def) = schema.find(&request.object).ok_or_else(|| {
         ApiFailure::bad_request(
             "INVALIDENTITY",
             format!(
@@ -322,8 +323,12 @@ pub(super) async fn change_state(
             job.set_state(JobState::UploadComplete, now);
             // Answer with the state the close produced, whatever the worker does next.
             let info = job.info();
+            let running = super::Jobs::start(&org);
             let (org, worker) = (org.clone(), job.clone());
-            tokio::task::spawn_blocking(move || process(&org, &worker));
+            tokio::task::spawn_blocking(move || {
+                process(&org, &worker);
+                drop(running);
+            });
             return Ok(ok_json(&info));
         }
         "Aborted" => {
@@ -470,14 +475,31 @@ fn process_upload(
             }
             continue;
         }
-        let outcomes = org.store.write(job.created_by, |txn| {
+        // Lock faults hit ingest rows when the faults' scope covers the upload.
+        let in_scope = org
+            .faults
+            .covers(&axum::http::Method::PUT, "/jobs/ingest/batches");
+        let outcomes = org.write_as(job.created_by, in_scope, |txn| {
             let outcomes: Vec<RowOutcome> = rows
                 .iter()
                 .map(|row| process_row(txn, job, &header, row))
                 .collect();
-            Ok::<_, std::convert::Infallible>(outcomes)
+            Ok::<_, CommitFailed>(outcomes)
         });
-        let Ok(outcomes) = outcomes;
+        // A chunk the journal refused was never applied: each of its rows failed.
+        let outcomes = outcomes.unwrap_or_else(|failed| {
+            rows.iter()
+                .map(|row| {
+                    let id = header
+                        .iter()
+                        .position(|h| h.eq_ignore_ascii_case("Id"))
+                        .and_then(|i| row.get(i))
+                        .filter(|id| !id.is_empty())
+                        .map(str::to_string);
+                    Err((id, DmlError::new("UNKNOWN_EXCEPTION", failed.to_string())))
+                })
+                .collect()
+        });
         for (row, outcome) in rows.iter().zip(outcomes) {
             match outcome {
                 Ok((id, created)) => writers.success(id, created, row),
@@ -493,7 +515,8 @@ fn process_upload(
 /// The header must name fields of the object (or `Relationship.ExternalField`), and carry what
 /// the operation needs.
 fn check_header(org: &Org, job: &IngestJob, header: &[String]) -> Result<(), String> {
-    let def = org.schema().object(job.object);
+    let schema = org.schema();
+    let def = schema.object(job.object);
     for column in header {
         let known = match column.split_once('.') {
             Some((relationship, _)) => def.relationship(relationship).is_some(),

@@ -10,6 +10,7 @@ mod ingest;
 mod query;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -18,18 +19,18 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use forcebridge_wire::bulk::JobInfo;
 
-use crate::error::ApiFailure;
+use crate::api_error::ApiFailure;
 use crate::ids::RecordId;
 use crate::org::Org;
 
 pub(crate) use ingest::IngestJob;
 pub(crate) use query::QueryJob;
 
-pub use forcebridge_wire::bulk::JobState;
+pub(crate) use forcebridge_wire::bulk::JobState;
 
 /// The CSV dialect of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CsvFormat {
+pub(crate) struct CsvFormat {
     pub delimiter: u8,
     /// `LF` or `CRLF`.
     pub crlf: bool,
@@ -37,7 +38,7 @@ pub struct CsvFormat {
 
 impl CsvFormat {
     /// Reads `columnDelimiter` and `lineEnding` as the job request spells them.
-    pub fn parse(
+    pub(crate) fn parse(
         delimiter: Option<&str>,
         line_ending: Option<&str>,
     ) -> Result<CsvFormat, ApiFailure> {
@@ -70,7 +71,7 @@ impl CsvFormat {
         Ok(CsvFormat { delimiter, crlf })
     }
 
-    pub fn delimiter_name(self) -> &'static str {
+    pub(crate) fn delimiter_name(self) -> &'static str {
         match self.delimiter {
             b'\t' => "TAB",
             b'|' => "PIPE",
@@ -81,15 +82,33 @@ impl CsvFormat {
         }
     }
 
-    pub fn line_ending(self) -> &'static str {
+    pub(crate) fn line_ending(self) -> &'static str {
         if self.crlf { "\r\n" } else { "\n" }
     }
 }
 
 /// The org's Bulk jobs.
 #[derive(Debug, Default)]
-pub struct Jobs {
+pub(crate) struct Jobs {
     inner: Mutex<JobsInner>,
+    /// Jobs being processed in the background right now.
+    running: AtomicUsize,
+    /// Woken when the last running job finishes.
+    idle: tokio::sync::Notify,
+}
+
+/// A job being processed in the background; dropping it (when the work ends, however it
+/// ends) counts the job as finished.
+#[derive(Debug)]
+pub(crate) struct Running(Arc<Org>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let jobs = &self.0.jobs;
+        if jobs.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            jobs.idle.notify_waiters();
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -103,7 +122,7 @@ struct JobsInner {
 
 /// Jobs created today, for `/limits`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct JobCounts {
+pub(crate) struct JobCounts {
     pub ingest_today: u64,
     pub query_today: u64,
 }
@@ -113,7 +132,28 @@ impl Jobs {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn counts(&self) -> JobCounts {
+    /// Counts a job of `org` as running until the returned guard is dropped. Taken before the
+    /// request that starts the work answers, so a caller that waits for [`Jobs::settled`]
+    /// after that answer never misses it.
+    pub(crate) fn start(org: &Arc<Org>) -> Running {
+        org.jobs.running.fetch_add(1, Ordering::SeqCst);
+        Running(org.clone())
+    }
+
+    /// Waits until no job is being processed.
+    pub(crate) async fn settled(&self) {
+        loop {
+            let notified = self.idle.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn counts(&self) -> JobCounts {
         let inner = self.lock();
         JobCounts {
             ingest_today: inner.today.1,

@@ -19,7 +19,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{CsvFormat, JobState, base_info, unknown_job};
-use crate::error::ApiFailure;
+use crate::api_error::ApiFailure;
 use crate::http::{Caller, JsonBody, no_content, ok_json};
 use crate::ids::RecordId;
 use crate::org::Org;
@@ -146,8 +146,12 @@ pub(super) async fn create(
     });
     let info = job.info();
     org.jobs.lock().query.insert(id, job.clone());
+    let running = super::Jobs::start(&org);
     let worker = org.clone();
-    tokio::task::spawn_blocking(move || execute(&worker, &job));
+    tokio::task::spawn_blocking(move || {
+        execute(&worker, &job);
+        drop(running);
+    });
     Ok(ok_json(&info))
 }
 

@@ -19,7 +19,7 @@ use tower::{Layer, ServiceExt};
 use tower_http::normalize_path::NormalizePathLayer;
 
 use super::{BATCH_AND_TREE_SINCE, MAX_SUBREQUESTS, error_body, malformed, require};
-use crate::error::{ApiFailure, json_bytes};
+use crate::api_error::{ApiFailure, json_bytes};
 use crate::http::{Caller, InternalCall, JsonBody, MAX_JSON_BODY};
 use crate::org::Org;
 use crate::versions::ApiVersion;
@@ -73,6 +73,7 @@ pub(super) async fn batch(
             // the batch request itself (UNVERIFIED whether the batch itself also counts).
             .extension(InternalCall {
                 counts_against_limit: true,
+                in_fault_scope: caller.in_fault_scope,
             });
         if let Some(host) = headers.get(header::HOST) {
             builder = builder.header(header::HOST, host.clone());

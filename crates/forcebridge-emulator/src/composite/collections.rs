@@ -32,8 +32,8 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::{COLLECTION_UPSERT_SINCE, COMPOSITE_SINCE, MAX_RECORDS, Reply, malformed, require};
+use crate::api_error::{ApiFailure, DmlError};
 use crate::dml;
-use crate::error::{ApiFailure, DmlError};
 use crate::http::{Caller, JsonBody};
 use crate::ids::RecordId;
 use crate::org::Org;
@@ -56,8 +56,7 @@ pub(super) async fn create(
     JsonBody(request): JsonBody<CollectionRequest>,
 ) -> Result<Reply, ApiFailure> {
     require(version, COMPOSITE_SINCE)?;
-    org.store
-        .write(caller.session.user, |txn| create_in(txn, &request, false))
+    org.write(&caller, |txn| create_in(txn, &request, false))
 }
 
 /// `PATCH /composite/sobjects`.
@@ -68,8 +67,7 @@ pub(super) async fn update(
     JsonBody(request): JsonBody<CollectionRequest>,
 ) -> Result<Reply, ApiFailure> {
     require(version, COMPOSITE_SINCE)?;
-    org.store
-        .write(caller.session.user, |txn| update_in(txn, &request, false))
+    org.write(&caller, |txn| update_in(txn, &request, false))
 }
 
 #[derive(Deserialize)]
@@ -87,7 +85,7 @@ pub(super) async fn upsert(
     JsonBody(request): JsonBody<CollectionRequest>,
 ) -> Result<Reply, ApiFailure> {
     require(version, COLLECTION_UPSERT_SINCE)?;
-    org.store.write(caller.session.user, |txn| {
+    org.write(&caller, |txn| {
         upsert_in(txn, &path.object, &path.field, &request, false)
     })
 }
@@ -107,7 +105,7 @@ pub(super) async fn delete(
     Query(query): Query<DeleteQuery>,
 ) -> Result<Reply, ApiFailure> {
     require(version, COMPOSITE_SINCE)?;
-    org.store.write(caller.session.user, |txn| {
+    org.write(&caller, |txn| {
         delete_in(
             txn,
             query.ids.as_deref(),
@@ -137,9 +135,10 @@ pub(super) async fn retrieve_by_query(
 ) -> Result<Reply, ApiFailure> {
     require(version, COMPOSITE_SINCE)?;
     let (ids, fields) = retrieve_lists(query.ids.as_deref(), query.fields.as_deref())?;
+    let snapshot = org.store.snapshot();
     retrieve_in(
-        &org.store.snapshot(),
-        org.schema(),
+        &snapshot,
+        snapshot.schema(),
         version,
         &path.object,
         &ids,
@@ -155,9 +154,10 @@ pub(super) async fn retrieve_by_body(
     JsonBody(request): JsonBody<CollectionRetrieveRequest>,
 ) -> Result<Reply, ApiFailure> {
     require(version, COMPOSITE_SINCE)?;
+    let snapshot = org.store.snapshot();
     retrieve_in(
-        &org.store.snapshot(),
-        org.schema(),
+        &snapshot,
+        snapshot.schema(),
         version,
         &path.object,
         &request.ids,

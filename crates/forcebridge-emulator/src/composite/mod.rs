@@ -27,24 +27,24 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use forcebridge_wire::error::ApiError;
 
-use crate::error::{ApiFailure, json_bytes};
+use crate::api_error::{ApiFailure, json_bytes};
 use crate::http::{no_content, ok_json};
 use crate::org::Org;
 use crate::versions::ApiVersion;
 
 /// The first version with `/composite/batch` and `/composite/tree` (Summer '15).
-pub const BATCH_AND_TREE_SINCE: ApiVersion = ApiVersion(34);
+pub(crate) const BATCH_AND_TREE_SINCE: ApiVersion = ApiVersion(34);
 /// The first version with `POST /composite` and sObject Collections (Spring '18).
-pub const COMPOSITE_SINCE: ApiVersion = ApiVersion(42);
+pub(crate) const COMPOSITE_SINCE: ApiVersion = ApiVersion(42);
 /// The first version with sObject Collections upsert (Summer '19).
-pub const COLLECTION_UPSERT_SINCE: ApiVersion = ApiVersion(46);
+pub(crate) const COLLECTION_UPSERT_SINCE: ApiVersion = ApiVersion(46);
 /// The first version that lists `/composite/graph` (Winter '21).
-pub const GRAPH_SINCE: ApiVersion = ApiVersion(50);
+pub(crate) const GRAPH_SINCE: ApiVersion = ApiVersion(50);
 
 /// Most sub-requests in one `/composite` or `/composite/batch` request.
-pub const MAX_SUBREQUESTS: usize = 25;
+pub(crate) const MAX_SUBREQUESTS: usize = 25;
 /// Most records in one sObject Collections or sObject Tree request.
-pub const MAX_RECORDS: usize = 200;
+pub(crate) const MAX_RECORDS: usize = 200;
 
 pub(crate) fn routes() -> Router<Arc<Org>> {
     Router::new()

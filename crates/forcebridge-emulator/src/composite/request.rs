@@ -25,11 +25,11 @@ use serde_json::Value as Json;
 use super::reference::{self, Reference, Unresolved};
 use super::subrequest::{self, Target};
 use super::{COMPOSITE_SINCE, MAX_SUBREQUESTS, Reply, error_body, malformed, require};
-use crate::error::{ApiFailure, json_bytes};
+use crate::api_error::{ApiFailure, json_bytes};
 use crate::http::{Caller, JsonBody};
 use crate::org::Org;
 use crate::render::write_json_str;
-use crate::store::Txn;
+use crate::store::{Txn, WriteError};
 use crate::versions::ApiVersion;
 
 /// The methods a sub-request may use, spelled exactly so.
@@ -58,11 +58,11 @@ pub(super) async fn composite(
         all_or_none = request.all_or_none,
         "composite request"
     );
-    let replies = match org
-        .store
-        .write(caller.session.user, |txn| run_all(&org, txn, &request))
-    {
-        Ok(replies) | Err(replies) => replies,
+    let replies = match org.write(&caller, |txn| {
+        run_all(&org, txn, &request).map_err(WriteError::Work)
+    }) {
+        Ok(replies) | Err(WriteError::Work(replies)) => replies,
+        Err(WriteError::Commit(failed)) => return Err(failed.into()),
     };
     Ok(json_bytes(
         StatusCode::OK,

@@ -18,8 +18,8 @@ use forcebridge_wire::records::{SaveResult, UpsertResult};
 use serde_json::Value as Json;
 
 use super::{Reply, collections, malformed};
+use crate::api_error::ApiFailure;
 use crate::dml::{self, Match};
-use crate::error::ApiFailure;
 use crate::ids::RecordId;
 use crate::org::Org;
 use crate::render::RenderContext;
@@ -490,9 +490,9 @@ fn find_object<'t>(txn: &'t Txn<'_>, name: &str) -> Result<(ObjectIdx, &'t Objec
 
 /// The slot of a live record of `object` as the transaction sees it, or the error the REST API gives: 404
 /// `NOT_FOUND` for an unknown id or one of another type, 404 `ENTITY_IS_DELETED` for a record in
-/// the recycle bin.
+/// the recycle bin, 400 `MALFORMED_ID` for an id whose checksum does not fit.
 fn live_slot(txn: &Txn<'_>, object: ObjectIdx, id: &str) -> Result<u32, ApiFailure> {
-    let id = RecordId::parse(id).ok_or_else(ApiFailure::not_found)?;
+    let id = ApiFailure::id_in_url(&txn.schema().object(object).label, id)?;
     let (found, slot, row) = txn
         .data()
         .find(txn.schema(), id)

@@ -23,12 +23,13 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::{BATCH_AND_TREE_SINCE, MAX_RECORDS, malformed, require, too_many_records};
+use crate::api_error::{ApiFailure, json_response};
 use crate::dml;
-use crate::error::{ApiFailure, json_response};
 use crate::http::{Caller, JsonBody};
 use crate::ids::RecordId;
 use crate::org::Org;
 use crate::schema::{ObjectIdx, Schema};
+use crate::store::WriteError;
 use crate::versions::ApiVersion;
 
 /// Deepest tree: a root and four levels of children.
@@ -58,9 +59,9 @@ pub(super) async fn tree(
         .get("records")
         .and_then(Json::as_array)
         .ok_or_else(|| malformed("The request body needs a records array"))?;
-    let nodes = plan(schema, root, records)?;
+    let nodes = plan(&schema, root, records)?;
     tracing::debug!(n_records = nodes.len(), object = %path.object, "tree request");
-    let outcome = org.store.write(caller.session.user, |txn| {
+    let outcome = org.write(&caller, |txn| {
         let mut ids: Vec<Option<RecordId>> = vec![None; nodes.len()];
         let mut failures = Vec::new();
         for (index, node) in nodes.iter().enumerate() {
@@ -88,7 +89,7 @@ pub(super) async fn tree(
             }
         }
         if !failures.is_empty() {
-            return Err(failures);
+            return Err(WriteError::Work(failures));
         }
         Ok(nodes
             .iter()
@@ -108,7 +109,8 @@ pub(super) async fn tree(
                 results,
             },
         ),
-        Err(results) => json_response(
+        Err(WriteError::Commit(failed)) => return Err(failed.into()),
+        Err(WriteError::Work(results)) => json_response(
             StatusCode::BAD_REQUEST,
             &TreeResponse {
                 has_errors: true,

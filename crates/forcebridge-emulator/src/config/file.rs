@@ -19,7 +19,10 @@
 //!
 //! [faults]
 //! error_rate = 0.05
+//! lock_rate = 0.01
 //! latency_ms = 20
+//! scope = "writes"
+//! seed = 7
 //!
 //! [[objects]]
 //! name = "Invoice__c"
@@ -49,11 +52,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{AppConfig, Config, ConfigError, SeedConfig, UserConfig};
+use super::{AppConfig, Config, FaultScope, SeedConfig, UserConfig};
+use crate::Error;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OrgFile {
+pub(crate) struct OrgFile {
     pub org_name: Option<String>,
     pub token_lifetime_seconds: Option<u64>,
     pub daily_api_requests: Option<u64>,
@@ -67,16 +71,16 @@ pub struct OrgFile {
     /// Custom objects, and custom fields on standard objects (`name = "Account"` with
     /// `extends = true`).
     #[serde(default)]
-    pub objects: Vec<ObjectFile>,
+    pub objects: Vec<ObjectConfig>,
     #[serde(default)]
-    pub validation_rules: Vec<ValidationRuleFile>,
+    pub validation_rules: Vec<ValidationRuleConfig>,
     pub seed: Option<String>,
     pub records: Option<u64>,
 }
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserFile {
+pub(crate) struct UserFile {
     pub username: String,
     pub password: String,
     #[serde(default)]
@@ -88,7 +92,7 @@ pub struct UserFile {
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AppFile {
+pub(crate) struct AppFile {
     pub client_id: String,
     #[serde(default)]
     pub client_secret: String,
@@ -143,25 +147,35 @@ impl std::fmt::Debug for AppFile {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaultFile {
+pub(crate) struct FaultFile {
     #[serde(default)]
     pub error_rate: f64,
     #[serde(default)]
     pub reset_rate: f64,
     #[serde(default)]
+    pub lock_rate: f64,
+    #[serde(default)]
     pub latency_ms: u64,
+    /// `all` (default), `writes`, `reads`, or a path such as `/composite`.
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub seed: u64,
 }
 
-/// A custom object, or custom fields added to a standard one.
+/// A custom object, or custom fields added to a standard one: an `[[objects]]` entry of the org
+/// file, also accepted at run time by [`crate::Control::add_object`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ObjectFile {
-    /// `Invoice__c` for a new object; a standard object's name together with `extends = true`.
+pub struct ObjectConfig {
+    /// `Invoice__c` for a new object; an existing object's name together with `extends = true`.
     pub name: String,
-    /// Adds `fields` to an existing (standard) object instead of defining a new one.
+    /// Adds `fields` to an existing object (standard, or custom and defined before this entry)
+    /// instead of defining a new one.
     #[serde(default)]
     pub extends: bool,
+    /// The label; made from the name when absent.
     pub label: Option<String>,
+    /// The plural label; the label with an `s` when absent.
     pub plural_label: Option<String>,
     /// Three characters; chosen automatically (`a00`, `a01`, ...) when absent.
     pub key_prefix: Option<String>,
@@ -169,56 +183,150 @@ pub struct ObjectFile {
     pub name_field: Option<String>,
     /// Whether records have an owner (`OwnerId`); default true.
     pub owned: Option<bool>,
+    /// The custom fields (names ending in `__c`).
     #[serde(default)]
-    pub fields: Vec<FieldFile>,
+    pub fields: Vec<FieldConfig>,
 }
 
+impl ObjectConfig {
+    /// A custom object named `name` (ending in `__c`) with `fields`, and every other setting
+    /// at its default: a label from the name, an automatic key prefix, a text name field, an
+    /// owner.
+    pub fn new(name: impl Into<String>, fields: Vec<FieldConfig>) -> ObjectConfig {
+        ObjectConfig {
+            name: name.into(),
+            extends: false,
+            label: None,
+            plural_label: None,
+            key_prefix: None,
+            name_field: None,
+            owned: None,
+            fields,
+        }
+    }
+}
+
+/// A custom field: an entry of an `[[objects]]` entry's `fields` in the org file, also accepted
+/// at run time by [`crate::Control::add_field`]. The README's "The org file" section says
+/// which options apply to which type.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FieldFile {
+pub struct FieldConfig {
+    /// The API name, ending in `__c`.
     pub name: String,
     /// A describe type name: `string`, `textarea`, `picklist`, `multipicklist`, `boolean`, `int`,
     /// `double`, `currency`, `percent`, `date`, `datetime`, `time`, `email`, `phone`, `url`,
     /// `reference`, `location`.
     #[serde(rename = "type")]
     pub field_type: String,
+    /// The label; made from the name when absent.
     pub label: Option<String>,
+    /// Maximum length of a text field.
     pub length: Option<u32>,
+    /// Total digits of a number field.
     pub precision: Option<u32>,
+    /// Digits after the decimal point.
     pub scale: Option<u32>,
+    /// Whether a value is required on save.
     #[serde(default)]
     pub required: bool,
+    /// Whether values must be unique.
     #[serde(default)]
     pub unique: bool,
+    /// Whether the field is an external id (usable for upserts; unique).
     #[serde(default)]
     pub external_id: bool,
+    /// Whether unique values compare with case.
     #[serde(default)]
     pub case_sensitive: bool,
+    /// The values of a picklist or multi-select picklist.
     #[serde(default)]
     pub values: Vec<String>,
+    /// Whether a picklist refuses values not in `values`.
     #[serde(default)]
     pub restricted: bool,
-    pub default: Option<toml::Value>,
+    /// The value a create gets when it does not set the field.
+    pub default: Option<FieldDefault>,
+    /// The object a `reference` field points to.
     pub reference_to: Option<String>,
+    /// The parent relationship name (`Account__r`); from the field name when absent.
     pub relationship_name: Option<String>,
+    /// The child relationship name on the parent object (`Invoices__r`), if any.
     pub child_relationship_name: Option<String>,
+    /// Whether deleting the parent deletes this record too.
     #[serde(default)]
     pub cascade_delete: bool,
+}
+
+impl FieldConfig {
+    /// A field named `name` of the describe type `field_type` (`string`, `picklist`, `int`,
+    /// `reference`, ...), with every option at its default.
+    pub fn new(name: impl Into<String>, field_type: impl Into<String>) -> FieldConfig {
+        FieldConfig {
+            name: name.into(),
+            field_type: field_type.into(),
+            label: None,
+            length: None,
+            precision: None,
+            scale: None,
+            required: false,
+            unique: false,
+            external_id: false,
+            case_sensitive: false,
+            values: Vec::new(),
+            restricted: false,
+            default: None,
+            reference_to: None,
+            relationship_name: None,
+            child_relationship_name: None,
+            cascade_delete: false,
+        }
+    }
+}
+
+/// A field's default value, as the org file writes it: `true`, `5`, `2.5` or `"Draft"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum FieldDefault {
+    /// A checkbox default.
+    Bool(bool),
+    /// A whole number.
+    Integer(i64),
+    /// A number with a fraction.
+    Float(f64),
+    /// Text, or picklist values (`"A;B"` for a multi-select picklist).
+    Text(String),
+}
+
+impl std::fmt::Display for FieldDefault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldDefault::Bool(b) => write!(f, "{b}"),
+            FieldDefault::Integer(i) => write!(f, "{i}"),
+            FieldDefault::Float(x) => write!(f, "{x}"),
+            FieldDefault::Text(text) => write!(f, "{text:?}"),
+        }
+    }
 }
 
 /// A validation rule: `condition` is a SOQL WHERE condition that must NOT hold for a record.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ValidationRuleFile {
+pub struct ValidationRuleConfig {
+    /// The object the rule guards.
     pub object: String,
+    /// The rule's name.
     pub name: String,
+    /// A SOQL WHERE condition over the record; a save fails when it holds.
     pub condition: String,
+    /// The error message of a failed save.
     pub message: String,
+    /// The field the error is shown on, if any.
     pub field: Option<String>,
 }
 
 impl OrgFile {
-    pub(super) fn apply(self, config: &mut Config) -> Result<(), ConfigError> {
+    pub(super) fn apply(self, config: &mut Config) -> Result<(), Error> {
         if let Some(name) = self.org_name {
             config.org_name = name;
         }
@@ -249,10 +357,14 @@ impl OrgFile {
             let certificate_pem = match (app.certificate, app.certificate_file) {
                 (Some(pem), _) => Some(pem),
                 (None, Some(path)) => Some(std::fs::read_to_string(&path).map_err(|e| {
-                    ConfigError(format!(
-                        "apps.{}: cannot read certificate_file {path}: {e}",
-                        app.client_id
-                    ))
+                    Error::with_source(
+                        crate::ErrorKind::Config,
+                        format!(
+                            "apps.{}: cannot read certificate_file {path}",
+                            app.client_id
+                        ),
+                        e,
+                    )
                 })?),
                 (None, None) => None,
             };
@@ -272,17 +384,29 @@ impl OrgFile {
             for (name, rate) in [
                 ("error_rate", faults.error_rate),
                 ("reset_rate", faults.reset_rate),
+                ("lock_rate", faults.lock_rate),
             ] {
                 if !(0.0..=1.0).contains(&rate) {
-                    return Err(ConfigError(format!(
+                    return Err(Error::config(format!(
                         "faults.{name} must be between 0 and 1, not {rate}"
                     )));
                 }
             }
+            let scope = match faults.scope.as_deref() {
+                None => FaultScope::All,
+                Some(text) => FaultScope::parse(text).ok_or_else(|| {
+                    Error::config(format!(
+                        "faults.scope must be \"all\", \"writes\", \"reads\" or a path starting with /, not {text:?}"
+                    ))
+                })?,
+            };
             config.faults = super::FaultConfig {
                 error_rate: faults.error_rate,
                 reset_rate: faults.reset_rate,
+                lock_rate: faults.lock_rate,
                 latency: Duration::from_millis(faults.latency_ms),
+                scope,
+                seed: faults.seed,
             };
         }
         config.schema = self.objects;
@@ -294,5 +418,45 @@ impl OrgFile {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::{Config, FaultConfig, FaultScope};
+
+    #[test]
+    fn the_faults_section_reads_rates_scope_and_seed() {
+        let config = Config::from_toml(
+            "[faults]\nerror_rate = 0.1\nlock_rate = 0.25\nlatency_ms = 5\nscope = \"/jobs/ingest\"\nseed = 99\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.faults,
+            FaultConfig {
+                error_rate: 0.1,
+                lock_rate: 0.25,
+                latency: Duration::from_millis(5),
+                scope: FaultScope::Path("/jobs/ingest".into()),
+                seed: 99,
+                ..FaultConfig::none()
+            }
+        );
+        for (text, message) in [
+            (
+                "[faults]\nlock_rate = 2.0\n",
+                "faults.lock_rate must be between 0 and 1, not 2",
+            ),
+            (
+                "[faults]\nscope = \"sometimes\"\n",
+                "faults.scope must be \"all\", \"writes\", \"reads\" or a path starting with /, not \"sometimes\"",
+            ),
+        ] {
+            let error = Config::from_toml(text).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Config);
+            assert_eq!(error.to_string(), message);
+        }
     }
 }

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use sha2::Digest;
 
 use crate::schema::{FieldType, ObjectIdx, Schema, Storage};
-use crate::store::{CommitHook, Deletion, OrgData, Store, Txn};
+use crate::store::{CommitFailed, CommitHook, Deletion, OrgData, Store, Txn};
 use crate::value::Value;
 use format::{
     JOURNAL_FORMAT, JournalEntry, JournalEntryOut, JournalHeader, ObjectHeader, RowIn, RowOut,
@@ -35,7 +35,7 @@ use format::{
 };
 
 /// The journal size (bytes) past which a commit compacts the org into a new snapshot.
-pub const DEFAULT_COMPACTION_THRESHOLD: u64 = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_COMPACTION_THRESHOLD: u64 = 64 * 1024 * 1024;
 
 const SNAPSHOT_FILE: &str = "org.snapshot";
 const SNAPSHOT_TEMP_FILE: &str = "org.snapshot.tmp";
@@ -92,6 +92,25 @@ impl std::error::Error for PersistError {
     }
 }
 
+impl From<crate::store::CommitFailed> for PersistError {
+    fn from(failed: crate::store::CommitFailed) -> PersistError {
+        PersistError::Io {
+            path: PathBuf::new(),
+            source: io::Error::other(failed),
+        }
+    }
+}
+
+impl PersistError {
+    /// The underlying IO error, if any (for the crate's public error).
+    pub(crate) fn into_source(self) -> Option<io::Error> {
+        match self {
+            PersistError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> PersistError + '_ {
     move |source| PersistError::Io {
         path: path.to_path_buf(),
@@ -101,9 +120,13 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> PersistError + '_ {
 
 /// An open data directory: the lock, the journal, and how to read values back.
 #[derive(Debug)]
-pub struct Persistence {
+pub(crate) struct Persistence {
     dir: PathBuf,
     fingerprint: String,
+    /// The objects kept in the files, in schema order; an object's number in the files is its
+    /// position here. Objects whose records are made at every start (Organization) are left
+    /// out, so they never change the files, nor the fingerprint of an existing directory.
+    stored: Vec<ObjectIdx>,
     object_names: Vec<String>,
     object_fingerprints: Vec<String>,
     /// For each object, the field type of each column.
@@ -111,6 +134,9 @@ pub struct Persistence {
     state: Mutex<JournalState>,
     /// Held for as long as the org runs; the OS releases the lock with the file.
     _lock: File,
+    /// Makes every journal write fail, as a full or broken disk would (tests).
+    #[cfg(test)]
+    pub(crate) fail_writes: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -128,7 +154,7 @@ struct JournalState {
 impl Persistence {
     /// Opens (creating it if needed) and locks the data directory for an org with `schema`.
     /// Nothing is read yet; see [`Persistence::load`].
-    pub fn open(dir: &Path, schema: &Schema) -> Result<Persistence, PersistError> {
+    pub(crate) fn open(dir: &Path, schema: &Schema) -> Result<Persistence, PersistError> {
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = OpenOptions::new()
@@ -159,31 +185,40 @@ impl Persistence {
             .write(true)
             .open(&journal_path)
             .map_err(io_error(&journal_path))?;
-        let (fingerprint, object_fingerprints) = fingerprints(schema);
+        let stored: Vec<ObjectIdx> = schema
+            .objects()
+            .iter()
+            .enumerate()
+            .filter(|(_, object)| object.stored)
+            .map(|(i, _)| ObjectIdx(i))
+            .collect();
+        let (fingerprint, object_fingerprints) = fingerprints(schema, &stored);
         Ok(Persistence {
             dir: dir.to_path_buf(),
-            column_types: column_types(schema),
-            object_names: schema.objects().iter().map(|o| o.name.clone()).collect(),
+            column_types: column_types(schema, &stored),
+            object_names: stored
+                .iter()
+                .map(|&i| schema.object(i).name.clone())
+                .collect(),
             fingerprint,
             object_fingerprints,
             state: Mutex::new(JournalState {
                 file,
                 bytes: 0,
                 sequence: 0,
-                deletions: vec![0; schema.objects().len()],
+                deletions: vec![0; stored.len()],
                 threshold: DEFAULT_COMPACTION_THRESHOLD,
             }),
+            stored,
             _lock: lock,
+            #[cfg(test)]
+            fail_writes: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
+    #[cfg(test)]
     /// Changes the journal size past which a commit compacts the org.
-    pub fn set_compaction_threshold(&self, bytes: u64) {
+    pub(crate) fn set_compaction_threshold(&self, bytes: u64) {
         self.lock_state().threshold = bytes;
     }
 
@@ -193,7 +228,7 @@ impl Persistence {
 
     /// Loads the org the directory holds into `store` (snapshot, then journal) and returns
     /// true; returns false, changing nothing, when the directory holds no org yet.
-    pub fn load(&self, store: &Store) -> Result<bool, PersistError> {
+    pub(crate) fn load(&self, store: &Store) -> Result<bool, PersistError> {
         let snapshot_path = self.dir.join(SNAPSHOT_FILE);
         let snapshot = match File::open(&snapshot_path) {
             Ok(file) => Some(file),
@@ -211,8 +246,10 @@ impl Persistence {
         let loaded: Result<(u64, Vec<usize>), PersistError> = store.write(user, |txn| {
             let sequence = self.read_snapshot(snapshot, &snapshot_path, txn)?;
             let sequence = self.replay_journal(&mut state, sequence, txn)?;
-            let deletions = (0..self.column_types.len())
-                .map(|i| txn.data().table(ObjectIdx(i)).deletions().count())
+            let deletions = self
+                .stored
+                .iter()
+                .map(|&object| txn.data().table(object).deletion_count())
                 .collect();
             Ok((sequence, deletions))
         });
@@ -273,15 +310,17 @@ impl Persistence {
                 }
                 SnapshotLine::Deleted((object, slot, at)) => {
                     self.object(object).map_err(|m| corrupt(number, m))?;
-                    txn.load_deletion(ObjectIdx(object as usize), Deletion { slot, at });
+                    txn.load_deletion(self.stored[object as usize], Deletion { slot, at });
                 }
             }
         }
         // Erased records at the end of a table still used their slots.
         for (index, object) in header.objects.iter().enumerate() {
-            let table = txn.data().table(ObjectIdx(index));
-            if object.slots > table.slot_count() {
-                txn.load(ObjectIdx(index), object.slots - 1, None);
+            let Some(&stored) = self.stored.get(index) else {
+                continue;
+            };
+            if object.slots > txn.data().table(stored).slot_count() {
+                txn.load(stored, object.slots - 1, None);
             }
         }
         Ok(header.sequence)
@@ -352,7 +391,7 @@ impl Persistence {
                 Some(values.into())
             }
         };
-        txn.load(ObjectIdx(object as usize), slot, values);
+        txn.load(self.stored[object as usize], slot, values);
         Ok(())
     }
 
@@ -422,15 +461,11 @@ impl Persistence {
                     Ok(entry) if complete => {
                         if entry.sequence > sequence {
                             for row in entry.rows {
-                                let limit = txn
-                                    .data()
-                                    .table(ObjectIdx(row.0 as usize))
-                                    .slot_count()
-                                    .saturating_add(1);
-                                let limit = if (row.0 as usize) < self.column_types.len() {
-                                    limit
-                                } else {
-                                    0
+                                let limit = match self.stored.get(row.0 as usize) {
+                                    Some(&object) => {
+                                        txn.data().table(object).slot_count().saturating_add(1)
+                                    }
+                                    None => 0,
                                 };
                                 self.apply_row(txn, row, limit)
                                     .map_err(|message| corrupt(number, message))?;
@@ -438,7 +473,7 @@ impl Persistence {
                             for (object, slot, at) in entry.deleted {
                                 self.object(object).map_err(|m| corrupt(number, m))?;
                                 txn.load_deletion(
-                                    ObjectIdx(object as usize),
+                                    self.stored[object as usize],
                                     Deletion { slot, at },
                                 );
                             }
@@ -501,7 +536,7 @@ impl Persistence {
 
     /// Writes the org as it is now into a new snapshot and empties the journal. Runs as a
     /// store transaction (without changes), so no commit can slip in between.
-    pub fn save(&self, store: &Store) -> Result<(), PersistError> {
+    pub(crate) fn save(&self, store: &Store) -> Result<(), PersistError> {
         let user = crate::ids::RecordId::new("005", 1);
         store.write(user, |txn| {
             let mut state = self.lock_state();
@@ -526,7 +561,7 @@ impl Persistence {
                 .map(|(i, (name, fingerprint))| ObjectHeader {
                     name: name.clone(),
                     fingerprint: fingerprint.clone(),
-                    slots: data.table(ObjectIdx(i)).slot_count(),
+                    slots: data.table(self.stored[i]).slot_count(),
                 })
                 .collect(),
             sequence: state.sequence,
@@ -536,8 +571,8 @@ impl Persistence {
         serde_json::to_writer(&mut out, &header).map_err(write_error)?;
         out.write_all(b"\n").map_err(io_error(&temp))?;
         let mut records = 0u64;
-        for index in 0..self.column_types.len() {
-            let table = data.table(ObjectIdx(index));
+        for (index, &object) in self.stored.iter().enumerate() {
+            let table = data.table(object);
             for (slot, row) in table.rows() {
                 let line = SnapshotLineOut::Row(RowOut {
                     object: index as u32,
@@ -548,7 +583,7 @@ impl Persistence {
                 out.write_all(b"\n").map_err(io_error(&temp))?;
                 records += 1;
             }
-            for deletion in table.deletions() {
+            for deletion in table.log() {
                 let line = SnapshotLineOut::Deleted((index as u32, deletion.slot, deletion.at));
                 serde_json::to_writer(&mut out, &line).map_err(write_error)?;
                 out.write_all(b"\n").map_err(io_error(&temp))?;
@@ -566,8 +601,10 @@ impl Persistence {
             .and_then(|dir| dir.sync_all())
             .map_err(io_error(&self.dir))?;
         self.reset_journal(state)?;
-        state.deletions = (0..self.column_types.len())
-            .map(|i| data.table(ObjectIdx(i)).deletion_count())
+        state.deletions = self
+            .stored
+            .iter()
+            .map(|&object| data.table(object).deletion_count())
             .collect();
         tracing::info!(
             dir = %self.dir.display(),
@@ -579,7 +616,9 @@ impl Persistence {
         Ok(())
     }
 
-    /// Appends one committed transaction to the journal, and compacts when it grew too big.
+    /// Appends one transaction to the journal (written and synced), and compacts when the
+    /// journal grew too big. On failure nothing of it stays in the journal or in `state`, so
+    /// the transaction can be refused as if it never happened.
     fn append(
         &self,
         state: &mut JournalState,
@@ -587,64 +626,106 @@ impl Persistence {
         touched: &BTreeSet<(ObjectIdx, u32)>,
     ) -> Result<(), PersistError> {
         let path = self.dir.join(JOURNAL_FILE);
-        state.sequence += 1;
+        let sequence = state.sequence + 1;
+        // Only stored objects reach the files, by their number there.
+        let touched: Vec<(usize, ObjectIdx, u32)> = touched
+            .iter()
+            .filter_map(|&(object, slot)| {
+                let number = self.stored.iter().position(|&o| o == object)?;
+                Some((number, object, slot))
+            })
+            .collect();
+        if touched.is_empty() {
+            return Ok(());
+        }
         let rows: Vec<RowOut<'_>> = touched
             .iter()
-            .map(|&(object, slot)| RowOut {
-                object: object.0 as u32,
+            .map(|&(number, object, slot)| RowOut {
+                object: number as u32,
                 slot,
                 values: data.table(object).get(slot).map(|row| &row[..]),
             })
             .collect();
-        let objects: BTreeSet<ObjectIdx> = touched.iter().map(|&(object, _)| object).collect();
+        let objects: BTreeSet<(usize, ObjectIdx)> = touched
+            .iter()
+            .map(|&(number, object, _)| (number, object))
+            .collect();
         let mut deleted = Vec::new();
-        for object in objects {
+        let mut known = state.deletions.clone();
+        for (number, object) in objects {
             let table = data.table(object);
-            let known = state.deletions[object.0];
-            for deletion in table.deletions_since(known) {
-                deleted.push((object.0 as u32, deletion.slot, deletion.at));
+            for deletion in table.deletions_since(known[number]) {
+                deleted.push((number as u32, deletion.slot, deletion.at));
             }
-            state.deletions[object.0] = table.deletion_count();
+            known[number] = table.deletion_count();
         }
         let mut line = serde_json::to_vec(&JournalEntryOut {
-            sequence: state.sequence,
+            sequence,
             rows,
             deleted,
         })
         .map_err(|e| io_error(&path)(io::Error::other(e)))?;
         line.push(b'\n');
-        state.file.write_all(&line).map_err(io_error(&path))?;
-        state.file.sync_data().map_err(io_error(&path))?;
+        let written = state.file.write_all(&line);
+        #[cfg(test)]
+        let written = written.and_then(|()| {
+            if self.fail_writes.load(std::sync::atomic::Ordering::SeqCst) {
+                Err(io::Error::other("no space left on the test's device"))
+            } else {
+                Ok(())
+            }
+        });
+        let written = written.and_then(|()| state.file.sync_data());
+        if let Err(e) = written {
+            // Cut off whatever part of the line reached the file, so the next entry follows a
+            // whole one; if even that fails, the next start drops a torn last line anyway.
+            let _ = state.file.set_len(state.bytes);
+            let _ = state.file.seek(SeekFrom::Start(state.bytes));
+            return Err(io_error(&path)(e));
+        }
+        state.sequence = sequence;
+        state.deletions = known;
         state.bytes += line.len() as u64;
-        if state.bytes > state.threshold {
-            self.compact(state, data)?;
+        if state.bytes > state.threshold
+            && let Err(e) = self.compact(state, data)
+        {
+            // The transaction is durable in the journal; only the compaction waits.
+            tracing::error!(error = %e, "could not compact the org into a new snapshot");
         }
         Ok(())
     }
 }
 
 impl CommitHook for Persistence {
-    fn committed(&self, data: &OrgData, touched: &BTreeSet<(ObjectIdx, u32)>) {
+    fn committed(
+        &self,
+        data: &OrgData,
+        touched: &BTreeSet<(ObjectIdx, u32)>,
+    ) -> Result<(), CommitFailed> {
         let mut state = self.lock_state();
-        if let Err(e) = self.append(&mut state, data, touched) {
-            // The hook cannot refuse the commit; the failure is loud instead.
+        self.append(&mut state, data, touched).map_err(|e| {
             tracing::error!(
                 error = %e,
                 source = ?std::error::Error::source(&e),
-                "could not make a committed transaction durable"
+                "could not make a transaction durable; it is not applied"
             );
-        }
+            let detail = match std::error::Error::source(&e) {
+                Some(source) => format!("{e}: {source}"),
+                None => e.to_string(),
+            };
+            CommitFailed(detail)
+        })
     }
 }
 
-/// The fingerprint of the whole schema and of each object: names, key prefixes, and every
+/// The fingerprint of the stored objects together and of each one: names, key prefixes, and every
 /// field's name, type and storage, which together decide how a stored record reads.
-fn fingerprints(schema: &Schema) -> (String, Vec<String>) {
+fn fingerprints(schema: &Schema, stored: &[ObjectIdx]) -> (String, Vec<String>) {
     let mut whole = sha2::Sha256::new();
-    let per_object = schema
-        .objects()
+    let per_object = stored
         .iter()
-        .map(|object| {
+        .map(|&index| {
+            let object = schema.object(index);
             let mut hash = sha2::Sha256::new();
             hash.update(object.name.as_bytes());
             hash.update([0]);
@@ -676,12 +757,12 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// For each object, the field type of each column.
-fn column_types(schema: &Schema) -> Vec<Vec<FieldType>> {
-    schema
-        .objects()
+/// For each stored object, the field type of each column.
+fn column_types(schema: &Schema, stored: &[ObjectIdx]) -> Vec<Vec<FieldType>> {
+    stored
         .iter()
-        .map(|object| {
+        .map(|&index| {
+            let object = schema.object(index);
             let mut types = vec![FieldType::String; object.columns];
             for field in &object.fields {
                 if let Storage::Column(c) = field.storage {
@@ -692,3 +773,6 @@ fn column_types(schema: &Schema) -> Vec<Vec<FieldType>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

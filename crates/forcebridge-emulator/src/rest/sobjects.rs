@@ -16,13 +16,13 @@ use forcebridge_wire::records::{
 };
 use serde::Deserialize;
 
+use crate::api_error::{ApiFailure, json_bytes, json_response};
 use crate::dml::{self, Match};
-use crate::error::{ApiFailure, json_bytes, json_response};
 use crate::http::{Caller, JsonBody, no_content, ok_json};
 use crate::ids::RecordId;
 use crate::org::Org;
 use crate::render::RenderContext;
-use crate::schema::{FieldType, ObjectDef, ObjectIdx, describe};
+use crate::schema::{FieldType, ObjectDef, ObjectIdx, Schema, describe};
 use crate::store::{Row, id_of};
 use crate::value::{self, Value};
 use crate::versions::ApiVersion;
@@ -79,14 +79,17 @@ struct ExternalPath {
     value: String,
 }
 
-fn find_object<'s>(org: &'s Org, name: &str) -> Result<(ObjectIdx, &'s ObjectDef), ApiFailure> {
-    org.schema()
+fn find_object<'s>(
+    schema: &'s Schema,
+    name: &str,
+) -> Result<(ObjectIdx, &'s ObjectDef), ApiFailure> {
+    schema
         .find(name)
         .ok_or_else(|| ApiFailure::unknown_object_in_url(name))
 }
 
-/// 304 when the client's copy (`If-Modified-Since`) is as new as the schema, which is fixed
-/// when the org starts.
+/// 304 when the client's copy (`If-Modified-Since`) is as new as the schema: unchanged since
+/// the org started, unless a field or object was added while it ran.
 fn not_modified(org: &Org, headers: &HeaderMap) -> bool {
     let Some(since) = headers
         .get(header::IF_MODIFIED_SINCE)
@@ -94,9 +97,8 @@ fn not_modified(org: &Org, headers: &HeaderMap) -> bool {
     else {
         return false;
     };
-    // HTTP dates have whole seconds; the schema counts as modified at the start of its second.
     chrono::DateTime::parse_from_rfc2822(since)
-        .map(|d| d.timestamp_millis() >= org.started_at - org.started_at.rem_euclid(1000))
+        .map(|d| d.timestamp_millis() >= org.schema_modified_at())
         .unwrap_or(false)
 }
 
@@ -112,7 +114,7 @@ async fn describe_global(
     if not_modified(&org, &headers) {
         return not_modified_response();
     }
-    ok_json(&describe::describe_global(org.schema(), &version.number()))
+    ok_json(&describe::describe_global(&org.schema(), &version.number()))
 }
 
 async fn basic_info(
@@ -120,7 +122,8 @@ async fn basic_info(
     Extension(version): Extension<ApiVersion>,
     Path(path): Path<ObjectPath>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, def) = find_object(&schema, &path.object)?;
     let snapshot = org.store.snapshot();
     let context = RenderContext {
         version: &version.number(),
@@ -165,12 +168,13 @@ async fn describe_object(
     Path(path): Path<ObjectPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiFailure> {
-    let (_, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (_, def) = find_object(&schema, &path.object)?;
     if not_modified(&org, &headers) {
         return Ok(not_modified_response());
     }
     Ok(ok_json(&describe::describe_object(
-        org.schema(),
+        &schema,
         def,
         &version.number(),
     )))
@@ -182,16 +186,9 @@ async fn create(
     Path(path): Path<ObjectPath>,
     JsonBody(body): JsonBody<JsonObject>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
-    if !def.flags.createable {
-        return Err(ApiFailure::bad_request(
-            "INVALID_TYPE",
-            format!("Cannot create {} records", def.name),
-        ));
-    }
-    let id = org
-        .store
-        .write(caller.session.user, |txn| dml::create(txn, object, &body))?;
+    let schema = org.schema();
+    let (object, _) = find_object(&schema, &path.object)?;
+    let id = org.write(&caller, |txn| dml::create(txn, object, &body))?;
     Ok(json_response(
         StatusCode::CREATED,
         &SaveResult {
@@ -260,12 +257,15 @@ pub(crate) fn selected_fields(
 }
 
 /// A live record of `object` by id, or the error Salesforce gives.
+/// (The schema of `object` was taken before this reads the org, so the record has at least the
+/// columns its fields name.)
 fn live_record(org: &Org, object: ObjectIdx, id: &str) -> Result<(u32, Row), ApiFailure> {
-    let def = org.schema().object(object);
-    let id = RecordId::parse(id).ok_or_else(ApiFailure::not_found)?;
     let snapshot = org.store.snapshot();
+    let schema = snapshot.schema();
+    let def = schema.object(object);
+    let id = ApiFailure::id_in_url(&def.label, id)?;
     let (found, slot, row) = snapshot
-        .find(org.schema(), id)
+        .find(schema, id)
         .ok_or_else(ApiFailure::not_found)?;
     if found != object {
         return Err(ApiFailure::not_found());
@@ -281,14 +281,12 @@ fn live_record(org: &Org, object: ObjectIdx, id: &str) -> Result<(u32, Row), Api
 }
 
 fn record_response(
-    org: &Org,
     version: ApiVersion,
-    object: ObjectIdx,
+    def: &ObjectDef,
     slot: u32,
     row: &Row,
     fields: &[usize],
 ) -> Response {
-    let def = org.schema().object(object);
     let mut out = Vec::with_capacity(1024);
     RenderContext {
         version: &version.number(),
@@ -311,10 +309,11 @@ async fn get_record(
     Path(path): Path<RecordPath>,
     Query(query): Query<FieldsQuery>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, def) = find_object(&schema, &path.object)?;
     let fields = selected_fields(def, query.fields.as_deref())?;
     let (slot, row) = live_record(&org, object, &path.id)?;
-    Ok(record_response(&org, version, object, slot, &row, &fields))
+    Ok(record_response(version, def, slot, &row, &fields))
 }
 
 async fn update_record(
@@ -323,12 +322,11 @@ async fn update_record(
     Path(path): Path<RecordPath>,
     JsonBody(body): JsonBody<JsonObject>,
 ) -> Result<Response, ApiFailure> {
-    let (object, _) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, _) = find_object(&schema, &path.object)?;
     let (slot, _) = live_record(&org, object, &path.id)?;
-    let id = id_of(org.schema().object(object), slot);
-    org.store.write(caller.session.user, |txn| {
-        dml::update(txn, object, id, &body)
-    })?;
+    let id = id_of(schema.object(object), slot);
+    org.write(&caller, |txn| dml::update(txn, object, id, &body))?;
     Ok(no_content())
 }
 
@@ -337,11 +335,11 @@ async fn delete_record(
     Extension(caller): Extension<Caller>,
     Path(path): Path<RecordPath>,
 ) -> Result<Response, ApiFailure> {
-    let (object, _) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, _) = find_object(&schema, &path.object)?;
     let (slot, _) = live_record(&org, object, &path.id)?;
-    let id = id_of(org.schema().object(object), slot);
-    org.store
-        .write(caller.session.user, |txn| dml::delete(txn, id))?;
+    let id = id_of(schema.object(object), slot);
+    org.write(&caller, |txn| dml::delete(txn, id))?;
     Ok(no_content())
 }
 
@@ -366,7 +364,8 @@ async fn get_by_external_id(
     Path(path): Path<ExternalPath>,
     Query(query): Query<FieldsQuery>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, def) = find_object(&schema, &path.object)?;
     // `/sobjects/{Type}/{id}/{blobField}`: the content of a base64 field.
     if let Some(id) = RecordId::parse(&path.field)
         && let Some((_, field)) = def
@@ -390,12 +389,18 @@ async fn get_by_external_id(
     }
     let fields = selected_fields(def, query.fields.as_deref())?;
     let snapshot = org.store.snapshot();
-    match dml::find_by_external_id(&snapshot, org.schema(), object, &path.field, &path.value)? {
+    match dml::find_by_external_id(
+        &snapshot,
+        snapshot.schema(),
+        object,
+        &path.field,
+        &path.value,
+    )? {
         Match::None => Err(ApiFailure::not_found()),
         Match::Many(ids) => Ok(multiple_choices(version, def, &ids)),
         Match::One(id) => {
             let (slot, row) = live_record(&org, object, &id.to_string())?;
-            Ok(record_response(&org, version, object, slot, &row, &fields))
+            Ok(record_response(version, def, slot, &row, &fields))
         }
     }
 }
@@ -414,7 +419,8 @@ async fn upsert(
     Query(query): Query<UpsertQuery>,
     JsonBody(body): JsonBody<JsonObject>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, def) = find_object(&schema, &path.object)?;
     if let Some((_, given)) = body
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(&path.field))
@@ -435,13 +441,18 @@ async fn upsert(
     }
     if query.update_only {
         let snapshot = org.store.snapshot();
-        if dml::find_by_external_id(&snapshot, org.schema(), object, &path.field, &path.value)?
-            == Match::None
+        if dml::find_by_external_id(
+            &snapshot,
+            snapshot.schema(),
+            object,
+            &path.field,
+            &path.value,
+        )? == Match::None
         {
             return Err(ApiFailure::not_found());
         }
     }
-    let outcome = org.store.write(caller.session.user, |txn| {
+    let outcome = org.write(&caller, |txn| {
         dml::upsert(txn, object, &path.field, &path.value, &body)
     })?;
     let (id, created) = match outcome {
@@ -486,14 +497,20 @@ async fn delete_by_external_id(
     Extension(caller): Extension<Caller>,
     Path(path): Path<ExternalPath>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, def) = find_object(&schema, &path.object)?;
     let snapshot = org.store.snapshot();
-    match dml::find_by_external_id(&snapshot, org.schema(), object, &path.field, &path.value)? {
+    match dml::find_by_external_id(
+        &snapshot,
+        snapshot.schema(),
+        object,
+        &path.field,
+        &path.value,
+    )? {
         Match::None => Err(ApiFailure::not_found()),
         Match::Many(ids) => Ok(multiple_choices(version, def, &ids)),
         Match::One(id) => {
-            org.store
-                .write(caller.session.user, |txn| dml::delete(txn, id))?;
+            org.write(&caller, |txn| dml::delete(txn, id))?;
             Ok(no_content())
         }
     }
@@ -546,7 +563,8 @@ async fn updated(
     Path(path): Path<ObjectPath>,
     Query(query): Query<WindowQuery>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, def) = find_object(&schema, &path.object)?;
     let (start, end) = window(&query, 30)?;
     let latest = covered(end, org.now());
     let snapshot = org.store.snapshot();
@@ -568,7 +586,8 @@ async fn deleted(
     Path(path): Path<ObjectPath>,
     Query(query): Query<WindowQuery>,
 ) -> Result<Response, ApiFailure> {
-    let (object, def) = find_object(&org, &path.object)?;
+    let schema = org.schema();
+    let (object, def) = find_object(&schema, &path.object)?;
     let (start, end) = window(&query, 30)?;
     let now = org.now();
     let earliest = now - 15 * 86_400_000;
@@ -583,10 +602,15 @@ async fn deleted(
     }
     let latest = covered(end, now);
     let snapshot = org.store.snapshot();
-    let deleted_records = snapshot
-        .table(object)
+    let table = snapshot.table(object);
+    // Salesforce documents `earliestDateAvailable` as the time of the last physical delete:
+    // once the recycle bin was emptied, what was deleted before is gone from this list, and a
+    // replica that last looked earlier must read the object again.
+    let purged = table.purged_at().unwrap_or(i64::MIN);
+    let earliest = (earliest - earliest.rem_euclid(60_000)).max(purged);
+    let deleted_records = table
         .deletions()
-        .filter(|d| d.at >= start && d.at < latest)
+        .filter(|d| d.at >= start && d.at < latest && d.at >= purged)
         .map(|d| DeletedRecord {
             id: id_of(def, d.slot).to_string(),
             deleted_date: value::format_datetime(d.at),
@@ -594,7 +618,7 @@ async fn deleted(
         .collect();
     Ok(ok_json(&DeletedResult {
         deleted_records,
-        earliest_date_available: value::format_datetime(earliest - earliest.rem_euclid(60_000)),
+        earliest_date_available: value::format_datetime(earliest),
         latest_date_covered: value::format_datetime(latest),
     }))
 }

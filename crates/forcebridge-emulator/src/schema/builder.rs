@@ -11,7 +11,7 @@ use super::{
 
 /// A field under construction.
 #[derive(Debug, Clone)]
-pub struct FieldBuilder(FieldDef);
+pub(crate) struct FieldBuilder(FieldDef);
 
 impl FieldBuilder {
     fn new(name: &str, label: &str, field_type: FieldType) -> FieldBuilder {
@@ -54,27 +54,27 @@ impl FieldBuilder {
         f
     }
 
-    pub fn string(name: &str, label: &str, length: u32) -> FieldBuilder {
+    pub(crate) fn string(name: &str, label: &str, length: u32) -> FieldBuilder {
         FieldBuilder::text_like(name, label, FieldType::String, length)
     }
 
-    pub fn textarea(name: &str, label: &str, length: u32) -> FieldBuilder {
+    pub(crate) fn textarea(name: &str, label: &str, length: u32) -> FieldBuilder {
         FieldBuilder::text_like(name, label, FieldType::Textarea, length)
     }
 
-    pub fn email(name: &str, label: &str) -> FieldBuilder {
+    pub(crate) fn email(name: &str, label: &str) -> FieldBuilder {
         FieldBuilder::text_like(name, label, FieldType::Email, 80)
     }
 
-    pub fn phone(name: &str, label: &str) -> FieldBuilder {
+    pub(crate) fn phone(name: &str, label: &str) -> FieldBuilder {
         FieldBuilder::text_like(name, label, FieldType::Phone, 40)
     }
 
-    pub fn url(name: &str, label: &str) -> FieldBuilder {
+    pub(crate) fn url(name: &str, label: &str) -> FieldBuilder {
         FieldBuilder::text_like(name, label, FieldType::Url, 255)
     }
 
-    pub fn picklist(name: &str, label: &str, values: &[&str]) -> FieldBuilder {
+    pub(crate) fn picklist(name: &str, label: &str, values: &[&str]) -> FieldBuilder {
         let mut f = FieldBuilder::text_like(name, label, FieldType::Picklist, 255);
         f.0.picklist = values
             .iter()
@@ -88,14 +88,14 @@ impl FieldBuilder {
         f
     }
 
-    pub fn multipicklist(name: &str, label: &str, values: &[&str]) -> FieldBuilder {
+    pub(crate) fn multipicklist(name: &str, label: &str, values: &[&str]) -> FieldBuilder {
         let mut f = FieldBuilder::picklist(name, label, values);
         f.0.field_type = FieldType::Multipicklist;
         f.0.length = 4099;
         f
     }
 
-    pub fn boolean(name: &str, label: &str, default: bool) -> FieldBuilder {
+    pub(crate) fn boolean(name: &str, label: &str, default: bool) -> FieldBuilder {
         let mut f = FieldBuilder::new(name, label, FieldType::Boolean);
         f.0.nillable = false;
         f.0.defaulted_on_create = true;
@@ -103,7 +103,7 @@ impl FieldBuilder {
         f
     }
 
-    pub fn int(name: &str, label: &str, digits: u32) -> FieldBuilder {
+    pub(crate) fn int(name: &str, label: &str, digits: u32) -> FieldBuilder {
         let mut f = FieldBuilder::new(name, label, FieldType::Int);
         f.0.digits = digits;
         f
@@ -122,37 +122,33 @@ impl FieldBuilder {
         f
     }
 
-    pub fn double(name: &str, label: &str, precision: u32, scale: u32) -> FieldBuilder {
+    pub(crate) fn double(name: &str, label: &str, precision: u32, scale: u32) -> FieldBuilder {
         FieldBuilder::decimal(name, label, FieldType::Double, precision, scale)
     }
 
-    pub fn currency(name: &str, label: &str, precision: u32, scale: u32) -> FieldBuilder {
+    pub(crate) fn currency(name: &str, label: &str, precision: u32, scale: u32) -> FieldBuilder {
         FieldBuilder::decimal(name, label, FieldType::Currency, precision, scale)
     }
 
-    pub fn percent(name: &str, label: &str, precision: u32, scale: u32) -> FieldBuilder {
+    pub(crate) fn percent(name: &str, label: &str, precision: u32, scale: u32) -> FieldBuilder {
         FieldBuilder::decimal(name, label, FieldType::Percent, precision, scale)
     }
 
-    pub fn date(name: &str, label: &str) -> FieldBuilder {
+    pub(crate) fn date(name: &str, label: &str) -> FieldBuilder {
         FieldBuilder::new(name, label, FieldType::Date)
     }
 
-    pub fn datetime(name: &str, label: &str) -> FieldBuilder {
+    pub(crate) fn datetime(name: &str, label: &str) -> FieldBuilder {
         FieldBuilder::new(name, label, FieldType::DateTime)
     }
 
-    pub fn time(name: &str, label: &str) -> FieldBuilder {
+    pub(crate) fn time(name: &str, label: &str) -> FieldBuilder {
         FieldBuilder::new(name, label, FieldType::Time)
-    }
-
-    pub fn base64(name: &str, label: &str) -> FieldBuilder {
-        FieldBuilder::text_like(name, label, FieldType::Base64, 104_857_600)
     }
 
     /// A lookup. `relationship` is the parent relationship name (`Account`); `children` the
     /// child relationship name on each target (`Contacts`), if the parent can see its children.
-    pub fn reference(
+    pub(crate) fn reference(
         name: &str,
         label: &str,
         targets: &[&str],
@@ -167,42 +163,37 @@ impl FieldBuilder {
         f
     }
 
-    pub fn field_type(mut self, field_type: FieldType) -> FieldBuilder {
+    pub(crate) fn field_type(mut self, field_type: FieldType) -> FieldBuilder {
         self.0.field_type = field_type;
         self
     }
 
-    pub fn length(mut self, length: u32) -> FieldBuilder {
-        self.0.length = length;
-        self
-    }
-
     /// Not nillable, so a create must give it (unless it has a default).
-    pub fn required(mut self) -> FieldBuilder {
+    pub(crate) fn required(mut self) -> FieldBuilder {
         self.0.nillable = false;
         self
     }
 
-    pub fn unique(mut self) -> FieldBuilder {
+    pub(crate) fn unique(mut self) -> FieldBuilder {
         self.0.unique = true;
         self
     }
 
     /// An external id: unique, indexed for upserts, usable in relationship references.
-    pub fn external_id(mut self) -> FieldBuilder {
+    pub(crate) fn external_id(mut self) -> FieldBuilder {
         self.0.external_id = true;
         self.0.unique = true;
         self.0.id_lookup = true;
         self
     }
 
-    pub fn name_field(mut self) -> FieldBuilder {
+    pub(crate) fn name_field(mut self) -> FieldBuilder {
         self.0.name_field = true;
         self.0.id_lookup = true;
         self
     }
 
-    pub fn read_only(mut self) -> FieldBuilder {
+    pub(crate) fn read_only(mut self) -> FieldBuilder {
         self.0.createable = false;
         self.0.updateable = false;
         self
@@ -210,12 +201,12 @@ impl FieldBuilder {
 
     /// Settable on create only (`updateable: false`), like `Contact.AccountId`'s cousins in orgs
     /// with master-detail relationships.
-    pub fn create_only(mut self) -> FieldBuilder {
+    pub(crate) fn create_only(mut self) -> FieldBuilder {
         self.0.updateable = false;
         self
     }
 
-    pub fn default_text(mut self, value: &str) -> FieldBuilder {
+    pub(crate) fn default_text(mut self, value: &str) -> FieldBuilder {
         self.0.default_value = Some(DefaultValue::Text(value.to_string()));
         self.0.defaulted_on_create = true;
         if let Some(entry) = self.0.picklist.iter_mut().find(|p| p.value == value) {
@@ -224,25 +215,19 @@ impl FieldBuilder {
         self
     }
 
-    pub fn default_number(mut self, value: f64) -> FieldBuilder {
-        self.0.default_value = Some(DefaultValue::Number(value));
-        self.0.defaulted_on_create = true;
-        self
-    }
-
     /// Only picklist values from the list are accepted.
-    pub fn restricted(mut self) -> FieldBuilder {
+    pub(crate) fn restricted(mut self) -> FieldBuilder {
         self.0.restricted_picklist = true;
         self
     }
 
-    pub fn cascade_delete(mut self) -> FieldBuilder {
+    pub(crate) fn cascade_delete(mut self) -> FieldBuilder {
         self.0.cascade_delete = true;
         self
     }
 
     /// A formula or roll-up: read-only, computed by the org.
-    pub fn calculated(mut self) -> FieldBuilder {
+    pub(crate) fn calculated(mut self) -> FieldBuilder {
         self.0.calculated = true;
         self.0.createable = false;
         self.0.updateable = false;
@@ -250,7 +235,7 @@ impl FieldBuilder {
     }
 
     /// An auto-number name field: read-only text filled in on create.
-    pub fn auto_number(mut self) -> FieldBuilder {
+    pub(crate) fn auto_number(mut self) -> FieldBuilder {
         self.0.auto_number = true;
         self.0.createable = false;
         self.0.updateable = false;
@@ -260,24 +245,19 @@ impl FieldBuilder {
         self
     }
 
-    pub fn case_sensitive(mut self) -> FieldBuilder {
+    pub(crate) fn case_sensitive(mut self) -> FieldBuilder {
         self.0.case_sensitive = true;
         self
     }
 
-    pub fn custom(mut self, custom: bool) -> FieldBuilder {
-        self.0.custom = custom;
-        self
-    }
-
-    pub fn build(self) -> FieldDef {
+    pub(crate) fn build(self) -> FieldDef {
         self.0
     }
 }
 
 /// An object under construction.
 #[derive(Debug)]
-pub struct ObjectBuilder {
+pub(crate) struct ObjectBuilder {
     name: String,
     label: String,
     label_plural: String,
@@ -286,10 +266,16 @@ pub struct ObjectBuilder {
     flags: ObjectFlags,
     fields: Vec<FieldDef>,
     validation_rules: Vec<ValidationRule>,
+    stored: bool,
 }
 
 impl ObjectBuilder {
-    pub fn new(name: &str, label: &str, label_plural: &str, key_prefix: &str) -> ObjectBuilder {
+    pub(crate) fn new(
+        name: &str,
+        label: &str,
+        label_plural: &str,
+        key_prefix: &str,
+    ) -> ObjectBuilder {
         ObjectBuilder {
             name: name.to_string(),
             label: label.to_string(),
@@ -311,26 +297,34 @@ impl ObjectBuilder {
             },
             fields: Vec::new(),
             validation_rules: Vec::new(),
+            stored: true,
         }
     }
 
     /// The object has an owner (`OwnerId` → User).
-    pub fn owned(mut self) -> ObjectBuilder {
+    pub(crate) fn owned(mut self) -> ObjectBuilder {
         self.owned = true;
         self
     }
 
-    pub fn flags(mut self, edit: impl FnOnce(&mut ObjectFlags)) -> ObjectBuilder {
+    /// Records made by the org from its configuration at every start, never kept in a data
+    /// directory.
+    pub(crate) fn not_stored(mut self) -> ObjectBuilder {
+        self.stored = false;
+        self
+    }
+
+    pub(crate) fn flags(mut self, edit: impl FnOnce(&mut ObjectFlags)) -> ObjectBuilder {
         edit(&mut self.flags);
         self
     }
 
-    pub fn field(mut self, field: FieldBuilder) -> ObjectBuilder {
+    pub(crate) fn field(mut self, field: FieldBuilder) -> ObjectBuilder {
         self.fields.push(field.build());
         self
     }
 
-    pub fn add_field(&mut self, field: FieldDef) {
+    pub(crate) fn add_field(&mut self, field: FieldDef) {
         self.fields.push(field);
     }
 
@@ -340,14 +334,15 @@ impl ObjectBuilder {
         self.fields
     }
 
-    pub fn validation_rule(mut self, rule: ValidationRule) -> ObjectBuilder {
+    #[cfg(test)]
+    pub(crate) fn validation_rule(mut self, rule: ValidationRule) -> ObjectBuilder {
         self.validation_rules.push(rule);
         self
     }
 
     /// The eight address components and the compound `{prefix}Address` field. `prefix` is
     /// `Billing`, `Shipping`, `Mailing`, `Other`, or empty for Lead and User (`Street`, `Address`).
-    pub fn address(mut self, prefix: &str, label: &str) -> ObjectBuilder {
+    pub(crate) fn address(mut self, prefix: &str, label: &str) -> ObjectBuilder {
         let compound = format!("{prefix}Address");
         let space = if label.is_empty() {
             String::new()
@@ -429,7 +424,7 @@ impl ObjectBuilder {
 
     /// A compound geolocation field `{name}` with `Latitude`/`Longitude` components (custom
     /// objects name them `{base}__Latitude__s` / `{base}__Longitude__s`).
-    pub fn location(mut self, name: &str, label: &str) -> ObjectBuilder {
+    pub(crate) fn location(mut self, name: &str, label: &str) -> ObjectBuilder {
         let (lat, lon) = location_components(name);
         for (component, text) in [(lat, "Latitude"), (lon, "Longitude")] {
             let mut f =
@@ -448,7 +443,7 @@ impl ObjectBuilder {
 
     /// Contact- and Lead-style names: Salutation, FirstName, LastName (required) and the compound
     /// read-only `Name` (the name field).
-    pub fn person_name(mut self) -> ObjectBuilder {
+    pub(crate) fn person_name(mut self) -> ObjectBuilder {
         let compound = Some("Name".to_string());
         let mut salutation = FieldBuilder::picklist(
             "Salutation",
@@ -473,7 +468,7 @@ impl ObjectBuilder {
         self
     }
 
-    pub fn build(self) -> ObjectDef {
+    pub(crate) fn build(self) -> ObjectDef {
         let mut fields = Vec::with_capacity(self.fields.len() + 8);
         let mut id = FieldBuilder::new("Id", &format!("{} ID", self.label), FieldType::Id)
             .read_only()
@@ -568,6 +563,7 @@ impl ObjectBuilder {
             name_field,
             child_relationships: Vec::new(),
             validation_rules: self.validation_rules,
+            stored: self.stored,
             by_name,
             by_relationship,
             by_child_relationship: HashMap::new(),

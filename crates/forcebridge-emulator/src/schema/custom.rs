@@ -17,14 +17,14 @@ use super::{
     DefaultValue, FieldBuilder as F, FieldDef, FieldType, ObjectBuilder, ObjectDef, ObjectIdx,
     Schema, SchemaError, Storage, ValidationRule,
 };
-use crate::config::file::{FieldFile, ObjectFile, ValidationRuleFile};
+use crate::config::{FieldConfig, FieldDefault, ObjectConfig, ValidationRuleConfig};
 
 /// The schema of an org: the `standard` objects, with the custom fields of `extends` entries
 /// appended, followed by the custom objects of `objects`, with `rules` attached.
 pub(crate) fn build(
     mut standard: Vec<ObjectDef>,
-    objects: &[ObjectFile],
-    rules: &[ValidationRuleFile],
+    objects: &[ObjectConfig],
+    rules: &[ValidationRuleConfig],
 ) -> Result<Schema, SchemaError> {
     let names = declare_objects(&standard, objects)?;
     let mut prefixes = PrefixAllocator::new(&standard, objects);
@@ -34,9 +34,10 @@ pub(crate) fn build(
         if object.extends {
             let Some(def) = standard
                 .iter_mut()
+                .chain(custom.iter_mut())
                 .find(|o| o.name.eq_ignore_ascii_case(&object.name))
             else {
-                // `declare_objects` has already refused names that are not standard objects.
+                // `declare_objects` has already refused names of objects not defined before.
                 continue;
             };
             let mut builder = ObjectBuilder::new(&def.name, &def.label, &def.label_plural, "xxx");
@@ -94,7 +95,7 @@ const FILE_TYPES: &[FieldType] = &[
 /// (lower case → canonical spelling), so references can point at objects defined later.
 fn declare_objects(
     standard: &[ObjectDef],
-    objects: &[ObjectFile],
+    objects: &[ObjectConfig],
 ) -> Result<HashMap<String, String>, SchemaError> {
     let mut names: HashMap<String, String> = standard
         .iter()
@@ -107,12 +108,16 @@ fn declare_objects(
     for (position, object) in objects.iter().enumerate() {
         let place = format!("objects[{position}] ({})", object.name);
         if object.extends {
-            if !standard
+            let custom_before = objects[..position]
                 .iter()
-                .any(|o| o.name.eq_ignore_ascii_case(&object.name))
+                .any(|o| !o.extends && o.name.eq_ignore_ascii_case(&object.name));
+            if !custom_before
+                && !standard
+                    .iter()
+                    .any(|o| o.name.eq_ignore_ascii_case(&object.name))
             {
                 return Err(SchemaError(format!(
-                    "{place}: extends = true needs the name of a standard object, and {} is not one (standard objects: {})",
+                    "{place}: extends = true needs the name of a standard object (or of a custom object defined before it), and {} is not one (standard objects: {})",
                     object.name,
                     standard
                         .iter()
@@ -135,7 +140,7 @@ fn declare_objects(
             }
             if !not_for_extends.is_empty() {
                 return Err(SchemaError(format!(
-                    "{place}: {} cannot be changed on a standard object (extends = true only adds fields)",
+                    "{place}: {} cannot be changed on an existing object (extends = true only adds fields)",
                     not_for_extends.join(", ")
                 )));
             }
@@ -212,7 +217,7 @@ struct PrefixAllocator {
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 impl PrefixAllocator {
-    fn new(standard: &[ObjectDef], objects: &[ObjectFile]) -> PrefixAllocator {
+    fn new(standard: &[ObjectDef], objects: &[ObjectConfig]) -> PrefixAllocator {
         let taken = standard
             .iter()
             .map(|o| o.key_prefix.clone())
@@ -239,7 +244,7 @@ impl PrefixAllocator {
 
 /// A new custom object: its name field, owner, and fields.
 fn custom_object(
-    object: &ObjectFile,
+    object: &ObjectConfig,
     key_prefix: &str,
     names: &HashMap<String, String>,
 ) -> Result<ObjectDef, String> {
@@ -326,7 +331,7 @@ fn append_fields(def: &mut ObjectDef, fields: Vec<FieldDef>) -> Result<(), Strin
 }
 
 /// Which options of a field entry apply to which types.
-fn check_options(field: &FieldFile, kind: FieldType) -> Result<(), String> {
+fn check_options(field: &FieldConfig, kind: FieldType) -> Result<(), String> {
     use FieldType as T;
     let text = matches!(kind, T::String | T::Textarea);
     let picklist = matches!(kind, T::Picklist | T::Multipicklist);
@@ -388,7 +393,7 @@ fn check_options(field: &FieldFile, kind: FieldType) -> Result<(), String> {
 /// Adds the field `field` describes to `builder`.
 fn add_field(
     builder: ObjectBuilder,
-    field: &FieldFile,
+    field: &FieldConfig,
     names: &HashMap<String, String>,
 ) -> Result<ObjectBuilder, String> {
     use FieldType as T;
@@ -509,7 +514,7 @@ fn add_field(
 }
 
 /// The `length` of a text field: `default` when absent, 1 to `max` when given.
-fn length(field: &FieldFile, default: u32, max: u32) -> Result<u32, String> {
+fn length(field: &FieldConfig, default: u32, max: u32) -> Result<u32, String> {
     let length = field.length.unwrap_or(default);
     if !(1..=max).contains(&length) {
         return Err(format!("length must be 1 to {max}, not {length}"));
@@ -519,7 +524,11 @@ fn length(field: &FieldFile, default: u32, max: u32) -> Result<u32, String> {
 
 /// A lookup or (with `cascade_delete`) master-detail field. Relationship names get the `__r`
 /// suffix custom relationships have, whether or not the file wrote it.
-fn reference(field: &FieldFile, label: &str, names: &HashMap<String, String>) -> Result<F, String> {
+fn reference(
+    field: &FieldConfig,
+    label: &str,
+    names: &HashMap<String, String>,
+) -> Result<F, String> {
     let Some(target) = &field.reference_to else {
         return Err("a reference field needs `reference_to` (the object it points at)".to_string());
     };
@@ -561,7 +570,7 @@ fn relationship_name(given: &str) -> Result<String, String> {
 }
 
 /// Applies a file's `default` to a built field, checking it fits the field.
-fn set_default(def: &mut FieldDef, default: &toml::Value) -> Result<(), String> {
+fn set_default(def: &mut FieldDef, default: &FieldDefault) -> Result<(), String> {
     use FieldType as T;
     let kind = def.field_type;
     let wrong = || {
@@ -571,8 +580,8 @@ fn set_default(def: &mut FieldDef, default: &toml::Value) -> Result<(), String> 
         )
     };
     let value = match (kind, default) {
-        (T::Boolean, toml::Value::Boolean(b)) => DefaultValue::Bool(*b),
-        (T::Picklist, toml::Value::String(s)) => {
+        (T::Boolean, FieldDefault::Bool(b)) => DefaultValue::Bool(*b),
+        (T::Picklist, FieldDefault::Text(s)) => {
             let entry = def
                 .picklist
                 .iter_mut()
@@ -581,7 +590,7 @@ fn set_default(def: &mut FieldDef, default: &toml::Value) -> Result<(), String> 
             entry.default = true;
             DefaultValue::Text(entry.value.clone())
         }
-        (T::Multipicklist, toml::Value::String(s)) => {
+        (T::Multipicklist, FieldDefault::Text(s)) => {
             let mut chosen = Vec::new();
             for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
                 let entry = def
@@ -594,7 +603,7 @@ fn set_default(def: &mut FieldDef, default: &toml::Value) -> Result<(), String> 
             }
             DefaultValue::Text(chosen.join(";"))
         }
-        (T::String | T::Textarea | T::Email | T::Phone | T::Url, toml::Value::String(s)) => {
+        (T::String | T::Textarea | T::Email | T::Phone | T::Url, FieldDefault::Text(s)) => {
             if def.length > 0 && s.chars().count() > def.length as usize {
                 return Err(format!(
                     "default `{s}` is longer than the field's length ({})",
@@ -603,11 +612,11 @@ fn set_default(def: &mut FieldDef, default: &toml::Value) -> Result<(), String> 
             }
             DefaultValue::Text(s.clone())
         }
-        (T::Int | T::Double | T::Currency | T::Percent, toml::Value::Integer(_))
-        | (T::Double | T::Currency | T::Percent, toml::Value::Float(_)) => {
+        (T::Int | T::Double | T::Currency | T::Percent, FieldDefault::Integer(_))
+        | (T::Double | T::Currency | T::Percent, FieldDefault::Float(_)) => {
             let n = match default {
-                toml::Value::Integer(i) => *i as f64,
-                toml::Value::Float(f) => *f,
+                FieldDefault::Integer(i) => *i as f64,
+                FieldDefault::Float(f) => *f,
                 _ => return Err(wrong()),
             };
             let integer_digits = if kind == T::Int {
@@ -636,7 +645,7 @@ fn set_default(def: &mut FieldDef, default: &toml::Value) -> Result<(), String> 
 /// Parses every rule's condition and attaches it to its object.
 fn attach_rules(
     objects: &mut [ObjectDef],
-    rules: &[ValidationRuleFile],
+    rules: &[ValidationRuleConfig],
 ) -> Result<(), SchemaError> {
     for (position, rule) in rules.iter().enumerate() {
         let place = format!("validation_rules[{position}] ({})", rule.name);
@@ -755,7 +764,7 @@ fn frame_at(message: &str, span: Span, source: &str) -> String {
 }
 
 /// Checks that every field a rule's condition names exists (following relationships).
-fn check_rule_fields(schema: &Schema, rule: &ValidationRuleFile) -> Result<(), SchemaError> {
+fn check_rule_fields(schema: &Schema, rule: &ValidationRuleConfig) -> Result<(), SchemaError> {
     let Some((object, def)) = schema.find(&rule.object) else {
         return Ok(());
     };
@@ -859,7 +868,7 @@ mod tests {
 
     fn build(toml: &str) -> Result<crate::schema::Schema, String> {
         let config = Config::from_toml(toml).map_err(|e| e.to_string())?;
-        crate::schema::build(&config).map_err(|e| e.to_string())
+        crate::schema::build(&config.schema, &config.validation_rules).map_err(|e| e.to_string())
     }
 
     fn error(toml: &str) -> String {
@@ -1016,7 +1025,7 @@ mod tests {
                 r#"[[objects]]
                 name = "Widget"
                 extends = true"#,
-                "extends = true needs the name of a standard object, and Widget is not one",
+                "extends = true needs the name of a standard object (or of a custom object defined before it), and Widget is not one",
             ),
             (
                 r#"[[objects]]

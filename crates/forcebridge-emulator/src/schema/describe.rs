@@ -12,7 +12,7 @@ use forcebridge_wire::describe::{
 use super::{DefaultValue, FieldDef, FieldType, ObjectDef, Schema, Storage};
 
 /// `GET /sobjects`.
-pub fn describe_global(schema: &Schema, version: &str) -> DescribeGlobal {
+pub(crate) fn describe_global(schema: &Schema, version: &str) -> DescribeGlobal {
     DescribeGlobal {
         encoding: "UTF-8".to_string(),
         max_batch_size: 200,
@@ -25,7 +25,7 @@ pub fn describe_global(schema: &Schema, version: &str) -> DescribeGlobal {
 }
 
 /// One describe-global entry (also the `objectDescribe` of basic info).
-pub fn global_entry(object: &ObjectDef, version: &str) -> DescribeGlobalSObject {
+pub(crate) fn global_entry(object: &ObjectDef, version: &str) -> DescribeGlobalSObject {
     let base = format!("/services/data/v{version}/sobjects/{}", object.name);
     let mut urls = BTreeMap::new();
     urls.insert("sobject".to_string(), base.clone());
@@ -63,7 +63,11 @@ pub fn global_entry(object: &ObjectDef, version: &str) -> DescribeGlobalSObject 
 }
 
 /// `GET /sobjects/{Type}/describe`.
-pub fn describe_object(schema: &Schema, object: &ObjectDef, version: &str) -> DescribeSObject {
+pub(crate) fn describe_object(
+    schema: &Schema,
+    object: &ObjectDef,
+    version: &str,
+) -> DescribeSObject {
     let mut entry = global_entry(object, version);
     let base = format!("/services/data/v{version}/sobjects/{}", object.name);
     for (key, path) in [

@@ -9,18 +9,18 @@
 
 mod builder;
 mod custom;
-pub mod describe;
-pub mod standard;
+pub(crate) mod describe;
+pub(crate) mod standard;
 
 use std::collections::HashMap;
 
 pub(crate) use builder::location_components;
-pub use builder::{FieldBuilder, ObjectBuilder};
+pub(crate) use builder::{FieldBuilder, ObjectBuilder};
 
 /// The `type` of a field in describe results. The set is closed: clients such as Airbyte reject
 /// types they do not know, so the local org never invents one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FieldType {
+pub(crate) enum FieldType {
     Id,
     String,
     Textarea,
@@ -48,7 +48,7 @@ pub enum FieldType {
 
 impl FieldType {
     /// The name describe uses: `string`, `datetime`, `reference`, ...
-    pub fn describe_name(self) -> &'static str {
+    pub(crate) fn describe_name(self) -> &'static str {
         match self {
             FieldType::Id => "id",
             FieldType::String => "string",
@@ -77,7 +77,7 @@ impl FieldType {
     }
 
     /// Parses a describe type name (as written in schema files; case-insensitive).
-    pub fn from_describe_name(name: &str) -> Option<FieldType> {
+    pub(crate) fn from_describe_name(name: &str) -> Option<FieldType> {
         const ALL: &[FieldType] = &[
             FieldType::Id,
             FieldType::String,
@@ -108,7 +108,7 @@ impl FieldType {
             .find(|t| t.describe_name().eq_ignore_ascii_case(name))
     }
 
-    pub fn soap_type(self) -> &'static str {
+    pub(crate) fn soap_type(self) -> &'static str {
         match self {
             FieldType::Id | FieldType::Reference => "tns:ID",
             FieldType::Boolean => "xsd:boolean",
@@ -126,7 +126,7 @@ impl FieldType {
     }
 
     /// Types whose values are text (stored as `Value::Text`).
-    pub fn is_text(self) -> bool {
+    pub(crate) fn is_text(self) -> bool {
         matches!(
             self,
             FieldType::String
@@ -143,7 +143,7 @@ impl FieldType {
     }
 
     /// Types stored as `Value::Double`.
-    pub fn is_decimal(self) -> bool {
+    pub(crate) fn is_decimal(self) -> bool {
         matches!(
             self,
             FieldType::Double | FieldType::Currency | FieldType::Percent
@@ -151,14 +151,14 @@ impl FieldType {
     }
 
     /// Compound types, which exist only as a view over their component fields.
-    pub fn is_compound(self) -> bool {
+    pub(crate) fn is_compound(self) -> bool {
         matches!(self, FieldType::Address | FieldType::Location)
     }
 }
 
 /// A picklist entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PicklistValue {
+pub(crate) struct PicklistValue {
     pub value: String,
     pub label: String,
     pub default: bool,
@@ -167,7 +167,7 @@ pub struct PicklistValue {
 
 /// How a field's value is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Storage {
+pub(crate) enum Storage {
     /// Stored in this column of the record.
     Column(usize),
     /// The record id, derived from the record's slot.
@@ -185,7 +185,7 @@ pub enum Storage {
 
 /// One field of an object.
 #[derive(Debug, Clone)]
-pub struct FieldDef {
+pub(crate) struct FieldDef {
     pub name: String,
     pub label: String,
     pub field_type: FieldType,
@@ -228,25 +228,25 @@ pub struct FieldDef {
 
 /// A default value for a field, applied on create.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DefaultValue {
+pub(crate) enum DefaultValue {
     Bool(bool),
     Text(String),
     Number(f64),
 }
 
 impl FieldDef {
-    pub fn column(&self) -> Option<usize> {
+    pub(crate) fn column(&self) -> Option<usize> {
         match self.storage {
             Storage::Column(c) => Some(c),
             _ => None,
         }
     }
 
-    pub fn is_reference(&self) -> bool {
+    pub(crate) fn is_reference(&self) -> bool {
         self.field_type == FieldType::Reference
     }
 
-    pub fn filterable(&self) -> bool {
+    pub(crate) fn filterable(&self) -> bool {
         match self.field_type {
             FieldType::Base64 | FieldType::Address | FieldType::Location => false,
             FieldType::Textarea => self.length <= 255,
@@ -254,7 +254,7 @@ impl FieldDef {
         }
     }
 
-    pub fn sortable(&self) -> bool {
+    pub(crate) fn sortable(&self) -> bool {
         match self.field_type {
             FieldType::Multipicklist
             | FieldType::Base64
@@ -265,7 +265,7 @@ impl FieldDef {
         }
     }
 
-    pub fn groupable(&self) -> bool {
+    pub(crate) fn groupable(&self) -> bool {
         self.sortable()
             && !matches!(
                 self.field_type,
@@ -278,12 +278,12 @@ impl FieldDef {
     }
 
     /// Fields that can be aggregated are the ones that can be sorted.
-    pub fn aggregatable(&self) -> bool {
+    pub(crate) fn aggregatable(&self) -> bool {
         self.sortable()
     }
 
     /// The picklist entry for `value`, compared without case.
-    pub fn picklist_entry(&self, value: &str) -> Option<&PicklistValue> {
+    pub(crate) fn picklist_entry(&self, value: &str) -> Option<&PicklistValue> {
         self.picklist
             .iter()
             .find(|p| p.value.eq_ignore_ascii_case(value))
@@ -292,7 +292,7 @@ impl FieldDef {
 
 /// The system columns every object has, resolved once.
 #[derive(Debug, Clone, Copy)]
-pub struct SystemColumns {
+pub(crate) struct SystemColumns {
     pub is_deleted: usize,
     pub created_date: usize,
     pub created_by: usize,
@@ -304,7 +304,7 @@ pub struct SystemColumns {
 
 /// Object-level flags from describe.
 #[derive(Debug, Clone, Copy)]
-pub struct ObjectFlags {
+pub(crate) struct ObjectFlags {
     pub createable: bool,
     pub updateable: bool,
     pub deletable: bool,
@@ -320,7 +320,7 @@ pub struct ObjectFlags {
 
 /// A parent-to-child relationship, seen from the parent.
 #[derive(Debug, Clone)]
-pub struct ChildRelationship {
+pub(crate) struct ChildRelationship {
     pub name: String,
     /// The child object.
     pub child: ObjectIdx,
@@ -331,11 +331,11 @@ pub struct ChildRelationship {
 
 /// The index of an object in the schema (and of its table in the store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectIdx(pub usize);
+pub(crate) struct ObjectIdx(pub usize);
 
 /// One object (standard or custom).
 #[derive(Debug, Clone)]
-pub struct ObjectDef {
+pub(crate) struct ObjectDef {
     pub name: String,
     pub label: String,
     pub label_plural: String,
@@ -351,6 +351,9 @@ pub struct ObjectDef {
     pub child_relationships: Vec<ChildRelationship>,
     /// Validation rules (a SOQL condition that must not hold, and the message when it does).
     pub validation_rules: Vec<ValidationRule>,
+    /// Whether the records are kept in a data directory; false for an object whose records
+    /// the org makes from its configuration at every start (Organization).
+    pub stored: bool,
     by_name: HashMap<String, usize>,
     by_relationship: HashMap<String, usize>,
     by_child_relationship: HashMap<String, usize>,
@@ -359,7 +362,7 @@ pub struct ObjectDef {
 /// A validation rule: when `condition` (a SOQL WHERE condition over the record) is true, the
 /// save fails with FIELD_CUSTOM_VALIDATION_EXCEPTION and `message`.
 #[derive(Debug, Clone)]
-pub struct ValidationRule {
+pub(crate) struct ValidationRule {
     pub name: String,
     pub condition: forcebridge_soql::Condition,
     pub message: String,
@@ -369,24 +372,24 @@ pub struct ValidationRule {
 
 impl ObjectDef {
     /// A field by name, without regard to case.
-    pub fn field(&self, name: &str) -> Option<(usize, &FieldDef)> {
+    pub(crate) fn field(&self, name: &str) -> Option<(usize, &FieldDef)> {
         let index = *self.by_name.get(&name.to_ascii_lowercase())?;
         Some((index, &self.fields[index]))
     }
 
     /// The reference field behind a parent relationship name (`Account` → `AccountId`).
-    pub fn relationship(&self, name: &str) -> Option<(usize, &FieldDef)> {
+    pub(crate) fn relationship(&self, name: &str) -> Option<(usize, &FieldDef)> {
         let index = *self.by_relationship.get(&name.to_ascii_lowercase())?;
         Some((index, &self.fields[index]))
     }
 
-    pub fn child_relationship(&self, name: &str) -> Option<&ChildRelationship> {
+    pub(crate) fn child_relationship(&self, name: &str) -> Option<&ChildRelationship> {
         let index = *self.by_child_relationship.get(&name.to_ascii_lowercase())?;
         Some(&self.child_relationships[index])
     }
 
     /// The fields `FIELDS(STANDARD)`, `FIELDS(CUSTOM)` and `FIELDS(ALL)` select, in describe order.
-    pub fn field_set(&self, set: forcebridge_soql::FieldSet) -> Vec<usize> {
+    pub(crate) fn field_set(&self, set: forcebridge_soql::FieldSet) -> Vec<usize> {
         use forcebridge_soql::FieldSet;
         (0..self.fields.len())
             .filter(|&i| match set {
@@ -400,7 +403,7 @@ impl ObjectDef {
 
 /// Every object of the org.
 #[derive(Debug)]
-pub struct Schema {
+pub(crate) struct Schema {
     objects: Vec<ObjectDef>,
     by_name: HashMap<String, ObjectIdx>,
     by_prefix: HashMap<String, ObjectIdx>,
@@ -421,7 +424,7 @@ impl std::error::Error for SchemaError {}
 impl Schema {
     /// Builds the schema from object definitions: checks names and key prefixes are unique and
     /// references point at known objects, and links child relationships to their parents.
-    pub fn new(mut objects: Vec<ObjectDef>) -> Result<Schema, SchemaError> {
+    pub(crate) fn new(mut objects: Vec<ObjectDef>) -> Result<Schema, SchemaError> {
         let mut by_name = HashMap::new();
         let mut by_prefix = HashMap::new();
         for (i, object) in objects.iter().enumerate() {
@@ -489,34 +492,51 @@ impl Schema {
         })
     }
 
-    pub fn objects(&self) -> &[ObjectDef] {
+    pub(crate) fn objects(&self) -> &[ObjectDef] {
         &self.objects
     }
 
-    pub fn object(&self, idx: ObjectIdx) -> &ObjectDef {
+    pub(crate) fn object(&self, idx: ObjectIdx) -> &ObjectDef {
         &self.objects[idx.0]
     }
 
     /// An object by name, without regard to case.
-    pub fn find(&self, name: &str) -> Option<(ObjectIdx, &ObjectDef)> {
+    pub(crate) fn find(&self, name: &str) -> Option<(ObjectIdx, &ObjectDef)> {
         let idx = *self.by_name.get(&name.to_ascii_lowercase())?;
         Some((idx, &self.objects[idx.0]))
     }
 
     /// The object an id belongs to, from its key prefix.
-    pub fn by_prefix(&self, prefix: &str) -> Option<(ObjectIdx, &ObjectDef)> {
+    pub(crate) fn by_prefix(&self, prefix: &str) -> Option<(ObjectIdx, &ObjectDef)> {
         let idx = *self.by_prefix.get(prefix)?;
         Some((idx, &self.objects[idx.0]))
     }
 }
 
-/// The org's schema: the standard objects plus the custom objects and fields of `config`.
-pub fn build(config: &crate::config::Config) -> Result<Schema, SchemaError> {
-    custom::build(
-        standard::standard_objects(),
-        &config.schema,
-        &config.validation_rules,
-    )
+/// The org's schema: the standard objects plus the custom objects and fields of `objects`
+/// (the configuration's, and those added while the org runs), with `rules`.
+pub(crate) fn build(
+    objects: &[crate::config::ObjectConfig],
+    rules: &[crate::config::ValidationRuleConfig],
+) -> Result<Schema, SchemaError> {
+    custom::build(standard::standard_objects(), objects, rules)
+}
+
+/// Whether `new` only adds to `old`: the same objects in the same places, each with the same
+/// fields in the same columns, and new fields and objects after them. A schema change while
+/// the org runs must be such an addition, or stored records would be misread.
+pub(crate) fn only_adds(old: &Schema, new: &Schema) -> bool {
+    old.objects.len() <= new.objects.len()
+        && old.objects.iter().zip(&new.objects).all(|(before, after)| {
+            before.name == after.name
+                && before.columns <= after.columns
+                && before.fields.len() <= after.fields.len()
+                && before
+                    .fields
+                    .iter()
+                    .zip(&after.fields)
+                    .all(|(a, b)| a.name == b.name && a.storage == b.storage)
+        })
 }
 
 #[cfg(test)]

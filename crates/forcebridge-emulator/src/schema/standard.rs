@@ -1,13 +1,14 @@
 //! The standard objects every org has, with the fields, picklists, relationships and key
 //! prefixes of a real org (a representative subset of each object's fields, not all of them).
 
-use super::{FieldBuilder as F, ObjectBuilder, ObjectDef, Schema, SchemaError};
+use super::{FieldBuilder as F, ObjectBuilder, ObjectDef};
 
+#[cfg(test)]
 /// The standard objects plus `custom` objects (from the org's schema file).
-pub fn schema(custom: Vec<ObjectDef>) -> Result<Schema, SchemaError> {
+pub(crate) fn schema(custom: Vec<ObjectDef>) -> Result<super::Schema, super::SchemaError> {
     let mut objects = standard_objects();
     objects.extend(custom);
-    Schema::new(objects)
+    super::Schema::new(objects)
 }
 
 /// Industries used by Account and Lead.
@@ -57,7 +58,7 @@ const LEAD_SOURCES: &[&str] = &[
 const RATINGS: &[&str] = &["Hot", "Warm", "Cold"];
 
 /// Opportunity stages, in sales-process order.
-pub const STAGES: &[&str] = &[
+pub(crate) const STAGES: &[&str] = &[
     "Prospecting",
     "Qualification",
     "Needs Analysis",
@@ -87,7 +88,105 @@ pub(crate) fn standard_objects() -> Vec<ObjectDef> {
         task(),
         event(),
         campaign_member(),
+        organization(),
     ]
+}
+
+/// The Salesforce edition names `OrganizationType` takes.
+const EDITIONS: &[&str] = &[
+    "Team Edition",
+    "Professional Edition",
+    "Enterprise Edition",
+    "Developer Edition",
+    "Personal Edition",
+    "Unlimited Edition",
+    "Contact Manager Edition",
+    "Base Edition",
+];
+
+/// The org itself: one record (the org id, `00D...`), made from the configuration at every
+/// start and never written to a data directory. Salesforce supports only describe, query and
+/// retrieve on it, so it can be neither created, updated nor deleted through the API. (Unlike
+/// Salesforce's, this one has `IsDeleted`: every object here has the audit and deletion
+/// columns.)
+fn organization() -> ObjectDef {
+    ObjectBuilder::new("Organization", "Organization", "Organizations", "00D")
+        .not_stored()
+        .flags(|f| {
+            f.createable = false;
+            f.updateable = false;
+            f.deletable = false;
+            f.undeletable = false;
+            f.searchable = false;
+            f.replicateable = false;
+            f.triggerable = false;
+            f.feed_enabled = false;
+            f.layoutable = false;
+        })
+        .field(
+            F::string("Name", "Name", 80)
+                .required()
+                .name_field()
+                .read_only(),
+        )
+        .field(F::string("Division", "Division", 80).read_only())
+        .address("", "")
+        .field(F::phone("Phone", "Phone").read_only())
+        .field(F::phone("Fax", "Fax").read_only())
+        .field(F::string("PrimaryContact", "Primary Contact", 80).read_only())
+        .field(
+            F::picklist(
+                "DefaultLocaleSidKey",
+                "Locale",
+                &["en_US", "en_GB", "fr_FR", "de_DE", "ja_JP"],
+            )
+            .required()
+            .read_only(),
+        )
+        .field(
+            F::picklist(
+                "TimeZoneSidKey",
+                "Time Zone",
+                &[
+                    "America/Los_Angeles",
+                    "America/New_York",
+                    "Europe/London",
+                    "Europe/Paris",
+                    "Asia/Tokyo",
+                    "GMT",
+                ],
+            )
+            .required()
+            .read_only(),
+        )
+        .field(
+            F::picklist(
+                "LanguageLocaleKey",
+                "Language",
+                &["en_US", "fr", "de", "ja"],
+            )
+            .required()
+            .read_only(),
+        )
+        .field(F::boolean("ReceivesInfoEmails", "Info Emails", true).read_only())
+        .field(F::boolean("ReceivesAdminInfoEmails", "Info Emails Admin", true).read_only())
+        .field(F::int("FiscalYearStartMonth", "Fiscal Year Starts In", 2).read_only())
+        .field(
+            F::boolean(
+                "UsesStartDateAsFiscalYearName",
+                "Fiscal Year Name by Start",
+                false,
+            )
+            .read_only(),
+        )
+        .field(F::picklist("OrganizationType", "Edition", EDITIONS).read_only())
+        .field(F::string("InstanceName", "Instance Name", 5).read_only())
+        .field(F::boolean("IsSandbox", "Is Sandbox", false).read_only())
+        .field(F::string("NamespacePrefix", "Namespace Prefix", 15).read_only())
+        .field(F::datetime("TrialExpirationDate", "Trial Expiration Date").read_only())
+        .field(F::boolean("IsReadOnly", "Is Read Only", false).read_only())
+        .field(F::string("SignupCountryIsoCode", "Signup Country", 2).read_only())
+        .build()
 }
 
 fn user() -> ObjectDef {

@@ -27,16 +27,17 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::Digest;
 
+use crate::error::Error;
 use crate::ids::RecordId;
-use crate::org::{Org, StartError};
+use crate::org::Org;
 use crate::schema::{ObjectDef, ObjectIdx, Schema};
-use crate::store::{Txn, id_of};
+use crate::store::{Txn, WriteError, id_of};
 use crate::value::Value;
 
 /// Generated timestamps end here: 2026-01-01T00:00:00Z.
-pub const ANCHOR_MILLIS: i64 = 1_767_225_600_000;
+pub(crate) const ANCHOR_MILLIS: i64 = 1_767_225_600_000;
 /// Generated timestamps start here: 2024-01-01T00:00:00Z, two years before the anchor.
-pub const START_MILLIS: i64 = 1_704_067_200_000;
+pub(crate) const START_MILLIS: i64 = 1_704_067_200_000;
 
 const DAY: i64 = 86_400_000;
 const SPAN: i64 = ANCHOR_MILLIS - START_MILLIS;
@@ -50,7 +51,7 @@ const SPAN: i64 = ANCHOR_MILLIS - START_MILLIS;
 /// opportunities 11%, opportunity line items 12%, cases 10%, leads 10%, campaign members 8%,
 /// tasks 13%, events 8% (contacts also take what rounding leaves, so the parts add up).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub users: u64,
     pub products: u64,
     pub pricebooks: u64,
@@ -70,7 +71,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(records: u64, schema: &Schema) -> Plan {
+    pub(crate) fn new(records: u64, schema: &Schema) -> Plan {
         let n = records;
         let users = if n >= 20 { (n / 5_000).clamp(2, 12) } else { 0 };
         let products = if n >= 40 {
@@ -138,9 +139,10 @@ impl Plan {
         }
     }
 
+    #[cfg(test)]
     /// Records the plan asks for (generation may produce slightly fewer: a validation rule can
     /// reject a record, and campaign members are unique per campaign and person).
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.users
             + self.products
             + self.pricebooks
@@ -161,7 +163,7 @@ impl Plan {
 
 /// Fills the org with generated records when the configuration asks for them
 /// (`config.seed`). Runs once, on an org that holds only its configured users.
-pub fn populate(org: &Org) -> Result<(), StartError> {
+pub(crate) fn populate(org: &Org) -> Result<(), Error> {
     let Some(seed) = &org.config.seed else {
         return Ok(());
     };
@@ -176,7 +178,7 @@ pub fn populate(org: &Org) -> Result<(), StartError> {
     let generated = org.store.write(org.admin(), |txn| {
         let mut generator = Generator::new(txn, schema.clone(), rng, &configured_users)?;
         generator.run(&plan);
-        Ok::<_, StartError>(generator.generated)
+        Ok::<_, Error>(generator.generated)
     })?;
     tracing::info!(
         seed = %seed.seed,
@@ -189,7 +191,7 @@ pub fn populate(org: &Org) -> Result<(), StartError> {
 }
 
 /// The random stream for a seed string: ChaCha8 keyed with the SHA-256 of the string.
-pub fn rng_for(seed: &str) -> ChaCha8Rng {
+pub(crate) fn rng_for(seed: &str) -> ChaCha8Rng {
     let digest: [u8; 32] = sha2::Sha256::digest(seed.as_bytes()).into();
     ChaCha8Rng::from_seed(digest)
 }
@@ -220,12 +222,13 @@ struct Objects {
 }
 
 impl Objects {
-    fn resolve(schema: &Schema) -> Result<Objects, StartError> {
+    fn resolve(schema: &Schema) -> Result<Objects, Error> {
         let find = |name: &str| {
-            schema
-                .find(name)
-                .map(|(idx, _)| idx)
-                .ok_or_else(|| StartError::Config(format!("the schema has no {name} object")))
+            schema.find(name).map(|(idx, _)| idx).ok_or_else(|| {
+                Error::config(format!(
+                    "invalid configuration: the schema has no {name} object"
+                ))
+            })
         };
         Ok(Objects {
             user: find("User")?,
@@ -310,7 +313,7 @@ impl<'a, 't> Generator<'a, 't> {
         schema: Arc<Schema>,
         rng: ChaCha8Rng,
         configured_users: &[RecordId],
-    ) -> Result<Generator<'a, 't>, StartError> {
+    ) -> Result<Generator<'a, 't>, Error> {
         let objects = Objects::resolve(&schema)?;
         let custom_fields = schema
             .objects()
@@ -325,10 +328,9 @@ impl<'a, 't> Generator<'a, 't> {
                     .collect()
             })
             .collect();
-        let admin = configured_users
-            .first()
-            .copied()
-            .ok_or_else(|| StartError::Config("the org needs at least one user".into()))?;
+        let admin = configured_users.first().copied().ok_or_else(|| {
+            Error::config("invalid configuration: the org needs at least one user")
+        })?;
         Ok(Generator {
             txn,
             schema,
@@ -966,7 +968,7 @@ mod tests;
 /// Loads `rows` plain Account records (names, industries, cities, phones, revenue; no related
 /// records) straight into the store, in transactions of 50,000: a large, uniform table for
 /// benchmarks of the org and of clients. Names are `Account 0000000`, `Account 0000001`, ...
-pub fn load_plain_accounts(org: &Org, rows: usize) {
+pub(crate) fn load_plain_accounts(org: &Org, rows: usize) {
     let schema = org.schema().clone();
     let (account, def) = schema.find("Account").unwrap();
     let column = |name: &str| def.field(name).unwrap().1.column().unwrap();
@@ -1008,9 +1010,10 @@ pub fn load_plain_accounts(org: &Org, rows: usize) {
                     values[columns[7]] = Value::Double((i % 1000) as f64 * 12_500.0);
                     values[columns[8]] = Value::Int((i % 5000) as i64);
                     values[columns[9]] = Value::Ref(owner);
-                    txn.insert(account, values).map_err(|e| format!("{e:?}"))?;
+                    txn.insert(account, values)
+                        .map_err(|e| WriteError::Work(format!("{e:?}")))?;
                 }
-                Ok::<_, String>(())
+                Ok::<_, WriteError<String>>(())
             })
             .unwrap();
         done += batch;

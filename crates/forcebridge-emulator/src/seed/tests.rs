@@ -70,7 +70,7 @@ fn dump(org: &Org) -> Vec<(usize, u32, Vec<Value>)> {
 fn plans_add_up_to_roughly_the_requested_number_of_records() {
     let org = seeded("plan", 0, CUSTOM_SCHEMA);
     for records in [100, 1_000, 10_000, 100_000, 1_000_000] {
-        let plan = Plan::new(records, org.schema());
+        let plan = Plan::new(records, &org.schema());
         let total = plan.total();
         assert!(
             total <= records && total * 100 >= records * 95,
@@ -78,7 +78,7 @@ fn plans_add_up_to_roughly_the_requested_number_of_records() {
         );
         assert_eq!(plan.custom.len(), 2, "both custom objects get rows");
     }
-    assert_eq!(Plan::new(5, org.schema()).total(), 5);
+    assert_eq!(Plan::new(5, &org.schema()).total(), 5);
 }
 
 #[test]
@@ -200,7 +200,7 @@ fn derived_fields_match_what_a_save_derives() {
     let (opportunity, opp_def) = schema.find("Opportunity").unwrap();
     let column =
         |def: &crate::schema::ObjectDef, name: &str| def.field(name).unwrap().1.column().unwrap();
-    let result: Result<(), ()> = org.store.write(org.admin(), |txn| {
+    let result: Result<(), crate::store::WriteError<()>> = org.store.write(org.admin(), |txn| {
         for (index, object) in schema.objects().iter().enumerate() {
             let rows: Vec<(u32, Vec<Value>)> = txn
                 .data()
@@ -247,7 +247,7 @@ fn derived_fields_match_what_a_save_derives() {
                 "{id}"
             );
         }
-        Err(())
+        Err(crate::store::WriteError::Work(()))
     });
     assert!(result.is_err(), "the check transaction is rolled back");
     let (case, case_def) = schema.find("Case").unwrap();

@@ -17,13 +17,13 @@ use super::QueryRun;
 use crate::ids::RecordId;
 
 /// How long a cursor lives without being read.
-pub const CURSOR_IDLE_MILLIS: i64 = 15 * 60 * 1000;
+pub(crate) const CURSOR_IDLE_MILLIS: i64 = 15 * 60 * 1000;
 /// Open cursors per user.
-pub const MAX_CURSORS_PER_USER: usize = 10;
+pub(crate) const MAX_CURSORS_PER_USER: usize = 10;
 
 /// The org's open query cursors.
 #[derive(Debug, Default)]
-pub struct Cursors {
+pub(crate) struct Cursors {
     inner: Mutex<Table>,
 }
 
@@ -129,7 +129,7 @@ impl Cursors {
     }
 
     /// How many cursors are open (for tests and diagnostics).
-    pub fn open_count(&self) -> usize {
+    pub(crate) fn open_count(&self) -> usize {
         self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())

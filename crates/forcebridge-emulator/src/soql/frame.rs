@@ -9,7 +9,7 @@
 
 use forcebridge_soql::{Diagnostic, DiagnosticKind, LineColumn, Span};
 
-use crate::error::ApiFailure;
+use crate::api_error::ApiFailure;
 
 /// How many characters of the query Salesforce shows on each side of the error. Long queries
 /// are cut to a window that starts and ends at token boundaries. UNVERIFIED: the window size is

@@ -4,11 +4,13 @@
 //! A query goes text → tree (the `forcebridge-soql` parser) → [`plan`] (names resolved against
 //! the schema, with Salesforce's errors) → [`exec`] (filter, sort, group, once, over a
 //! snapshot) → a [`QueryRun`] whose pages [`page`] writes straight into bytes. A run keeps its
-//! snapshot, so a cursor's pages stay consistent while the org changes.
+//! snapshot, so a cursor's pages stay consistent while the org changes. With `columns=true`
+//! a query is planned but not run: [`columns`] describes its columns instead.
 //!
 //! This module does not write records and does not know Bulk jobs; it gives them [`run`] and
 //! [`check_bulk_query`].
 
+mod columns;
 mod cursor;
 mod dates;
 mod eval;
@@ -27,9 +29,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 
-pub use cursor::{CURSOR_IDLE_MILLIS, Cursors, MAX_CURSORS_PER_USER};
+pub(crate) use cursor::Cursors;
 
-use crate::error::{ApiFailure, json_bytes};
+use crate::api_error::{ApiFailure, json_bytes};
 use crate::http::{Caller, JsonBody};
 use crate::ids::RecordId;
 use crate::org::Org;
@@ -43,15 +45,15 @@ use exec::RunRows;
 use plan::{Planner, QueryPlan, Shape};
 
 /// Rows per page unless `Sforce-Query-Options: batchSize=N` asks for fewer.
-pub const DEFAULT_BATCH_SIZE: usize = 2000;
+pub(crate) const DEFAULT_BATCH_SIZE: usize = 2000;
 /// The smallest batch size Salesforce honours.
-pub const MIN_BATCH_SIZE: usize = 200;
+pub(crate) const MIN_BATCH_SIZE: usize = 200;
 
 /// A query executed against a snapshot; rows can be rendered in pages as JSON or CSV.
 ///
 /// It owns its snapshot and the ordered result rows, so it can be paged through from any
 /// thread long after the org has changed.
-pub struct QueryRun {
+pub(crate) struct QueryRun {
     snapshot: Snapshot,
     schema: Arc<Schema>,
     plan: QueryPlan,
@@ -76,7 +78,7 @@ impl std::fmt::Debug for QueryRun {
 
 /// Runs `soql` against `snapshot` as `user`; `all_rows` includes records in the recycle bin
 /// (`queryAll`). Errors are Salesforce's (`MALFORMED_QUERY`, `INVALID_FIELD`, ...).
-pub fn run(
+pub(crate) fn run(
     org: &Org,
     snapshot: Snapshot,
     user: RecordId,
@@ -84,7 +86,7 @@ pub fn run(
     all_rows: bool,
 ) -> Result<QueryRun, ApiFailure> {
     let now = org.now();
-    let schema = org.schema().clone();
+    let schema = snapshot.schema().clone();
     let plan = plan_query(&schema, soql, user, now, all_rows)?;
     let env = Env {
         schema: &schema,
@@ -135,8 +137,8 @@ fn plan_query(
 /// Names are checked first (an unknown field is `INVALID_FIELD` here too); then the first
 /// unsupported feature is a 400 `API_ERROR`. The messages for compound fields and subqueries
 /// are Salesforce's; the others follow their pattern (UNVERIFIED).
-pub fn check_bulk_query(org: &Org, soql: &str) -> Result<(), ApiFailure> {
-    let plan = plan_query(org.schema(), soql, org.admin(), org.now(), false)?;
+pub(crate) fn check_bulk_query(org: &Org, soql: &str) -> Result<(), ApiFailure> {
+    let plan = plan_query(&org.schema(), soql, org.admin(), org.now(), false)?;
     match plan.bulk_problems.first() {
         Some(problem) => Err(ApiFailure::bad_request("API_ERROR", *problem)),
         None => Ok(()),
@@ -145,7 +147,7 @@ pub fn check_bulk_query(org: &Org, soql: &str) -> Result<(), ApiFailure> {
 
 impl QueryRun {
     /// The rows the query matched (after LIMIT and OFFSET); the number behind `COUNT()`.
-    pub fn total_size(&self) -> usize {
+    pub(crate) fn total_size(&self) -> usize {
         match &self.rows {
             RunRows::Records { slots, .. } => slots.len(),
             RunRows::Groups(rows) => rows.len(),
@@ -154,7 +156,7 @@ impl QueryRun {
     }
 
     /// The queried object's name (`AggregateResult` rows still name their source object).
-    pub fn object(&self) -> &str {
+    pub(crate) fn object(&self) -> &str {
         &self.schema.object(self.plan.object).name
     }
 
@@ -168,7 +170,12 @@ impl QueryRun {
 
     /// The records in `range` as JSON objects, comma-separated, without enclosing brackets
     /// (a page wraps them in `"records":[...]`). `COUNT()` queries have no records.
-    pub fn write_json_records(&self, out: &mut Vec<u8>, range: Range<usize>, version: ApiVersion) {
+    pub(crate) fn write_json_records(
+        &self,
+        out: &mut Vec<u8>,
+        range: Range<usize>,
+        version: ApiVersion,
+    ) {
         let range = self.clamp(range);
         let version = version.number();
         let env = self.env();
@@ -203,7 +210,7 @@ impl QueryRun {
 
     /// The CSV header: SELECT order, relationship paths dotted (`Account.Name`), aliases and
     /// `exprN` for computed columns.
-    pub fn csv_header(&self) -> Vec<String> {
+    pub(crate) fn csv_header(&self) -> Vec<String> {
         match &self.plan.shape {
             Shape::Records { columns, .. } => columns.iter().map(|c| c.header.clone()).collect(),
             Shape::Aggregate(agg) => agg.columns.iter().map(|c| c.name.clone()).collect(),
@@ -213,14 +220,14 @@ impl QueryRun {
 
     /// The CSV header line: [`QueryRun::csv_header`], every name double-quoted, ended by
     /// `line_ending`.
-    pub fn write_csv_header(&self, out: &mut Vec<u8>, delimiter: u8, line_ending: &str) {
+    pub(crate) fn write_csv_header(&self, out: &mut Vec<u8>, delimiter: u8, line_ending: &str) {
         page::write_csv_row_of_text(out, &self.csv_header(), delimiter);
         out.extend_from_slice(line_ending.as_bytes());
     }
 
     /// The rows in `range` as CSV lines, every cell double-quoted (Bulk API 2.0's form), each
     /// line ended by `line_ending`.
-    pub fn write_csv_rows(
+    pub(crate) fn write_csv_rows(
         &self,
         out: &mut Vec<u8>,
         range: Range<usize>,
@@ -302,7 +309,7 @@ impl QueryRun {
 /// paths are followed through `data`. A condition that does not fit the object (an unknown
 /// field, say) never holds, and the problem is logged. Relative date literals use the system
 /// clock, as this has no org to ask.
-pub fn condition_holds(
+pub(crate) fn condition_holds(
     schema: &Schema,
     data: &OrgData,
     object: ObjectIdx,
@@ -341,7 +348,7 @@ pub fn condition_holds(
 /// Runs a SOQL query against `snapshot` on behalf of `user` and returns the first page exactly
 /// as `GET /query` would (`{totalSize, done, nextRecordsUrl?, records}`), opening a cursor for
 /// the remaining pages. Composite sub-requests use it to query inside their transaction.
-pub fn query_json(
+pub(crate) fn query_json(
     org: &Org,
     snapshot: Snapshot,
     user: RecordId,
@@ -499,6 +506,18 @@ async fn query_resource(
             "A query string has to be specified: pass the SOQL as the q parameter",
         ));
     };
+    if parameter(&params, "columns").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        let body = blocking(move || {
+            let schema = org.schema();
+            let plan = plan_query(&schema, &soql, user, org.now(), all_rows)?;
+            serde_json::to_vec(&columns::describe(&schema, &plan)).map_err(|e| {
+                tracing::error!(error = %e, "query columns did not serialize");
+                internal_error()
+            })
+        })
+        .await?;
+        return Ok(json_bytes(StatusCode::OK, body));
+    }
     let batch_size = requested_batch_size(&headers).unwrap_or(DEFAULT_BATCH_SIZE);
     let snapshot = org.store.snapshot();
     let body =
@@ -542,7 +561,7 @@ fn explain_plan(org: &Org, user: RecordId, soql: &str) -> Result<Vec<u8>, ApiFai
         return Err(frame::parse_failure("MALFORMED_QUERY", soql, first));
     }
     let run = run(org, snapshot.clone(), user, soql, false)?;
-    let schema = org.schema();
+    let schema = snapshot.schema();
     let def = schema.object(run.plan.object);
     let sobject_cardinality = snapshot.table(run.plan.object).live_count();
     let (indexed, unindexed) = filter_fields(&parse.tree, def);
@@ -669,3 +688,6 @@ async fn parameterized_post(
     let body = blocking(move || request.run(&org, &snapshot, user, version)).await?;
     Ok(json_bytes(StatusCode::OK, body))
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,8 +20,8 @@ use super::exec::{self, RunRows};
 use super::frame;
 use super::page::RecordWriter;
 use super::plan::{Planner, Shape};
+use crate::api_error::ApiFailure;
 use crate::dml::is_deleted;
-use crate::error::ApiFailure;
 use crate::ids::RecordId;
 use crate::org::Org;
 use crate::render::RenderContext;
@@ -64,7 +64,7 @@ fn run_search(
             "search term must be longer than one character",
         ));
     }
-    let schema = org.schema();
+    let schema = snapshot.schema();
     let scope = search.scope.unwrap_or(SearchScope::All);
     let overall = search
         .limit

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use forcebridge_emulator::Config;
-use forcebridge_emulator::config::{AppConfig, UserConfig};
+use forcebridge_emulator::{AppConfig, UserConfig};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
@@ -544,7 +544,7 @@ async fn client_credentials_run_as_the_apps_user_with_body_or_basic_credentials(
             .unwrap(),
     )
     .await;
-    let admin_id = org.emulator.org().users[0].to_string();
+    let admin_id = org.control().user_ids()[0].clone();
     for reply in [in_body, in_header] {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(keys(&reply.json), expected);
@@ -667,7 +667,7 @@ async fn web_server_flow_through_the_login_page_without_pkce() {
     );
     // No scope asked for: the app's defaults, which include refresh_token.
     assert_eq!(reply.json["scope"], "refresh_token web api");
-    let jane = org.emulator.org().users[1].to_string();
+    let jane = org.control().user_ids()[1].clone();
     assert_eq!(user_of(str_of(&reply.json, "id")), jane);
     assert_eq!(
         rest_status(&org, str_of(&reply.json, "access_token")).await,
@@ -962,7 +962,7 @@ async fn codes_expire_after_15_minutes_and_belong_to_their_app() {
         .map(|(k, v)| (k, v.to_string()))
     };
     let code = auto_code(&org, &params).await;
-    org.emulator.org().store.clock().advance(15 * 60 * 1000);
+    org.advance(15 * 60 * 1000);
     let reply = Reply::from(
         org.client
             .post(org.url("/services/oauth2/token"))
@@ -975,7 +975,7 @@ async fn codes_expire_after_15_minutes_and_belong_to_their_app() {
     oauth_error(&reply, "invalid_grant", "expired authorization code");
 
     let code = auto_code(&org, &params).await;
-    org.emulator.org().store.clock().advance(15 * 60 * 1000 - 1);
+    org.advance(15 * 60 * 1000 - 1);
     let other_app = token_request(
         &org,
         &[
@@ -1067,7 +1067,7 @@ async fn auto_approve_skips_the_page_and_honours_login_hint() {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(
             user_of(str_of(&reply.json, "id")),
-            org.emulator.org().users[user].to_string()
+            org.control().user_ids()[user].clone()
         );
     }
 }
@@ -1417,7 +1417,7 @@ async fn jwt_bearer_accepts_seconds_strings_and_milliseconds_with_cert_or_public
         );
         assert_eq!(
             user_of(str_of(&reply.json, "id")),
-            org.emulator.org().users[0].to_string()
+            org.control().user_ids()[0].clone()
         );
         assert_eq!(
             rest_status(&org, str_of(&reply.json, "access_token")).await,
@@ -1533,8 +1533,8 @@ async fn userinfo_describes_the_tokens_user() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let admin = org.emulator.org().users[0].to_string();
-    let org_id = org.emulator.org().org_id.clone();
+    let admin = org.control().user_ids()[0].clone();
+    let org_id = org.control().org_id();
     let base = org.emulator.url();
     assert_eq!(reply.json["sub"], format!("{base}/id/{org_id}/{admin}"));
     assert_eq!(reply.json["user_id"], admin);
@@ -1587,10 +1587,10 @@ async fn userinfo_describes_the_tokens_user() {
 #[tokio::test]
 async fn identity_url_works_with_a_header_or_oauth_token_and_checks_its_ids() {
     let org = TestOrg::with_config(config()).await;
-    let emulator_org = org.emulator.org();
-    let org_id = emulator_org.org_id.clone();
-    let admin = emulator_org.users[0].to_string();
-    let jane = emulator_org.users[1].to_string();
+    let control = org.control();
+    let org_id = control.org_id();
+    let admin = control.user_ids()[0].clone();
+    let jane = control.user_ids()[1].clone();
     let get = |path: String, token: Option<&str>| {
         let mut request = org.client.get(org.url(&path));
         if let Some(token) = token {
@@ -1647,7 +1647,8 @@ async fn identity_url_works_with_a_header_or_oauth_token_and_checks_its_ids() {
     );
     // Not an id, a user that does not exist, and a record that is not a user.
     let account = org.create("Account", json!({"Name": "Not a user"})).await;
-    let missing_user = forcebridge_emulator::ids::RecordId::new("005", 99).to_string();
+    // Record number 99 (`1b` in base 62) of User, which the org never made.
+    let missing_user = forcebridge_wire::id::to_18("005RO000000001b").unwrap();
     for id in [
         "005000000000999AAA",
         missing_user.as_str(),
@@ -1710,9 +1711,8 @@ async fn openid_discovery_names_the_endpoints() {
 #[tokio::test]
 async fn soap_login_answers_unprefixed_elements_and_the_session_works_for_rest() {
     let org = TestOrg::start().await;
-    let emulator_org = org.emulator.org();
-    let org_id = emulator_org.org_id.clone();
-    let admin = emulator_org.users[0].to_string();
+    let org_id = org.control().org_id();
+    let admin = org.control().user_ids()[0].clone();
     let base = org.emulator.url();
     let (status, content_type, xml) = soap(
         &org,
@@ -1762,10 +1762,7 @@ async fn soap_login_reads_jsforce_envelopes_and_serves_the_enterprise_api() {
     assert_eq!(status, StatusCode::OK, "{xml}");
     assert!(xml.contains(r#"xmlns="urn:enterprise.soap.sforce.com""#));
     assert!(element(&xml, "serverUrl").contains("/services/Soap/c/59.0/"));
-    assert_eq!(
-        element(&xml, "userId"),
-        org.emulator.org().users[1].to_string()
-    );
+    assert_eq!(element(&xml, "userId"), org.control().user_ids()[1].clone());
     assert_eq!(element(&xml, "userEmail"), "jane.doe@acme.local");
 }
 
@@ -1884,7 +1881,7 @@ async fn missing_unknown_and_expired_sessions_get_401_invalid_session_id() {
         (unknown.status, &unknown.json),
         (StatusCode::UNAUTHORIZED, &expected)
     );
-    org.emulator.org().sessions.expire_all();
+    org.control().expire_sessions();
     let expired = org.get("/sobjects").await;
     assert_eq!(
         (expired.status, &expired.json),
@@ -1898,10 +1895,9 @@ async fn tokens_expire_after_the_token_lifetime_on_the_orgs_clock() {
     let reply = password_login(&org, ADMIN_PASSWORD).await;
     assert_eq!(reply.json["issued_at"], START.to_string());
     let token = str_of(&reply.json, "access_token").to_string();
-    let clock = org.emulator.org().store.clock();
-    clock.advance(2 * 3600 * 1000 - 1);
+    org.advance(2 * 3600 * 1000 - 1);
     assert_eq!(rest_status(&org, &token).await, StatusCode::OK);
-    clock.advance(1);
+    org.advance(1);
     let expired = Reply::from(
         org.client
             .get(org.data("/sobjects"))

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::support::{Reply, TestOrg};
 
 impl TestOrg {
-    async fn put_csv(&self, job: &str, csv: &str) -> Reply {
+    pub(crate) async fn put_csv(&self, job: &str, csv: &str) -> Reply {
         let request = self
             .client
             .put(self.data(&format!("/jobs/ingest/{job}/batches")))
@@ -17,7 +17,7 @@ impl TestOrg {
     }
 
     /// Creates a job, uploads the CSV parts, closes it and waits until it finishes.
-    async fn ingest(&self, spec: Value, parts: &[&str]) -> (String, Value) {
+    pub(crate) async fn ingest(&self, spec: Value, parts: &[&str]) -> (String, Value) {
         let created = self.post("/jobs/ingest", spec).await;
         assert_eq!(created.status, StatusCode::OK, "{}", created.text);
         let job = created.json["id"].as_str().unwrap().to_string();
@@ -37,19 +37,19 @@ impl TestOrg {
         (job, info)
     }
 
+    /// The job's info once the org has finished processing it (an event, not a timer).
     async fn wait_for_job(&self, job: &str) -> Value {
-        for _ in 0..500 {
-            let info = self.get(&format!("/jobs/ingest/{job}")).await;
-            let state = info.json["state"].as_str().unwrap_or("").to_string();
-            if ["JobComplete", "Failed", "Aborted"].contains(&state.as_str()) {
-                return info.json;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("job {job} did not finish");
+        self.control().bulk_jobs_settled().await;
+        let info = self.get(&format!("/jobs/ingest/{job}")).await;
+        let state = info.json["state"].as_str().unwrap_or("");
+        assert!(
+            ["JobComplete", "Failed", "Aborted"].contains(&state),
+            "job {job} is settled but {state}"
+        );
+        info.json
     }
 
-    async fn results(&self, job: &str, kind: &str) -> String {
+    pub(crate) async fn results(&self, job: &str, kind: &str) -> String {
         let reply = self.get(&format!("/jobs/ingest/{job}/{kind}/")).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         assert_eq!(reply.headers["content-type"], "text/csv");
@@ -377,15 +377,14 @@ impl TestOrg {
         assert_eq!(created.status, StatusCode::OK, "{}", created.text);
         assert_eq!(created.json["state"], "UploadComplete");
         let job = created.json["id"].as_str().unwrap().to_string();
-        for _ in 0..500 {
-            let info = self.get(&format!("/jobs/query/{job}")).await;
-            let state = info.json["state"].as_str().unwrap_or("").to_string();
-            if ["JobComplete", "Failed", "Aborted"].contains(&state.as_str()) {
-                return (job, info.json);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("query job {job} did not finish");
+        self.control().bulk_jobs_settled().await;
+        let info = self.get(&format!("/jobs/query/{job}")).await;
+        let state = info.json["state"].as_str().unwrap_or("");
+        assert!(
+            ["JobComplete", "Failed", "Aborted"].contains(&state),
+            "query job {job} is settled but {state}"
+        );
+        (job, info.json)
     }
 
     async fn job_results(&self, job: &str, params: &str) -> Reply {

@@ -2,8 +2,6 @@
 //! (independent sub-requests, haltOnError), `/composite/tree` (nested records, all or nothing)
 //! and sObject Collections (create, update, upsert, delete, retrieve).
 
-use forcebridge_emulator::ids::RecordId;
-use forcebridge_emulator::versions::ApiVersion;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
@@ -203,15 +201,17 @@ async fn query_subrequests_run_against_the_open_transaction() {
     let created = subs[0]["body"]["id"].as_str().unwrap().to_string();
     // The same query over the committed org must answer what the sub-request answered inside
     // the transaction, which is only possible if the sub-request saw the uncommitted account.
-    let emulator_org = org.emulator.org();
-    let direct = forcebridge_emulator::soql::query_json(
-        emulator_org,
-        emulator_org.store.snapshot(),
-        emulator_org.admin(),
-        ApiVersion(60),
-        soql,
-        false,
-    );
+    let direct = org
+        .get(&format!(
+            "/query?q={}",
+            form_urlencoded::byte_serialize(soql.as_bytes()).collect::<String>()
+        ))
+        .await;
+    let direct = if direct.status == StatusCode::OK {
+        Ok(direct.json)
+    } else {
+        Err(direct)
+    };
     match direct {
         Ok(page) => {
             assert_eq!(subs[1]["httpStatusCode"], 200);
@@ -222,10 +222,7 @@ async fn query_subrequests_run_against_the_open_transaction() {
         }
         Err(failure) => {
             assert_eq!(subs[1]["httpStatusCode"], failure.status.as_u16());
-            assert_eq!(
-                subs[1]["body"],
-                serde_json::to_value(&failure.errors).unwrap()
-            );
+            assert_eq!(subs[1]["body"], failure.json);
             // The failed query halts what depends on it, and only that.
             assert_eq!(
                 subs[2],
@@ -287,7 +284,7 @@ async fn all_or_none_failure_rolls_everything_back_and_halts_the_rest() {
     );
     // The account's slot was never committed: the next account gets the org's first id.
     let next = org.create("Account", json!({"Name": "Next"})).await;
-    assert_eq!(next, RecordId::new("001", 1).to_string());
+    assert_eq!(next, "001RO0000000001YAA");
 }
 
 #[tokio::test]
@@ -873,7 +870,8 @@ async fn collections_update_upsert_delete_and_retrieve() {
     let retrieved = org
         .get(&format!(
             "/composite/sobjects/Account?ids={first},{second},{unknown},junk&fields=Name",
-            unknown = RecordId::new("001", 99)
+            // Record number 99 (`1b` in base 62), which the org never made.
+            unknown = forcebridge_wire::id::to_18("001RO000000001b").unwrap()
         ))
         .await;
     assert_eq!(retrieved.status, StatusCode::OK);

@@ -297,11 +297,21 @@ async fn the_readme_org_file_is_valid() {
         field(&account.json, "Headquarters__c")["type"],
         json!("location")
     );
-    let local = org.emulator.org();
-    let (invoice_object, invoice) = local.schema().find("Invoice__c").unwrap();
-    assert_eq!(invoice.validation_rules.len(), 1);
+    let refused = org
+        .post(
+            "/sobjects/Invoice__c",
+            json!({"Name": "INV-0", "Amount__c": 0, "Status__c": "Paid"}),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (StatusCode::BAD_REQUEST, "FIELD_CUSTOM_VALIDATION_EXCEPTION"),
+        "the file's validation rule holds: {}",
+        refused.text
+    );
+    let invoices = org.get("/query?q=SELECT+COUNT()+FROM+Invoice__c").await;
     assert!(
-        local.store.snapshot().table(invoice_object).live_count() > 0,
+        invoices.json["totalSize"].as_u64().unwrap() > 0,
         "the seed in the file generated invoices"
     );
 }

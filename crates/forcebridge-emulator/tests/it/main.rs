@@ -3,10 +3,13 @@
 mod auth;
 mod bulk;
 mod composite;
+mod control;
 mod custom_schema;
+mod organization;
 mod persist;
 mod query;
 mod rest;
 mod search;
 mod support;
 mod tls;
+mod wire;

@@ -1,14 +1,9 @@
 //! SOQL over REST: `query`, `queryAll` and their locators, with paging, cursor consistency,
 //! relationship shapes, subqueries, FIELDS(), aggregates, date literals and functions, the
-//! WHERE operators, ORDER BY, OFFSET, errors framed as Salesforce frames them, `explain`, and
-//! the library entry points (`query_json`, `run`, `check_bulk_query`, `condition_holds`).
-
-use std::sync::Arc;
+//! WHERE operators, ORDER BY, OFFSET, errors framed as Salesforce frames them, and `explain`.
+//! (The entry points below HTTP have unit tests in `src/soql/tests.rs`.)
 
 use forcebridge_emulator::Config;
-use forcebridge_emulator::dml;
-use forcebridge_emulator::org::Org;
-use forcebridge_emulator::value::parse_datetime;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -62,18 +57,13 @@ fn url(object: &str, id: &str) -> String {
     format!("/services/data/v60.0/sobjects/{object}/{id}")
 }
 
-/// Creates `n` accounts named `Account 00000`, ... directly through the store (one transaction).
-fn seed_accounts(org: &Arc<Org>, n: usize) -> Vec<String> {
-    let (account, _) = org.schema().find("Account").unwrap();
-    org.store
-        .write(org.admin(), |txn| {
-            (0..n)
-                .map(|i| {
-                    let body = json!({"Name": format!("Account {i:05}"), "NumberOfEmployees": i});
-                    dml::create(txn, account, body.as_object().unwrap()).map(|id| id.to_string())
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
+/// Creates `n` accounts named `Account 00000`, ... in one transaction, without requests.
+fn seed_accounts(org: &TestOrg, n: usize) -> Vec<String> {
+    org.control()
+        .insert(
+            "Account",
+            (0..n).map(|i| json!({"Name": format!("Account {i:05}"), "NumberOfEmployees": i})),
+        )
         .unwrap()
 }
 
@@ -86,14 +76,14 @@ fn batch_header(org: &TestOrg, url: &str, size: usize) -> reqwest::RequestBuilde
 
 fn fixed_clock(at: &str) -> Config {
     let mut config = Config::builtin();
-    config.fixed_time = Some(parse_datetime(at).unwrap());
+    config.fixed_time = Some(crate::support::at(at));
     config
 }
 
 #[tokio::test]
 async fn paging_walks_every_page_with_default_and_small_batches() {
     let org = TestOrg::start().await;
-    let ids = seed_accounts(org.emulator.org(), 4500);
+    let ids = seed_accounts(&org, 4500);
 
     // Default batch: 2000 + 2000 + 500.
     let first = ok(&org, "SELECT Id, Name FROM Account").await;
@@ -182,7 +172,7 @@ async fn paging_walks_every_page_with_default_and_small_batches() {
 #[tokio::test]
 async fn locators_work_under_query_all_and_expire() {
     let org = TestOrg::with_config(fixed_clock("2024-05-15T12:00:00Z")).await;
-    seed_accounts(org.emulator.org(), 2100);
+    seed_accounts(&org, 2100);
     let first = query_all(&org, "SELECT Id FROM Account").await;
     let next = first.json["nextRecordsUrl"].as_str().unwrap().to_string();
     let locator = next.rsplit('/').next().unwrap().to_string();
@@ -223,7 +213,7 @@ async fn locators_work_under_query_all_and_expire() {
         let page = org.send(Method::GET, &org.url(next), None).await;
         assert_eq!(page.status, StatusCode::OK, "{next}");
     }
-    assert_eq!(org.emulator.org().cursors.open_count(), 10);
+    assert_eq!(org.control().open_cursors(), 10);
     let unknown = org.get("/query/01gRO0000000099AAA-2000").await;
     assert_eq!(
         (unknown.status, unknown.error_code()),
@@ -234,12 +224,12 @@ async fn locators_work_under_query_all_and_expire() {
 
     // Fifteen minutes without use is fine; a sixteenth is not.
     let locator = locators[9].rsplit('/').next().unwrap().to_string();
-    org.emulator.org().store.clock().advance(15 * 60_000);
+    org.advance(15 * 60_000);
     assert_eq!(
         org.get(&format!("/query/{locator}")).await.status,
         StatusCode::OK
     );
-    org.emulator.org().store.clock().advance(15 * 60_000 + 1);
+    org.advance(15 * 60_000 + 1);
     let expired = org.get(&format!("/query/{locator}")).await;
     assert_eq!(
         (expired.status, expired.error_code()),
@@ -250,7 +240,7 @@ async fn locators_work_under_query_all_and_expire() {
 #[tokio::test]
 async fn cursor_pages_stay_consistent_while_records_change() {
     let org = TestOrg::start().await;
-    let ids = seed_accounts(org.emulator.org(), 2500);
+    let ids = seed_accounts(&org, 2500);
     let first = ok(&org, "SELECT Id, Name FROM Account ORDER BY Name").await;
     let next = first["nextRecordsUrl"].as_str().unwrap().to_string();
 
@@ -292,7 +282,7 @@ async fn cursor_pages_stay_consistent_while_records_change() {
 #[tokio::test]
 async fn relationships_nest_with_null_parents_deep_paths_and_polymorphic_lookups() {
     let org = TestOrg::start().await;
-    let admin = org.emulator.org().admin().to_string();
+    let admin = org.control().user_ids()[0].clone();
     let acme = org
         .create("Account", json!({"Name": "Acme", "Industry": "Media"}))
         .await;
@@ -721,15 +711,15 @@ async fn date_literals_and_functions_use_the_org_clock() {
     // the queries run on Wednesday 15 May 2024 at noon (UTC). The clock only moves forward:
     // every write is stamped later than the one before.
     let mut org = TestOrg::with_config(fixed_clock("2024-05-12T12:00:00Z")).await;
-    let clock = org.emulator.org().store.clock().clone();
+    let clock = org.control();
     org.create("Account", json!({"Name": "Three days ago"}))
         .await;
     seed_opportunities(&org).await;
-    clock.advance(3 * 86_400_000 - 3_600_000);
+    clock.advance_clock(std::time::Duration::from_millis(3 * 86_400_000 - 3_600_000));
     // Sessions last two hours: log in again after three days.
     org.token = org.emulator.access_token();
     org.create("Account", json!({"Name": "An hour ago"})).await;
-    clock.advance(3_600_000);
+    clock.advance_clock(std::time::Duration::from_millis(3_600_000));
     let names = |rows: Vec<Value>| -> Vec<String> {
         rows.iter()
             .map(|r| r.as_str().unwrap().to_string())
@@ -1365,301 +1355,6 @@ async fn computed_columns_format_distance_and_labels() {
     assert_eq!(code, "MALFORMED_QUERY");
 }
 
-mod library {
-    //! The entry points other parts of the org call directly.
-
-    use super::*;
-    use forcebridge_emulator::schema::{FieldBuilder, ObjectBuilder, ValidationRule, standard};
-    use forcebridge_emulator::soql::{check_bulk_query, condition_holds, query_json, run};
-    use forcebridge_emulator::store::{Clock, Store};
-    use forcebridge_emulator::value::Value as Stored;
-    use forcebridge_emulator::versions::ApiVersion;
-
-    #[tokio::test]
-    async fn query_json_returns_the_first_page_and_opens_a_cursor() {
-        let org = TestOrg::start().await;
-        seed_accounts(org.emulator.org(), 2001);
-        let inner = org.emulator.org();
-        let page = query_json(
-            inner,
-            inner.store.snapshot(),
-            inner.admin(),
-            ApiVersion(58),
-            "SELECT Name FROM Account ORDER BY Name DESC",
-            false,
-        )
-        .unwrap();
-        assert_eq!(page["totalSize"], 2001);
-        assert_eq!(page["records"][0]["Name"], "Account 02000");
-        let next = page["nextRecordsUrl"].as_str().unwrap();
-        assert!(next.starts_with("/services/data/v58.0/query/01g"));
-        let rest = org.send(Method::GET, &org.url(next), None).await;
-        assert_eq!(rest.json["records"][0]["Name"], "Account 00000");
-        let failure = query_json(
-            inner,
-            inner.store.snapshot(),
-            inner.admin(),
-            ApiVersion(58),
-            "SELECT Bogus FROM Account",
-            false,
-        )
-        .unwrap_err();
-        assert_eq!(failure.errors[0].error_code, "INVALID_FIELD");
-    }
-
-    #[tokio::test]
-    async fn a_run_renders_bulk_csv_and_json_pages() {
-        let org = TestOrg::with_config(fixed_clock("2024-01-15T10:30:00Z")).await;
-        let acme = org
-            .create(
-                "Account",
-                json!({"Name": "Acme \"Best\" Corp", "NumberOfEmployees": 5}),
-            )
-            .await;
-        org.create(
-            "Contact",
-            json!({"LastName": "Smith", "AccountId": acme, "DoNotCall": true, "Birthdate": "1990-02-03"}),
-        )
-        .await;
-        org.create("Contact", json!({"LastName": "Alone"})).await;
-        let inner = org.emulator.org();
-        let run = run(
-            inner,
-            inner.store.snapshot(),
-            inner.admin(),
-            "SELECT LastName, Account.Name, Account.NumberOfEmployees, DoNotCall, Birthdate FROM Contact ORDER BY LastName DESC",
-            false,
-        )
-        .unwrap();
-        assert_eq!(run.total_size(), 2);
-        assert_eq!(run.object(), "Contact");
-        assert_eq!(
-            run.csv_header(),
-            [
-                "LastName",
-                "Account.Name",
-                "Account.NumberOfEmployees",
-                "DoNotCall",
-                "Birthdate"
-            ]
-        );
-        let mut csv = Vec::new();
-        run.write_csv_header(&mut csv, b',', "\n");
-        run.write_csv_rows(&mut csv, 0..10, b',', "\n");
-        assert_eq!(
-            String::from_utf8(csv).unwrap(),
-            "\"LastName\",\"Account.Name\",\"Account.NumberOfEmployees\",\"DoNotCall\",\"Birthdate\"\n\
-             \"Smith\",\"Acme \"\"Best\"\" Corp\",\"5\",\"true\",\"1990-02-03\"\n\
-             \"Alone\",\"\",\"\",\"false\",\"\"\n"
-        );
-        let mut tab = Vec::new();
-        run.write_csv_rows(&mut tab, 1..2, b'\t', "\r\n");
-        assert_eq!(
-            String::from_utf8(tab).unwrap(),
-            "\"Alone\"\t\"\"\t\"\"\t\"false\"\t\"\"\r\n"
-        );
-        let mut json = Vec::new();
-        run.write_json_records(&mut json, 1..5, ApiVersion(60));
-        let value: Value = serde_json::from_slice(&[b"[", json.as_slice(), b"]"].concat()).unwrap();
-        assert_eq!(value[0]["LastName"], "Alone");
-        assert_eq!(value[0]["Account"], Value::Null);
-        assert_eq!(value[0]["Birthdate"], Value::Null);
-        assert_eq!(value.as_array().unwrap().len(), 1);
-        // Datetimes: `Z` in CSV, `+0000` in JSON (each write is a millisecond later).
-        let stamps = run_created(inner);
-        assert!(
-            stamps.0.starts_with("\"2024-01-15T10:30:00.0"),
-            "{}",
-            stamps.0
-        );
-        assert!(stamps.0.ends_with("Z\"\n"), "{}", stamps.0);
-        assert!(stamps.1.starts_with("[{\"attributes\""));
-        assert!(stamps.1.contains("\"CreatedDate\":\"2024-01-15T10:30:00.0"));
-        assert!(stamps.1.contains("+0000\"}"));
-    }
-
-    /// `SELECT CreatedDate FROM Account` as CSV and as a JSON array.
-    fn run_created(org: &Arc<Org>) -> (String, String) {
-        let run = run(
-            org,
-            org.store.snapshot(),
-            org.admin(),
-            "SELECT CreatedDate FROM Account",
-            false,
-        )
-        .unwrap();
-        let mut csv = Vec::new();
-        run.write_csv_rows(&mut csv, 0..1, b',', "\n");
-        let mut json = b"[".to_vec();
-        run.write_json_records(&mut json, 0..1, ApiVersion(60));
-        json.push(b']');
-        (
-            String::from_utf8(csv).unwrap(),
-            String::from_utf8(json).unwrap(),
-        )
-    }
-
-    #[tokio::test]
-    async fn bulk_refuses_what_bulk_refuses() {
-        let org = TestOrg::start().await;
-        let inner = org.emulator.org();
-        assert!(
-            check_bulk_query(
-                inner,
-                "SELECT Id, Account.Name FROM Contact WHERE LastName != null"
-            )
-            .is_ok()
-        );
-        let cases = [
-            (
-                "SELECT Id, BillingAddress FROM Account",
-                "Selecting compound data not supported in Bulk Query",
-            ),
-            (
-                "SELECT Id, (SELECT Id FROM Contacts) FROM Account",
-                "Aggregate Relationships not supported in Bulk Query",
-            ),
-            (
-                "SELECT COUNT() FROM Account",
-                "Aggregate functions not supported in Bulk Query",
-            ),
-            (
-                "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry",
-                "Aggregate functions not supported in Bulk Query",
-            ),
-            (
-                "SELECT Id FROM Account OFFSET 5",
-                "OFFSET not supported in Bulk Query",
-            ),
-            (
-                "SELECT TYPEOF What WHEN Account THEN Name END FROM Task",
-                "TYPEOF not supported in Bulk Query",
-            ),
-            (
-                "SELECT FIELDS(STANDARD) FROM Account",
-                "FIELDS() not supported in Bulk Query",
-            ),
-        ];
-        for (soql, message) in cases {
-            let failure = check_bulk_query(inner, soql).unwrap_err();
-            assert_eq!(failure.status, StatusCode::BAD_REQUEST, "{soql}");
-            assert_eq!(failure.errors[0].error_code, "API_ERROR", "{soql}");
-            assert_eq!(failure.errors[0].message, message, "{soql}");
-        }
-        let unknown = check_bulk_query(inner, "SELECT Nope FROM Account").unwrap_err();
-        assert_eq!(unknown.errors[0].error_code, "INVALID_FIELD");
-    }
-
-    /// An object with a multi-select picklist and a validation rule, in a store of its own.
-    fn custom_store() -> (Store, forcebridge_emulator::schema::ObjectIdx) {
-        let rule_text =
-            "SELECT Id FROM Gadget__c WHERE Colors__c INCLUDES ('Red;Blue') AND Price__c > 100";
-        let parse = forcebridge_soql::parse_query(rule_text);
-        let condition = parse.tree.where_clause.unwrap();
-        let gadget = ObjectBuilder::new("Gadget__c", "Gadget", "Gadgets", "a01")
-            .owned()
-            .field(FieldBuilder::string("Name", "Name", 80).name_field())
-            .field(FieldBuilder::multipicklist(
-                "Colors__c",
-                "Colors",
-                &["Red", "Green", "Blue"],
-            ))
-            .field(FieldBuilder::currency("Price__c", "Price", 18, 2))
-            .field(FieldBuilder::reference(
-                "Account__c",
-                "Account",
-                &["Account"],
-                "Account__r",
-                Some("Gadgets__r"),
-            ))
-            .validation_rule(ValidationRule {
-                name: "NoExpensivePurpleish".to_string(),
-                condition,
-                message: "Red and blue gadgets must cost 100 or less".to_string(),
-                field: Some("Price__c".to_string()),
-            })
-            .build();
-        let schema = Arc::new(standard::schema(vec![gadget]).unwrap());
-        let (idx, _) = schema.find("Gadget__c").unwrap();
-        (Store::new(schema, Clock::manual(1_700_000_000_000)), idx)
-    }
-
-    #[test]
-    fn validation_rules_fire_through_condition_holds() {
-        let (store, gadget) = custom_store();
-        let user = forcebridge_emulator::ids::RecordId::new("005", 1);
-        let create = |body: Value| {
-            store.write(user, |txn| {
-                dml::create(txn, gadget, body.as_object().unwrap())
-            })
-        };
-        assert!(create(json!({"Name": "ok", "Colors__c": "Red;Blue", "Price__c": 99})).is_ok());
-        assert!(create(json!({"Name": "one color", "Colors__c": "Red", "Price__c": 500})).is_ok());
-        let error = create(json!({"Name": "bad", "Colors__c": "Blue;Green;Red", "Price__c": 101}))
-            .unwrap_err();
-        assert_eq!(error.code, "FIELD_CUSTOM_VALIDATION_EXCEPTION");
-        assert_eq!(error.message, "Red and blue gadgets must cost 100 or less");
-        assert_eq!(error.fields, ["Price__c"]);
-    }
-
-    #[test]
-    fn condition_holds_reads_unsaved_values_and_parents() {
-        let (store, gadget) = custom_store();
-        let schema = store.schema().clone();
-        let (account, account_def) = schema.find("Account").unwrap();
-        let user = forcebridge_emulator::ids::RecordId::new("005", 1);
-        let acme = store
-            .write(user, |txn| {
-                dml::create(txn, account, json!({"Name": "Acme"}).as_object().unwrap())
-            })
-            .unwrap();
-        let _ = account_def;
-        let def = schema.object(gadget);
-        let mut values = vec![Stored::Null; def.columns];
-        let set = |values: &mut Vec<Stored>, name: &str, value: Stored| {
-            values[def.field(name).unwrap().1.column().unwrap()] = value;
-        };
-        set(&mut values, "Colors__c", Stored::text("Green;Red"));
-        set(&mut values, "Account__c", Stored::Ref(acme));
-        let data = store.snapshot();
-        let holds = |text: &str, values: &[Stored]| {
-            let parse =
-                forcebridge_soql::parse_query(&format!("SELECT Id FROM Gadget__c WHERE {text}"));
-            assert!(parse.errors.is_empty(), "{text}");
-            condition_holds(
-                &schema,
-                &data,
-                gadget,
-                0,
-                values,
-                parse.tree.where_clause.as_ref().unwrap(),
-            )
-        };
-        assert!(holds("Colors__c INCLUDES ('Red')", &values));
-        assert!(holds("Colors__c INCLUDES ('Blue', 'green;red')", &values));
-        assert!(!holds("Colors__c INCLUDES ('Red;Blue')", &values));
-        assert!(holds("Colors__c EXCLUDES ('Blue')", &values));
-        assert!(
-            holds("Colors__c = 'red;green'", &values),
-            "= compares the set"
-        );
-        assert!(
-            holds("Account__r.Name = 'ACME'", &values),
-            "parents are read from the data"
-        );
-        assert!(!holds("Price__c > 5", &values), "null compares as unknown");
-        assert!(
-            !holds("NOT (Price__c > 5)", &values),
-            "NOT unknown is unknown"
-        );
-        assert!(holds("Price__c = null", &values));
-        assert!(
-            !holds("Nope__c = 1", &values),
-            "a rule that does not fit never fires"
-        );
-    }
-}
-
 #[tokio::test]
 async fn id_and_unique_field_filters_find_the_same_records_as_a_scan() {
     let org = TestOrg::start().await;
@@ -1753,4 +1448,59 @@ async fn id_and_unique_field_filters_find_the_same_records_as_a_scan() {
         1,
         "case-sensitive unique fields still compare without case"
     );
+}
+
+/// `?columns=true` describes a query's columns without running it, as the Salesforce CLI asks
+/// before printing results (shapes checked against its captured exemplars).
+#[tokio::test]
+async fn columns_describe_fields_relationships_aggregates_and_subqueries() {
+    let org = TestOrg::start().await;
+    let columns = |soql: &'static str| {
+        let org = &org;
+        async move {
+            let reply = org
+                .get(&format!("/query?q={}&columns=true", encode(soql)))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{soql}: {}", reply.text);
+            reply.json
+        }
+    };
+    insta::assert_json_snapshot!(
+        "columns_plain_fields",
+        columns(
+            "SELECT Id, Name, AnnualRevenue, NumberOfEmployees, IsDeleted, CreatedDate FROM Account"
+        )
+        .await
+    );
+    insta::assert_json_snapshot!(
+        "columns_relationship_paths",
+        columns("SELECT LastName, Account.Name, Account.Owner.Name, Account.Industry FROM Contact")
+            .await
+    );
+    insta::assert_json_snapshot!(
+        "columns_aggregate_with_alias",
+        columns(
+            "SELECT Industry, COUNT(Id) total, AVG(AnnualRevenue) FROM Account GROUP BY Industry"
+        )
+        .await
+    );
+    insta::assert_json_snapshot!(
+        "columns_subquery",
+        columns("SELECT Name, (SELECT LastName, Email FROM Contacts) FROM Account").await
+    );
+    // Nothing ran: no cursor was opened, and a bad query still gets its error.
+    assert_eq!(org.control().open_cursors(), 0);
+    let bad = org
+        .get(&format!(
+            "/query?q={}&columns=true",
+            encode("SELECT Nope FROM Account")
+        ))
+        .await;
+    assert_eq!(
+        (bad.status, bad.error_code()),
+        (StatusCode::BAD_REQUEST, "INVALID_FIELD")
+    );
+    // COUNT() has no columns, only a count.
+    let count = columns("SELECT COUNT() FROM Account").await;
+    assert_eq!(count["columnMetadata"], json!([]));
 }

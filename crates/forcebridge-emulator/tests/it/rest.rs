@@ -211,6 +211,92 @@ async fn records_are_created_read_updated_and_deleted_with_audit_fields() {
     );
 }
 
+/// Issue 10: an id's checksum restores its case, so a checksum that cannot belong to the first
+/// fifteen characters is a mistyped id, never another record.
+#[tokio::test]
+async fn an_id_whose_checksum_does_not_fit_is_malformed_and_never_another_record() {
+    let org = TestOrg::start().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            org.create("Account", json!({"Name": format!("A{i}")}))
+                .await,
+        );
+    }
+    let last = ids.last().unwrap().clone();
+    // `ZZZ` marks the first character, the digit `0`, as upper case: no id ends that way.
+    let mistyped = format!("{}ZZZ", &last[..15]);
+    let mistyped = mistyped.as_str();
+    for reply in [
+        org.delete(&format!("/sobjects/Account/{mistyped}")).await,
+        org.get(&format!("/sobjects/Account/{mistyped}")).await,
+        org.patch(
+            &format!("/sobjects/Account/{mistyped}"),
+            json!({"Name": "X"}),
+        )
+        .await,
+    ] {
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (StatusCode::BAD_REQUEST, "MALFORMED_ID"),
+            "{}",
+            reply.text
+        );
+        assert!(reply.text.contains(mistyped), "{}", reply.text);
+    }
+    let kept = org.get(&format!("/sobjects/Account/{last}")).await;
+    assert_eq!(
+        (kept.status, kept.json["Name"].as_str()),
+        (StatusCode::OK, Some("A2"))
+    );
+    // Any case of the real id still finds the record.
+    let lower = org
+        .get(&format!("/sobjects/Account/{}", last.to_ascii_lowercase()))
+        .await;
+    assert_eq!(lower.json["Id"], last.as_str());
+    // Upserting by `Id` with text that is no id, or with an id no record has, creates nothing.
+    let garbage = org
+        .patch(
+            &format!("/sobjects/Account/Id/{mistyped}"),
+            json!({"Name": "New"}),
+        )
+        .await;
+    assert_eq!(
+        (garbage.status, garbage.error_code()),
+        (StatusCode::BAD_REQUEST, "MALFORMED_ID")
+    );
+    let unknown = org
+        .patch(
+            "/sobjects/Account/Id/001RO0000009999YAA",
+            json!({"Name": "New"}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.error_code()),
+        (StatusCode::NOT_FOUND, "NOT_FOUND")
+    );
+    let by_id = org
+        .patch(
+            &format!("/sobjects/Account/Id/{last}"),
+            json!({"Name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(by_id.status, StatusCode::OK, "{}", by_id.text);
+    assert_eq!(by_id.json["created"], false);
+    let counted = org.get("/query?q=SELECT+COUNT()+FROM+Account").await;
+    assert_eq!(counted.json["totalSize"], 3);
+    // In SOQL, such a literal is an invalid id rather than a filter that matches nothing.
+    let filtered = org
+        .get(&format!(
+            "/query?q=SELECT+Id+FROM+Account+WHERE+Id+=+'{mistyped}'"
+        ))
+        .await;
+    assert_eq!(
+        (filtered.status, filtered.error_code()),
+        (StatusCode::BAD_REQUEST, "INVALID_QUERY_FILTER_OPERATOR")
+    );
+}
+
 #[tokio::test]
 async fn invalid_writes_get_salesforce_errors_and_change_nothing() {
     let org = TestOrg::start().await;
@@ -436,8 +522,13 @@ async fn opportunities_and_line_items_derive_fields_like_a_real_org() {
 
 #[tokio::test]
 async fn updated_and_deleted_report_changes_in_a_window() {
-    use forcebridge_emulator::value::{format_datetime, parse_datetime};
-    let t0 = parse_datetime("2026-03-10T12:00:00Z").unwrap();
+    let t0 = crate::support::at("2026-03-10T12:00:00Z");
+    let format_datetime = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+            .to_string()
+    };
     let mut config = Config::builtin();
     config.fixed_time = Some(t0);
     let org = TestOrg::with_config(config).await;
@@ -449,7 +540,7 @@ async fn updated_and_deleted_report_changes_in_a_window() {
             .status,
         StatusCode::NO_CONTENT
     );
-    org.emulator.org().store.clock().advance(5 * 60_000);
+    org.advance(5 * 60_000);
     let q = |ms: i64| format_datetime(ms).replace('+', "%2B");
     let window = format!("start={}&end={}", q(t0 - 86_400_000), q(t0 + 3_600_000));
 
@@ -592,7 +683,7 @@ async fn oversized_bodies_are_refused_in_salesforce_shape_and_change_nothing() {
     let org = TestOrg::start().await;
     let big = format!(
         r#"{{"Name": "Big", "Description": "{}"}}"#,
-        "x".repeat(forcebridge_emulator::http::MAX_JSON_BODY + 1)
+        "x".repeat(50 * 1024 * 1024 + 1)
     );
     let reply = Reply::from(
         org.client
@@ -624,8 +715,8 @@ async fn oversized_bodies_are_refused_in_salesforce_shape_and_change_nothing() {
 
 #[tokio::test]
 async fn injected_faults_shape_503s_cut_connections_after_the_work_and_can_be_turned_off() {
-    use forcebridge_emulator::config::FaultConfig;
-    use std::time::{Duration, Instant};
+    use forcebridge_emulator::FaultConfig;
+    use std::time::Duration;
 
     let org = TestOrg::start().await;
     let count = || async {
@@ -655,12 +746,9 @@ async fn injected_faults_shape_503s_cut_connections_after_the_work_and_can_be_tu
         .post(org.url("/services/oauth2/token"))
         .form(&[
             ("grant_type", "password"),
-            ("client_id", forcebridge_emulator::config::DEFAULT_CLIENT_ID),
-            (
-                "client_secret",
-                forcebridge_emulator::config::DEFAULT_CLIENT_SECRET,
-            ),
-            ("username", forcebridge_emulator::config::DEFAULT_USERNAME),
+            ("client_id", forcebridge_emulator::DEFAULT_CLIENT_ID),
+            ("client_secret", forcebridge_emulator::DEFAULT_CLIENT_SECRET),
+            ("username", forcebridge_emulator::DEFAULT_USERNAME),
             ("password", "forcebridgeLOCALTOKEN"),
         ])
         .send()
@@ -686,15 +774,18 @@ async fn injected_faults_shape_503s_cut_connections_after_the_work_and_can_be_tu
     };
     assert!(body_failed, "the response should have been cut");
 
-    // Latency is added to every API response.
-    let latency = Duration::from_millis(150);
+    // Latency is added to every API response. Measured on tokio's clock, paused: the delay
+    // passes without waiting, and the measure does not depend on the machine's speed.
+    let latency = Duration::from_secs(3600);
     org.emulator.set_faults(FaultConfig {
         latency,
         ..FaultConfig::none()
     });
-    let started = Instant::now();
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
     assert_eq!(org.get("/sobjects").await.status, StatusCode::OK);
     assert!(started.elapsed() >= latency);
+    tokio::time::resume();
 
     org.emulator.set_faults(FaultConfig::none());
     assert_eq!(

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use forcebridge_emulator::{Config, Emulator};
+use forcebridge_emulator::{Config, Control, Emulator};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 
@@ -40,6 +40,17 @@ impl TestOrg {
             token,
             version: "60.0",
         }
+    }
+
+    /// The org's control surface.
+    pub(crate) fn control(&self) -> Control {
+        self.emulator.control()
+    }
+
+    /// Moves the org's clock on by `millis`.
+    pub(crate) fn advance(&self, millis: u64) {
+        self.control()
+            .advance_clock(std::time::Duration::from_millis(millis));
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
@@ -101,6 +112,20 @@ impl Reply {
     pub(crate) fn error_code(&self) -> &str {
         self.json[0]["errorCode"].as_str().unwrap_or("")
     }
+}
+
+/// Epoch milliseconds of an RFC 3339 time, such as `2024-05-15T12:00:00Z`.
+pub(crate) fn at(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// A Salesforce datetime (`2024-05-15T12:00:00.000+0000`) as epoch milliseconds.
+pub(crate) fn salesforce_time(text: &str) -> i64 {
+    chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .unwrap()
+        .timestamp_millis()
 }
 
 /// A fresh directory under the system's temporary directory, removed when dropped.

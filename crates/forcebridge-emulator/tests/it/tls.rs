@@ -1,6 +1,8 @@
 //! Serving over HTTPS with a certificate clients can be told to trust.
 
-use forcebridge_emulator::{Config, Emulator, config};
+use forcebridge_emulator::{
+    Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Emulator,
+};
 use reqwest::StatusCode;
 
 use crate::support::TempDir;
@@ -47,10 +49,10 @@ async fn a_client_that_trusts_the_written_certificate_reaches_the_org_over_https
         .post(format!("{url}/services/oauth2/token"))
         .form(&[
             ("grant_type", "password"),
-            ("client_id", config::DEFAULT_CLIENT_ID),
-            ("client_secret", config::DEFAULT_CLIENT_SECRET),
-            ("username", config::DEFAULT_USERNAME),
-            ("password", config::DEFAULT_PASSWORD),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("username", DEFAULT_USERNAME),
+            ("password", DEFAULT_PASSWORD),
         ])
         .send()
         .await

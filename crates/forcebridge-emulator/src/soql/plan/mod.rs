@@ -27,7 +27,7 @@ use forcebridge_soql::{
 
 use super::dates;
 use super::frame;
-use crate::error::ApiFailure;
+use crate::api_error::ApiFailure;
 use crate::ids::RecordId;
 use crate::schema::{FieldDef, FieldType, ObjectIdx, Schema, Storage};
 use crate::value::{self, Value};
@@ -287,7 +287,7 @@ impl OutNode {
 }
 
 /// The name inside a pre-rendered `,"Name":` key.
-fn key_name(key: &[u8]) -> &str {
+pub(crate) fn key_name(key: &[u8]) -> &str {
     std::str::from_utf8(key)
         .unwrap_or("")
         .trim_start_matches(',')
