@@ -503,6 +503,9 @@ fn secrets_go_to_the_os_keychain_when_one_answers() {
     }
     let env = Env::new();
     let keyrings = tempfile::tempdir().unwrap();
+    // gnome-keyring's control socket lives under XDG_RUNTIME_DIR: a private one keeps two runs
+    // of this test (or a desktop session's daemon) from answering each other's requests.
+    let runtime = tempfile::tempdir().unwrap();
     // A private session bus with a fresh, unlocked keyring (under a temporary XDG_DATA_HOME):
     // the user's own keyrings are never touched.
     let script = r#"
@@ -529,6 +532,7 @@ FORCEBRIDGE_SECRETS=keychain "$FB" connect list || exit 95
         .env("ST", crate::support::SECURITY_TOKEN)
         .env("FORCEBRIDGE_HOME", env.home())
         .env("XDG_DATA_HOME", keyrings.path())
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .env_remove("FORCEBRIDGE_SECRETS")
         .env_remove("RUST_LOG")
         .output()
