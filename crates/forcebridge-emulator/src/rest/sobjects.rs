@@ -85,15 +85,18 @@ fn find_object<'s>(org: &'s Org, name: &str) -> Result<(ObjectIdx, &'s ObjectDef
         .ok_or_else(|| ApiFailure::unknown_object_in_url(name))
 }
 
-/// 304 when the client's copy (`If-Modified-Since`) is as new as the schema, which is fixed
-/// when the org starts.
+/// 304 when the client's copy (`If-Modified-Since`) is as new as the schema.
 fn not_modified(org: &Org, headers: &HeaderMap) -> bool {
-    let Some(since) = headers
+    headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+        .is_some_and(|since| unchanged_since(org, since))
+}
+
+/// Whether the schema is unchanged since the HTTP date `since` (an `If-Modified-Since` value),
+/// for describes sent on their own and inside a composite request. The schema is fixed when the
+/// org starts.
+pub(crate) fn unchanged_since(org: &Org, since: &str) -> bool {
     // HTTP dates have whole seconds; the schema counts as modified at the start of its second.
     chrono::DateTime::parse_from_rfc2822(since)
         .map(|d| d.timestamp_millis() >= org.started_at - org.started_at.rem_euclid(1000))
