@@ -275,6 +275,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_shows_the_mapping_table() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&mapping_table_markdown()),
+            "README.md's table differs from:\n{}",
+            mapping_table_markdown()
+        );
+    }
+
+    #[test]
     fn every_known_type_has_a_row_and_compounds_have_no_column() {
         let table = mapping_table_markdown();
         for t in FieldType::KNOWN {

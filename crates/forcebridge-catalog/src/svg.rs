@@ -2,8 +2,9 @@
 //! Graphviz's `dot` layered layout: rank assignment, crossing reduction, placement) and drawn
 //! by a small backend here, so the picture has readable fonts, a legend and a title per box.
 //!
-//! Parents sit above their children; each relationship is an arrow from the child to its
-//! parent labelled with the reference field, solid and dark red for master-detail, dashed grey
+//! The layout runs left to right (parents left of their children), which keeps a diagram of
+//! dozens of objects about twice as wide as it is tall. Each relationship is an arrow from the
+//! child to its parent labelled with the reference field, solid and dark red for master-detail, dashed grey
 //! for lookups. Custom objects are blue, standard ones grey.
 
 use std::fmt::Write;
@@ -28,7 +29,7 @@ impl Catalog {
     /// The part of the catalog `crawl` chooses as an SVG ER diagram.
     pub fn to_svg(&self, crawl: &Crawl) -> Result<String> {
         let graph = graph(self, crawl)?;
-        let mut visual = VisualGraph::new(Orientation::TopToBottom);
+        let mut visual = VisualGraph::new(Orientation::LeftToRight);
         let mut handles = std::collections::HashMap::new();
         for object in &graph.objects {
             let mut text = object.name.clone();
@@ -46,11 +47,11 @@ impl Catalog {
                 ("#374151", "#f3f4f6")
             };
             let look = StyleAttr::new(Color::fast(line), 2, Some(Color::fast(fill)), 6, FONT_SIZE);
-            let size = get_shape_size(Orientation::TopToBottom, &shape, FONT_SIZE, false);
+            let size = get_shape_size(Orientation::LeftToRight, &shape, FONT_SIZE, false);
             let element = Element::create_with_properties(
                 shape,
                 look,
-                Orientation::TopToBottom,
+                Orientation::LeftToRight,
                 size,
                 format!(
                     "class=\"object {}\" data-object=\"{}\"",
@@ -72,7 +73,7 @@ impl Catalog {
                 RelationshipKind::Lookup => ("#6b7280", 1, LineStyleKind::Dashed),
             };
             let look = StyleAttr::new(Color::fast(color), width, None, 0, FONT_SIZE - 3);
-            // Drawn from parent to child so parents rank above children; the arrowhead is at
+            // Drawn from parent to child so parents rank before children; the arrowhead is at
             // the start, on the parent.
             let arrow = Arrow::with_properties(
                 LineEndKind::Arrow,
