@@ -15,11 +15,11 @@ impl Catalog {
         let fields: usize = self.objects.iter().map(|o| o.fields.len()).sum();
         let _ = writeln!(
             out,
-            "{} objects ({} custom, {} standard), {} fields. Extracted {} with API version {}.\n",
-            self.objects.len(),
+            "{} ({} custom, {} standard), {}. Extracted {} with API version {}.\n",
+            plural(self.objects.len(), "object"),
             custom,
             self.objects.len() - custom,
-            fields,
+            plural(fields, "field"),
             self.extracted_at,
             self.api_version
         );
@@ -232,6 +232,11 @@ fn values(catalog: &Catalog, f: &Field) -> String {
         values.push(format!("depends on `{controller}`"));
     }
     values.join(", ")
+}
+
+/// `1 object`, `2 objects`.
+fn plural(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn capitalized(text: &str) -> String {
