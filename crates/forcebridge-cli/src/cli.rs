@@ -69,6 +69,18 @@ pub(crate) enum Command {
     /// Load and export large amounts of data with Bulk API 2.0.
     #[command(subcommand)]
     Bulk(BulkCommand),
+    /// Extract the org's metadata: objects, fields, picklists, formulas, relationships.
+    ///
+    /// Without an output option, lists the objects. Every output but --to and --svg goes to
+    /// stdout (or --output); progress and the summary (with the API calls used) go to stderr.
+    #[command(after_help = "Examples:
+  forcebridge catalog --markdown -o dictionary.md
+  forcebridge catalog --json --cache catalog.json > catalog.json.new
+  forcebridge catalog --mermaid --from Opportunity --depth 2
+  forcebridge catalog --svg er.svg --custom-only
+  forcebridge catalog --to sqlite:catalog.db
+  forcebridge catalog --diff catalog-last-week.json")]
+    Catalog(CatalogArgs),
     /// Check, format and inspect SOQL queries and SOSL searches, offline.
     #[command(subcommand)]
     Soql(SoqlCommand),
@@ -431,6 +443,57 @@ pub(crate) struct SearchArgs {
     pub(crate) sosl: String,
     #[command(flatten)]
     pub(crate) format: FormatArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("output_kind").args(["markdown", "mermaid", "svg", "to", "diff"])))]
+pub(crate) struct CatalogArgs {
+    /// Print the catalog as a versioned JSON document (with --diff: the changes as JSON).
+    #[arg(long, conflicts_with_all = ["markdown", "mermaid", "svg", "to"])]
+    pub(crate) json: bool,
+    /// Print a data dictionary in Markdown: one section and field table per object.
+    #[arg(long)]
+    pub(crate) markdown: bool,
+    /// Print a Mermaid erDiagram (use --from and --depth to keep a large org readable).
+    #[arg(long)]
+    pub(crate) mermaid: bool,
+    /// Write the ER diagram as an SVG picture to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<PathBuf>,
+    /// Write the catalog tables (objects, fields, relationships, picklist_values) to
+    /// `sqlite:PATH` or a `postgres://` URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) to: Option<String>,
+    /// Show what changed since an earlier `catalog --json` document (its describes are
+    /// revalidated rather than downloaded again).
+    #[arg(long, value_name = "OLD.json")]
+    pub(crate) diff: Option<PathBuf>,
+    /// Only objects whose name matches; `*` and `?` are wildcards, case does not matter.
+    /// Repeat for more.
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) include: Vec<String>,
+    /// Leave out objects whose name matches (wins over --include). Repeat for more.
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) exclude: Vec<String>,
+    /// Only custom objects.
+    #[arg(long)]
+    pub(crate) custom_only: bool,
+    /// Only objects that can be queried.
+    #[arg(long)]
+    pub(crate) queryable_only: bool,
+    /// Diagrams: start from this object and crawl outward (parents and children).
+    #[arg(long, value_name = "OBJECT")]
+    pub(crate) from: Option<String>,
+    /// Diagrams: how many relationships away from --from to go. [default: 1]
+    #[arg(long, value_name = "N", requires = "from")]
+    pub(crate) depth: Option<usize>,
+    /// Keep the catalog in FILE between runs: unchanged describes are revalidated with
+    /// If-Modified-Since instead of downloaded, and FILE is updated.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cache: Option<PathBuf>,
+    /// Write the output to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE", conflicts_with_all = ["svg", "to"])]
+    pub(crate) output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

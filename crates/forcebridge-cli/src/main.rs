@@ -50,6 +50,7 @@ fn run_async(global: cli::GlobalArgs, command: Command) -> anyhow::Result<output
             Command::Limits(args) => data::limits(&global, args).await,
             Command::Api(args) => data::api(&global, args).await,
             Command::Bulk(command) => commands::bulk::run(&global, command).await,
+            Command::Catalog(args) => commands::catalog::run(&global, args).await,
             Command::Soql(_) | Command::Emulator(_) => unreachable!("handled synchronously"),
         }
     })

@@ -106,6 +106,15 @@ fn exit_for(error: &anyhow::Error) -> Exit {
                 _ => return Exit::Usage,
             }
         }
+        if let Some(e) = cause.downcast_ref::<forcebridge_catalog::Error>() {
+            match e.kind() {
+                // The client error inside says more.
+                forcebridge_catalog::ErrorKind::Org => continue,
+                forcebridge_catalog::ErrorKind::InvalidInput
+                | forcebridge_catalog::ErrorKind::Document => return Exit::Usage,
+                _ => return Exit::Failure,
+            }
+        }
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage;
         }

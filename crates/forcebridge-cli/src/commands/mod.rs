@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub(crate) mod bulk;
+pub(crate) mod catalog;
 pub(crate) mod connect;
 pub(crate) mod data;
 pub(crate) mod demo;

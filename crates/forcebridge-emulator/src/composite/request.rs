@@ -168,9 +168,15 @@ fn run_all(
     for (index, sub) in subrequests.iter().enumerate() {
         let savepoint = (!all_or_none).then(|| txn.savepoint());
         let reply = match resolve(sub, &subrequests[..index], &done) {
-            Ok((url, body)) => {
-                subrequest::execute(org, txn, all_or_none, &sub.method, &url, body.as_ref())
-            }
+            Ok((url, body)) => subrequest::execute(
+                org,
+                txn,
+                all_or_none,
+                &sub.method,
+                &url,
+                body.as_ref(),
+                if_modified_since(sub),
+            ),
             Err(Unresolved(message)) => Reply::raw(
                 StatusCode::BAD_REQUEST,
                 error_body("PROCESSING_HALTED", message),
@@ -243,6 +249,15 @@ fn resolve(
         None => None,
     };
     Ok((url, body))
+}
+
+/// The sub-request's `If-Modified-Since` header, whatever its case.
+fn if_modified_since(sub: &CompositeSubrequest) -> Option<&str> {
+    sub.http_headers
+        .iter()
+        .flatten()
+        .find(|(name, _)| name.eq_ignore_ascii_case("if-modified-since"))
+        .map(|(_, value)| value.as_str())
 }
 
 /// `{"compositeResponse":[{"body","httpHeaders","httpStatusCode","referenceId"}, ...]}`, written

@@ -3,7 +3,8 @@
 //! sub-requests wrote.
 //!
 //! Served: sObject create, get (with `?fields=`), update and delete by id; get, upsert and delete
-//! by external id; describe and describe global; `query` and `queryAll`; `limits`; and every
+//! by external id; describe and describe global (304 for an `If-Modified-Since` they meet);
+//! `query` and `queryAll`; `limits`; and every
 //! sObject Collections operation. Other resources of the REST API (search, sObject basic info,
 //! `updated`/`deleted`, blob fields, query locators, Bulk jobs, nested composite) answer 400
 //! `INVALID_OPERATION` inside a composite; paths that are no resource at all answer 404 as the
@@ -81,6 +82,8 @@ pub(super) fn is_query_or_collection(url: &str) -> bool {
 
 /// Runs one sub-request (its references already resolved) in `txn`. `all_or_none` is the
 /// composite's flag, which overrides the flag of collection sub-requests when set.
+/// `if_modified_since` is the sub-request's header of that name: describes answer 304 with no
+/// body when the schema has not changed since, as they do outside a composite.
 pub(super) fn execute(
     org: &Org,
     txn: &mut Txn<'_>,
@@ -88,6 +91,7 @@ pub(super) fn execute(
     method: &str,
     url: &str,
     body: Option<&Json>,
+    if_modified_since: Option<&str>,
 ) -> Reply {
     let Some(target) = Target::parse(url) else {
         return Reply::failure(ApiFailure::not_found());
@@ -98,6 +102,7 @@ pub(super) fn execute(
         method,
         target: &target,
         body,
+        if_modified_since,
     };
     match call.run(txn) {
         Ok(reply) => reply,
@@ -112,14 +117,24 @@ struct Call<'a> {
     method: &'a str,
     target: &'a Target,
     body: Option<&'a Json>,
+    if_modified_since: Option<&'a str>,
 }
 
 impl Call<'_> {
+    /// Whether the sub-request's `If-Modified-Since` shows its copy of the schema is current.
+    fn unchanged(&self) -> bool {
+        self.if_modified_since
+            .is_some_and(|since| crate::rest::sobjects::unchanged_since(self.org, since))
+    }
+
     fn run(&self, txn: &mut Txn<'_>) -> Result<Reply, ApiFailure> {
         let segments: Vec<&str> = self.target.segments.iter().map(String::as_str).collect();
         match segments.as_slice() {
             ["sobjects"] => {
                 self.allow(&["GET"])?;
+                if self.unchanged() {
+                    return Ok(Reply::empty(StatusCode::NOT_MODIFIED));
+                }
                 let version = self.target.version.number();
                 Ok(Reply::json(
                     StatusCode::OK,
@@ -136,6 +151,9 @@ impl Call<'_> {
             ["sobjects", object, "describe"] => {
                 self.allow(&["GET"])?;
                 let (_, def) = find_object(txn, object)?;
+                if self.unchanged() {
+                    return Ok(Reply::empty(StatusCode::NOT_MODIFIED));
+                }
                 let version = self.target.version.number();
                 Ok(Reply::json(
                     StatusCode::OK,

@@ -91,12 +91,15 @@ fn find_object<'s>(
 /// 304 when the client's copy (`If-Modified-Since`) is as new as the schema: unchanged since
 /// the org started, unless a field or object was added while it ran.
 fn not_modified(org: &Org, headers: &HeaderMap) -> bool {
-    let Some(since) = headers
+    headers
         .get(header::IF_MODIFIED_SINCE)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
+        .is_some_and(|since| unchanged_since(org, since))
+}
+
+/// Whether the schema is unchanged since the HTTP date `since` (an `If-Modified-Since` value),
+/// for describes sent on their own and inside a composite request.
+pub(crate) fn unchanged_since(org: &Org, since: &str) -> bool {
     chrono::DateTime::parse_from_rfc2822(since)
         .map(|d| d.timestamp_millis() >= org.schema_modified_at())
         .unwrap_or(false)

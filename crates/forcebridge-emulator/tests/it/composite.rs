@@ -427,6 +427,49 @@ async fn composite_serves_upserts_collections_describe_and_refuses_the_rest() {
 }
 
 #[tokio::test]
+async fn describe_subrequests_honour_if_modified_since() {
+    let org = TestOrg::start().await;
+    let describe = |id: &str, object: &str, since: Option<&str>| {
+        let mut sub = json!({"method": "GET", "referenceId": id,
+                             "url": format!("/services/data/v60.0/sobjects/{object}/describe")});
+        if let Some(since) = since {
+            sub["httpHeaders"] = json!({"If-Modified-Since": since});
+        }
+        sub
+    };
+    let later = "Tue, 01 Jan 2999 00:00:00 GMT";
+    let earlier = "Mon, 01 Jan 2001 00:00:00 GMT";
+    let reply = org
+        .post(
+            "/composite",
+            json!({"compositeRequest": [
+                describe("current", "Account", Some(later)),
+                describe("stale", "Contact", Some(earlier)),
+                describe("plain", "Lead", None),
+                describe("unknown", "Nope__c", Some(later)),
+                {"method": "GET", "url": "/services/data/v60.0/sobjects", "referenceId": "global",
+                 "httpHeaders": {"if-modified-since": later}},
+            ]}),
+        )
+        .await;
+    let subs = subresponses(&reply);
+    let statuses: Vec<&Value> = subs.iter().map(|s| &s["httpStatusCode"]).collect();
+    assert_eq!(
+        statuses,
+        [
+            &json!(304),
+            &json!(200),
+            &json!(200),
+            &json!(404),
+            &json!(304)
+        ]
+    );
+    assert_eq!(subs[0]["body"], Value::Null);
+    assert_eq!(subs[1]["body"]["name"], "Contact");
+    assert_eq!(subs[2]["body"]["name"], "Lead");
+}
+
+#[tokio::test]
 async fn an_all_or_none_composite_overrides_its_collections_flag() {
     let org = TestOrg::start().await;
     let reply = org
