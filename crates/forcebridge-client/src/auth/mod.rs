@@ -389,16 +389,25 @@ pub(crate) async fn login_post<T>(
     // the message already names) is the source.
     let failed = |e: reqwest::Error| {
         let e = e.without_url();
+        if let Some(problem) = crate::http::certificate_problem(&e) {
+            let error = Error::new(ErrorKind::Transport, format!("{what} to {url}: {problem}"))
+                .with_source(e)
+                .certificate_refused()
+                .nothing_sent();
+            return LoginAnswer::Done(Err(error));
+        }
         let kind = if e.is_builder() {
             ErrorKind::NotSent
         } else {
             ErrorKind::Transport
         };
-        Error::new(
-            kind,
-            format!("{what} to {url}: {}", crate::http::failure_text(&e)),
+        LoginAnswer::Retry(
+            Error::new(
+                kind,
+                format!("{what} to {url}: {}", crate::http::failure_text(&e)),
+            )
+            .with_source(e),
         )
-        .with_source(e)
     };
     let mut delays = context.retry.delays();
     loop {
@@ -406,18 +415,20 @@ pub(crate) async fn login_post<T>(
             .timeout(LOGIN_TIMEOUT)
             .send()
             .await;
-        let error = match sent {
+        let outcome = match sent {
             Ok(response) => {
                 let status = response.status();
                 match response.bytes().await {
-                    Ok(body) => match answer(status, &body) {
-                        LoginAnswer::Done(result) => return result,
-                        LoginAnswer::Retry(error) => error,
-                    },
+                    Ok(body) => answer(status, &body),
                     Err(e) => failed(e),
                 }
             }
+            // A refused certificate is final: no wait makes it trusted.
             Err(e) => failed(e),
+        };
+        let error = match outcome {
+            LoginAnswer::Done(result) => return result,
+            LoginAnswer::Retry(error) => error,
         };
         match delays.next() {
             Some(delay) => {
