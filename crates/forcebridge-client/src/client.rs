@@ -7,7 +7,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
 
-use crate::auth::{AuthContext, Credentials, RefreshTokenListener, Session, TokenCache};
+use crate::auth::{
+    AuthContext, Credentials, RefreshTokenListener, Session, SessionListener, TokenCache,
+};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::sobject::DescribeCache;
@@ -81,6 +83,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     root_certificates: Vec<RootCertificate>,
     listener: Option<RefreshTokenListener>,
+    session_listener: Option<SessionListener>,
     describe_max_age: Duration,
     query_batch_size: Option<u32>,
     user_agent: String,
@@ -111,6 +114,7 @@ impl Client {
             connect_timeout: Duration::from_secs(30),
             root_certificates: Vec::new(),
             listener: None,
+            session_listener: None,
             describe_max_age: Duration::ZERO,
             query_batch_size: None,
             user_agent: format!("forcebridge/{}", env!("CARGO_PKG_VERSION")),
@@ -146,8 +150,10 @@ impl Client {
 }
 
 impl ClientBuilder {
-    /// Starts from a session obtained earlier (for example by
-    /// [`crate::auth`]'s web-server flow), so the first request needs no login.
+    /// Starts from a session obtained earlier (for example by [`crate::auth`]'s web-server
+    /// flow, or kept from an earlier run), so the first request needs no login. A session
+    /// known to have expired ([`Session::is_expired`]) is replaced by a login before it is
+    /// used; one the org refuses, by a login on the spot.
     pub fn session(mut self, session: Session) -> ClientBuilder {
         self.initial_session = Some(session);
         self
@@ -225,6 +231,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Called with every session the client logs in for: the first login, and each later one
+    /// (after the org refused a session, or it expired). Not called for a session given to
+    /// [`ClientBuilder::session`]. A caller keeps the session to start from it next time
+    /// instead of logging in again (forcebridge-connect's session cache does); the listener
+    /// runs while the login is in progress, so keep it short.
+    pub fn on_session(
+        mut self,
+        listener: impl Fn(&Session) + Send + Sync + 'static,
+    ) -> ClientBuilder {
+        self.session_listener = Some(Arc::new(listener));
+        self
+    }
+
     /// How long a cached describe is used without asking the org; after that it is
     /// revalidated with `If-Modified-Since` (default zero: always revalidated).
     pub fn describe_max_age(mut self, max_age: Duration) -> ClientBuilder {
@@ -290,6 +309,7 @@ impl ClientBuilder {
             context,
             self.initial_session,
             self.listener,
+            self.session_listener,
         );
         Ok(Client {
             inner: Arc::new(ClientInner {
