@@ -1754,3 +1754,19 @@ async fn id_and_unique_field_filters_find_the_same_records_as_a_scan() {
         "case-sensitive unique fields still compare without case"
     );
 }
+
+#[tokio::test]
+async fn the_tooling_query_resource_answers_like_the_standard_one() {
+    let org = TestOrg::start().await;
+    let soql = "SELECT Id, Username FROM User";
+    let standard = ok(&org, soql).await;
+    let tooling = org.get(&format!("/tooling/query?q={}", encode(soql))).await;
+    assert_eq!(tooling.status, StatusCode::OK, "{}", tooling.text);
+    assert_eq!(tooling.json["totalSize"], standard["totalSize"]);
+    assert_eq!(tooling.json["records"], standard["records"]);
+    // It needs a session, as every API resource does.
+    let anonymous = reqwest::get(org.data("/tooling/query?q=SELECT+Id+FROM+User"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
