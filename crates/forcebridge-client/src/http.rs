@@ -568,8 +568,11 @@ pub(crate) fn certificate_problem(error: &reqwest::Error) -> Option<&'static str
                     "the server's TLS certificate is not trusted: it is signed by an authority this client does not trust",
                 ),
                 Tls::InvalidCertificate(
-                    CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-                ) => Some("the server's TLS certificate is not trusted: it is not valid for this host name"),
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                ) => Some(
+                    "the server's TLS certificate is not trusted: it is not valid for this host name",
+                ),
                 Tls::InvalidCertificate(
                     CertificateError::Expired | CertificateError::ExpiredContext { .. },
                 ) => Some("the server's TLS certificate is not trusted: it has expired"),

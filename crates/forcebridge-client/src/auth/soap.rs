@@ -5,7 +5,6 @@
 //! where a connected app exists. This module reads the login response and its faults only; it
 //! does not speak any other SOAP operation.
 
-
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use quick_xml::escape::{escape, resolve_predefined_entity};

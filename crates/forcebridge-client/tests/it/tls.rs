@@ -28,10 +28,13 @@ impl TlsOrg {
     async fn start() -> TlsOrg {
         let dir = tempfile::tempdir().unwrap();
         let trust_file = dir.path().join("ca.pem");
-        let emulator =
-            Emulator::start_tls(Config::builtin(), "127.0.0.1:0".parse().unwrap(), &trust_file)
-                .await
-                .unwrap();
+        let emulator = Emulator::start_tls(
+            Config::builtin(),
+            "127.0.0.1:0".parse().unwrap(),
+            &trust_file,
+        )
+        .await
+        .unwrap();
         TlsOrg {
             emulator,
             trust_file,
@@ -148,7 +151,10 @@ async fn a_bad_certificate_file_is_an_error_naming_it() {
     assert_eq!(error.kind(), ErrorKind::NotSent);
     assert_eq!(
         error.to_string(),
-        format!("cannot read the root certificate file {}", missing.display())
+        format!(
+            "cannot read the root certificate file {}",
+            missing.display()
+        )
     );
 
     let not_pem = dir.path().join("key.txt");
@@ -166,5 +172,8 @@ async fn a_bad_certificate_file_is_an_error_naming_it() {
     );
     let mut flow = WebServerFlow::new(LoginUrl::production(), "id");
     let error = flow.trust_root_certificate_file(&not_pem).unwrap_err();
-    assert!(error.to_string().contains("holds no certificate"), "{error}");
+    assert!(
+        error.to_string().contains("holds no certificate"),
+        "{error}"
+    );
 }
