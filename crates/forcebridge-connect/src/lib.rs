@@ -41,6 +41,7 @@ mod hints;
 mod keychain;
 mod profile;
 mod secrets;
+mod session;
 mod store;
 mod target;
 
@@ -50,6 +51,7 @@ pub use hints::login_hint;
 pub use keychain::Keychain;
 pub use profile::{Flow, Profile, SecretLocation, Verified, parse_login_url, validate_name};
 pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};
+pub use session::SessionInfo;
 pub use store::{Check, Connections, Listing, Paths, check, client_builder, credentials};
 #[cfg(feature = "local-org")]
 pub use target::LocalOrgOptions;

@@ -190,6 +190,13 @@ fn secret_input(
     Ok(Some(value.into()))
 }
 
+/// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
+fn timestamp(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| millis.to_string())
+}
+
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars
@@ -264,12 +271,21 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
             (kind.describe().to_string(), state)
         })
         .collect::<Vec<_>>();
+    // What is known about the kept session, never its token.
+    let session = connections.cached_session(&name)?;
     let paths = connections.paths();
     if args.json {
         output::json(&json!({
             "name": name,
             "profile": profile,
             "secrets": secret_state.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "session": session.as_ref().map(|s| json!({
+                "instance_url": s.instance_url,
+                "issued_at": s.issued_at.map(timestamp),
+                "expires_at": s.expires_at.map(timestamp),
+                "usable": s.usable,
+                "unusable_because": s.unusable,
+            })),
             "profiles_file": paths.profiles,
             "secrets_file": paths.secrets,
             "secrets_in": profile.secrets,
@@ -302,6 +318,25 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
     }
     for (kind, state) in &secret_state {
         line(kind, state);
+    }
+    if profile.flow != Flow::Token {
+        let state = match &session {
+            None => "none kept (the next command logs in)".to_string(),
+            Some(s) => {
+                let issued = s
+                    .issued_at
+                    .map(|t| format!(", issued {}", timestamp(t)))
+                    .unwrap_or_default();
+                match s.unusable {
+                    None => format!(
+                        "kept in {} (token redacted){issued}",
+                        profile.secrets.describe()
+                    ),
+                    Some(why) => format!("kept but not used: {why}{issued}"),
+                }
+            }
+        };
+        line("session", &state);
     }
     if let Some(v) = &profile.verified {
         line("last checked", &v.at);

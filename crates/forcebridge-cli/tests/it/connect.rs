@@ -71,6 +71,89 @@ fn a_password_connection_is_checked_saved_listed_shown_and_tested() {
 }
 
 #[test]
+fn commands_in_a_row_cost_one_login_and_the_kept_session_stays_secret() {
+    let env = Env::new();
+    let counter = env.login_counter();
+    env.cmd(&[
+        "connect",
+        "add",
+        "p",
+        "--password",
+        "--login-url",
+        &counter.url,
+        "--client-id",
+        DEFAULT_CLIENT_ID,
+        "--username",
+        DEFAULT_USERNAME,
+    ])
+    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+    .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+    .env("FORCEBRIDGE_SECURITY_TOKEN", crate::support::SECURITY_TOKEN)
+    .assert()
+    .success();
+    assert_eq!(counter.count(), 1, "the check logs in");
+    for _ in 0..2 {
+        env.cmd(&["query", "SELECT COUNT() FROM Account"])
+            .assert()
+            .success();
+    }
+    assert_eq!(counter.count(), 1, "the next commands use the kept session");
+
+    // Nothing shows the token, at any log level; the file that keeps it is the owner's.
+    let token = env.kept_token();
+    let show = env.cmd(&["connect", "show", "p"]).assert().success();
+    let (stdout, _) = outputs(&show);
+    assert!(
+        stdout.contains("kept in the secrets file (token redacted)"),
+        "{stdout}"
+    );
+    let shown = env
+        .cmd(&["connect", "show", "p", "--json"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&shown).0).unwrap();
+    assert_eq!(report["session"]["usable"], true);
+    let mut printed = vec![outputs(&show), outputs(&shown)];
+    for args in [
+        &["-vvv", "connect", "test", "p"][..],
+        &["-vvv", "query", "SELECT Id FROM Account LIMIT 2"],
+    ] {
+        printed.push(outputs(&env.cmd(args).assert().success()));
+    }
+    for (stdout, stderr) in &printed {
+        assert_no_secret(stdout, &[&token]);
+        assert_no_secret(stderr, &[&token]);
+    }
+    assert!(
+        !std::fs::read_to_string(env.file("connections.toml"))
+            .unwrap()
+            .contains(&token)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.file("secrets.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(counter.count(), 1);
+
+    // A session the org no longer accepts costs one login, whose session is kept in turn.
+    env.revoke(&token);
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .success();
+    assert_eq!(counter.count(), 2);
+    assert_ne!(env.kept_token(), token);
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .success();
+    assert_eq!(counter.count(), 2);
+}
+
+#[test]
 fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
     let env = Env::new();
     let refused = env
@@ -445,6 +528,8 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
     };
     let mut previous = refresh_token(&secrets);
     for _ in 0..3 {
+        // The kept session would spare the login: revoke it, so the command must refresh.
+        env.revoke(&env.kept_token());
         env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--jsonl"])
             .assert()
             .success();
