@@ -307,6 +307,10 @@ pub(crate) struct AddArgs {
     /// Make this the default connection.
     #[arg(long)]
     pub(crate) default: bool,
+    /// Replace a connection already saved under NAME (only once the new settings have logged
+    /// in; a failed check leaves it as it was).
+    #[arg(long)]
+    pub(crate) force: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub(crate) json: bool,

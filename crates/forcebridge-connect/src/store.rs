@@ -243,7 +243,29 @@ impl Connections {
     /// [`Connections::client_builder`]). A failed login saves nothing; the error's
     /// [`Error::login_hint`] says what to check. Like [`Connections::save`], the first
     /// connection saved becomes the default.
+    ///
+    /// A connection already saved under `name` is never replaced: that is an
+    /// [`ErrorKind::Exists`] error, before anything is sent. [`Connections::add_or_replace`]
+    /// replaces it (still only after a successful check).
     pub async fn add(&self, name: &str, profile: &Profile, secrets: &Secrets) -> Result<Check> {
+        validate_name(name)?;
+        if self.read()?.connections.contains_key(name) {
+            return Err(Error::new(
+                ErrorKind::Exists,
+                format!("a connection named {name:?} already exists"),
+            ));
+        }
+        self.add_or_replace(name, profile, secrets).await
+    }
+
+    /// [`Connections::add`], replacing a connection already saved under `name` once the new
+    /// settings have logged in (a failed check leaves the old one as it was).
+    pub async fn add_or_replace(
+        &self,
+        name: &str,
+        profile: &Profile,
+        secrets: &Secrets,
+    ) -> Result<Check> {
         validate_name(name)?;
         let mut profile = profile.clone();
         let mut secrets = secrets.clone();

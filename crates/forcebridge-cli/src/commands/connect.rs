@@ -55,6 +55,13 @@ fn flow_of(args: &AddArgs) -> Flow {
 
 async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome> {
     validate_name(&args.name)?;
+    // Before any secret is asked for or any browser opened.
+    if !args.force && connections.list()?.profiles.contains_key(&args.name) {
+        return Err(usage(format!(
+            "a connection named {name:?} already exists: add --force to replace it (it is replaced only once the new settings log in), or run `forcebridge connect login {name}` to log in to it again",
+            name = args.name
+        )));
+    }
     let flow = flow_of(&args);
     let mut profile = Profile::new(flow);
     profile.login_url = args
@@ -94,14 +101,18 @@ async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome
         secrets.set(SecretKind::RefreshToken, token);
     }
 
-    let checked = connections
-        .add(&args.name, &profile, &secrets)
-        .await
-        .map_err(|e| match e.kind() {
-            // The hint (what to check) is printed with the error.
-            ErrorKind::Client => anyhow::Error::new(e).context("nothing was saved"),
-            _ => e.into(),
-        })?;
+    let added = if args.force {
+        connections
+            .add_or_replace(&args.name, &profile, &secrets)
+            .await
+    } else {
+        connections.add(&args.name, &profile, &secrets).await
+    };
+    let checked = added.map_err(|e| match e.kind() {
+        // The hint (what to check) is printed with the error.
+        ErrorKind::Client => anyhow::Error::new(e).context("nothing was saved"),
+        _ => e.into(),
+    })?;
     if args.default {
         connections.set_default(&args.name)?;
     }

@@ -154,6 +154,50 @@ fn commands_in_a_row_cost_one_login_and_the_kept_session_stays_secret() {
 }
 
 #[test]
+fn adding_a_saved_name_again_is_refused_unless_forced_and_forcing_still_checks_first() {
+    let env = Env::new();
+    env.add_password("p", &[]).success();
+    let before = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    let refused = env.add_password("p", &["--read-only"]).code(2);
+    let (_, stderr) = outputs(&refused);
+    assert!(
+        stderr.contains("a connection named \"p\" already exists: add --force to replace it"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("forcebridge connect login p"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(env.file("connections.toml")).unwrap(),
+        before
+    );
+
+    // --force with settings that do not log in: refused by the org, the old one untouched.
+    env.connect_add(
+        "p",
+        "--password",
+        DEFAULT_CLIENT_ID,
+        &["--username", DEFAULT_USERNAME, "--force", "--read-only"],
+    )
+    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+    .env("FORCEBRIDGE_PASSWORD", "not-the-password")
+    .assert()
+    .code(3)
+    .stderr(predicate::str::contains("nothing was saved"));
+    assert_eq!(
+        std::fs::read_to_string(env.file("connections.toml")).unwrap(),
+        before
+    );
+
+    // --force with settings that work replaces it.
+    env.add_password("p", &["--read-only", "--force"]).success();
+    let shown = env
+        .cmd(&["connect", "show", "p", "--json"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&shown).0).unwrap();
+    assert_eq!(report["profile"]["read_only"], true);
+}
+
+#[test]
 fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
     let env = Env::new();
     let refused = env
