@@ -215,6 +215,13 @@ pub(crate) enum ConnectCommand {
     Show(NameArg),
     /// Log in, make a cheap API call, and report the user, org, versions and API usage.
     Test(NameArg),
+    /// Log in to a saved connection again, with its settings: after a password change, or a
+    /// revoked refresh token (the web flow opens the browser again). Secrets are read as `add`
+    /// reads them; on a terminal, Enter keeps the stored one. Saved only once it worked.
+    #[command(after_help = "Examples:
+  forcebridge connect login prod          # web flow: log in in the browser again
+  FORCEBRIDGE_PASSWORD=... forcebridge connect login etl")]
+    Login(LoginArgs),
     /// Forget a connection and its secrets.
     Remove(RemoveArgs),
     /// Make a connection the one commands use by default.
@@ -234,6 +241,19 @@ pub(crate) struct NameArg {
     #[arg(value_name = "NAME")]
     pub(crate) name: Option<String>,
     /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The connection. [default: --connection, or the default connection]
+    #[arg(value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// How long the web flow waits for the browser, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) wait: u64,
+    /// Print the result as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }

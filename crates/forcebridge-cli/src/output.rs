@@ -5,6 +5,19 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use forcebridge_connect::Flow;
+
+/// The saved connection (its name, `None` for the local org) and login flow this command
+/// opened: a refused login can happen on any request (a kept session the org no longer
+/// accepts is replaced on the spot), and the hint printed with it depends on the flow.
+static CONNECTION: OnceLock<(Option<String>, Flow)> = OnceLock::new();
+
+/// Records the connection this command uses, for the hints printed with a refused login.
+pub(crate) fn using_connection(name: Option<&str>, flow: Flow) {
+    let _ = CONNECTION.set((name.map(str::to_string), flow));
+}
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +84,14 @@ pub(crate) fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
             if let Some(hint) = login_hint(&error) {
                 stderr(&format!("hint: {hint}\n"));
             }
+            // A saved connection whose login the org refused is put right by logging in again.
+            if refused_login(&error).is_some()
+                && let Some((Some(name), _)) = CONNECTION.get()
+            {
+                stderr(&format!(
+                    "hint: log in to it again with `forcebridge connect login {name}`\n"
+                ));
+            }
             ExitCode::from(exit_for(&error) as u8)
         }
     }
@@ -114,13 +135,28 @@ fn exit_for(error: &anyhow::Error) -> Exit {
 }
 
 /// What to check after a failed login, when the org's answer says (see
-/// `forcebridge_connect::login_hint`).
+/// `forcebridge_connect::login_hint`): from connect's error, or, for a login refused in the
+/// middle of a command, from the client's and the connection's flow.
 fn login_hint(error: &anyhow::Error) -> Option<&'static str> {
-    error.chain().find_map(|cause| {
-        cause
-            .downcast_ref::<forcebridge_connect::Error>()
-            .and_then(forcebridge_connect::Error::login_hint)
-    })
+    error
+        .chain()
+        .find_map(|cause| {
+            cause
+                .downcast_ref::<forcebridge_connect::Error>()
+                .and_then(forcebridge_connect::Error::login_hint)
+        })
+        .or_else(|| {
+            let (_, flow) = CONNECTION.get()?;
+            forcebridge_connect::login_hint(*flow, refused_login(error)?)
+        })
+}
+
+/// The client's auth error in the chain: the org refused a login or a session.
+fn refused_login(error: &anyhow::Error) -> Option<&forcebridge_client::Error> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<forcebridge_client::Error>())
+        .filter(|e| e.kind() == forcebridge_client::ErrorKind::Auth)
 }
 
 /// An error in how the command was asked (exit code 2).

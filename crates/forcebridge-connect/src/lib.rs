@@ -52,7 +52,9 @@ pub use keychain::Keychain;
 pub use profile::{Flow, Profile, SecretLocation, Verified, parse_login_url, validate_name};
 pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};
 pub use session::SessionInfo;
-pub use store::{Check, Connections, Listing, Paths, check, client_builder, credentials};
+pub use store::{
+    Check, Connections, Listing, Paths, WEB_SCOPES, check, client_builder, credentials, web_flow,
+};
 #[cfg(feature = "local-org")]
 pub use target::LocalOrgOptions;
 pub use target::{Connection, Target};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use forcebridge_client::{
     Access, AccessTokenCredentials, Client, ClientBuilder, ClientCredentials, Credentials,
     ExposeSecret, JwtCredentials, PasswordCredentials, RefreshTokenCredentials, SecretString,
-    Session,
+    Session, WebServerFlow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -294,6 +294,17 @@ impl Connections {
         Ok(checked)
     }
 
+    /// Logs in again with the saved connection `name`: its stored settings with `secrets`
+    /// (every secret its flow needs: the stored ones, or new ones, such as a changed password
+    /// or the refresh token of a new web login, see [`web_flow`]), and once the login worked,
+    /// saves the secrets, what the check learnt and the new session. A failed login changes
+    /// nothing. This is how a connection whose refresh token was revoked, or whose password
+    /// changed, is put right.
+    pub async fn reauthorize(&self, name: &str, secrets: &Secrets) -> Result<Check> {
+        let profile = self.get(name)?;
+        self.add_or_replace(name, &profile, secrets).await
+    }
+
     /// What may be shown about the session kept for connection `name` (never its token), or
     /// `None` when none is kept.
     pub fn cached_session(&self, name: &str) -> Result<Option<SessionInfo>> {
@@ -552,6 +563,34 @@ pub fn client_builder(profile: &Profile, secrets: &Secrets) -> Result<ClientBuil
         builder = builder.access(Access::ReadOnly);
     }
     Ok(builder)
+}
+
+/// The scopes a web login asks for: the API, and a refresh token that keeps working.
+pub const WEB_SCOPES: [&str; 3] = ["api", "refresh_token", "offline_access"];
+
+/// The web-server flow of a web-flow `profile` (its login URL, consumer key, callback URL and
+/// PKCE setting, the consumer secret from `secrets` if any, and [`WEB_SCOPES`]), whose refresh
+/// token [`Connections::add`] or [`Connections::reauthorize`] then save. A server calls its two
+/// steps itself ([`WebServerFlow::authorize`], [`WebServerFlow::exchange`]); a command-line tool
+/// waits on its loopback listener. A profile without a callback URL (one imported from the
+/// Salesforce CLI) uses `http://localhost:1717/OauthRedirect`, the Salesforce CLI's.
+pub fn web_flow(profile: &Profile, secrets: &Secrets) -> Result<WebServerFlow> {
+    let client_id = match profile.client_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => {
+            return Err(Error::invalid(
+                "the web flow needs a consumer key (client id)",
+            ));
+        }
+    };
+    let mut flow = WebServerFlow::new(profile.login_url()?, client_id);
+    flow.client_secret = secrets.get(SecretKind::ClientSecret).cloned();
+    if let Some(uri) = &profile.redirect_uri {
+        flow.redirect_uri = uri.clone();
+    }
+    flow.pkce = profile.pkce.unwrap_or(true);
+    flow.scopes = WEB_SCOPES.iter().map(|s| s.to_string()).collect();
+    Ok(flow)
 }
 
 /// The client credentials for `profile` with `secrets`.

@@ -13,7 +13,7 @@ use forcebridge_connect::{
 };
 use serde_json::{Value, json};
 
-use crate::cli::{AddArgs, ConnectCommand, GlobalArgs, JsonArg, NameArg, RemoveArgs};
+use crate::cli::{AddArgs, ConnectCommand, GlobalArgs, JsonArg, LoginArgs, NameArg, RemoveArgs};
 use crate::org::connections;
 use crate::output::{self, Exit, Outcome, usage};
 
@@ -24,6 +24,7 @@ pub(crate) async fn run(global: &GlobalArgs, command: ConnectCommand) -> anyhow:
         ConnectCommand::List(args) => list(&connections, args),
         ConnectCommand::Show(args) => show(&connections, global, args),
         ConnectCommand::Test(args) => test(&connections, global, args).await,
+        ConnectCommand::Login(args) => login(&connections, global, args).await,
         ConnectCommand::Remove(RemoveArgs { name }) => {
             if !connections.remove(&name)? {
                 return Err(usage(format!("no connection named {name:?}")));
@@ -97,7 +98,7 @@ async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome
         }
     }
     if flow == Flow::Web {
-        let token = crate::commands::web::authorize(&profile, &secrets, &args).await?;
+        let token = crate::commands::web::authorize(&profile, &secrets, args.wait).await?;
         secrets.set(SecretKind::RefreshToken, token);
     }
 
@@ -117,6 +118,100 @@ async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome
         connections.set_default(&args.name)?;
     }
     report_saved(&args, &profile, &checked)
+}
+
+/// `connect login`: the connection's login again, with its stored settings and secrets read
+/// as `add` reads them (the environment, else the terminal, else the stored ones); for the web
+/// flow, the browser login again. Saved only once it worked.
+async fn login(
+    connections: &Connections,
+    global: &GlobalArgs,
+    args: LoginArgs,
+) -> anyhow::Result<Outcome> {
+    let name = connections.resolve_name(args.name.as_deref().or(global.connection.as_deref()))?;
+    let profile = connections.get(&name)?;
+    let current = connections.secrets(&name)?;
+    let mut secrets = Secrets::default();
+    for &(kind, required) in profile.flow.secrets() {
+        if profile.flow == Flow::Web && kind == SecretKind::RefreshToken {
+            continue; // the browser login gets a new one
+        }
+        if let Some(value) = login_secret_input(connections, &name, &current, kind, required)? {
+            secrets.set(kind, value);
+        }
+    }
+    if profile.flow == Flow::Web {
+        let token = crate::commands::web::authorize(&profile, &secrets, args.wait).await?;
+        secrets.set(SecretKind::RefreshToken, token);
+    }
+    let checked = connections
+        .reauthorize(&name, &secrets)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::Client => {
+                anyhow::Error::new(e).context(format!("connection {name:?} was left as it was"))
+            }
+            _ => e.into(),
+        })?;
+    let verified = &checked.verified;
+    if args.json {
+        output::json(&json!({
+            "name": name,
+            "flow": profile.flow.as_str(),
+            "instance_url": checked.instance_url,
+            "org_id": verified.org_id,
+            "user_id": verified.user_id,
+            "username": verified.username,
+        }))?;
+    } else {
+        output::stdout(&format!(
+            "Logged in to connection {name:?} again: {} on {} (org {}).\n",
+            verified.username.as_deref().unwrap_or("?"),
+            checked.instance_url,
+            verified.org_id.as_deref().unwrap_or("?"),
+        ))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// A secret for `connect login`: the environment's, else asked on the terminal (Enter keeps
+/// the stored one), else the stored one.
+fn login_secret_input(
+    connections: &Connections,
+    name: &str,
+    current: &Secrets,
+    kind: SecretKind,
+    required: bool,
+) -> anyhow::Result<Option<SecretString>> {
+    if let Some(value) = connections.env_secret(kind) {
+        return Ok(Some(value.clone()));
+    }
+    let stored = current
+        .get(kind)
+        .filter(|s| !s.expose_secret().is_empty())
+        .cloned();
+    if std::io::stdin().is_terminal() {
+        let keep = if stored.is_some() {
+            " (Enter keeps the stored one)"
+        } else if required {
+            ""
+        } else {
+            " (Enter for none)"
+        };
+        let value = rpassword::prompt_password(format!("{}{keep}: ", capitalise(kind.describe())))
+            .context("reading a secret from the terminal")?;
+        if !value.is_empty() {
+            return Ok(Some(value.into()));
+        }
+    }
+    if stored.is_none() && required {
+        return Err(usage(format!(
+            "connection {name:?} has no {} stored: set {} or run this in a terminal to be asked",
+            kind.describe(),
+            kind.env_var()
+        )));
+    }
+    Ok(stored)
 }
 
 fn report_saved(args: &AddArgs, profile: &Profile, checked: &Check) -> anyhow::Result<Outcome> {
@@ -372,6 +467,7 @@ async fn test(
 ) -> anyhow::Result<Outcome> {
     let name = connections.resolve_name(args.name.as_deref().or(global.connection.as_deref()))?;
     let (profile, builder) = connections.client_builder(&name)?;
+    output::using_connection(Some(&name), profile.flow);
     let checked = check(builder, profile.flow)
         .await
         .map_err(|e| anyhow::Error::new(e).context(format!("connection {name:?} does not work")))?;

@@ -500,8 +500,9 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
     config.auto_approve = true;
     let env = Env::with_config(config);
 
-    let mut child = env
-        .std_cmd(&[
+    let (output, url, printed) = web_login(
+        &env,
+        &[
             "connect",
             "add",
             "web",
@@ -515,40 +516,10 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
             "--wait",
             "30",
             "--json",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut url = None;
-    let mut printed = String::new();
-    while url.is_none() {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "no URL in:\n{printed}"
-        );
-        printed.push_str(&line);
-        url = line
-            .trim()
-            .starts_with("http")
-            .then(|| line.trim().to_string());
-    }
-    while !printed.contains("callback URL") {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "{printed}");
-        printed.push_str(&line);
-    }
-    let url = url.unwrap();
+        ],
+    );
     assert!(url.contains("code_challenge_method=S256"), "{url}");
     assert!(printed.contains(&callback), "{printed}");
-
-    // Play the browser: the org approves at once and redirects to the callback.
-    let page = env.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
-    assert!(page.contains("logged in"), "{page}");
-    let output = child.wait_with_output().unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -581,6 +552,207 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
         assert_ne!(now, previous, "the rotated refresh token was not stored");
         previous = now;
     }
+}
+
+/// Runs `forcebridge ARGS`, a command that starts a web login, and plays the browser once it
+/// prints the URL to open (the org approves at once and redirects to the callback). Returns
+/// the command's output (stdout; stderr after the URL), the URL, and what it printed before.
+fn web_login(env: &Env, args: &[&str]) -> (std::process::Output, String, String) {
+    let mut child = env
+        .std_cmd(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut url = None;
+    let mut printed = String::new();
+    while url.is_none() {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no URL in:\n{printed}"
+        );
+        printed.push_str(&line);
+        url = line
+            .trim()
+            .starts_with("http")
+            .then(|| line.trim().to_string());
+    }
+    while !printed.contains("callback URL") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{printed}");
+        printed.push_str(&line);
+    }
+    let url = url.unwrap();
+    let page = env.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
+    assert!(page.contains("logged in"), "{page}");
+    let mut output = child.wait_with_output().unwrap();
+    std::io::Read::read_to_end(&mut stderr, &mut output.stderr).unwrap();
+    (output, url, printed)
+}
+
+#[test]
+fn connect_login_puts_a_revoked_web_connection_right_in_the_browser() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let callback = format!("http://127.0.0.1:{port}/OauthRedirect");
+    let mut config = Config::builtin();
+    config.apps[0].callback_urls = vec![callback.clone()];
+    config.auto_approve = true;
+    let env = Env::with_config(config);
+    let (added, _, _) = web_login(
+        &env,
+        &[
+            "connect",
+            "add",
+            "web",
+            "--web",
+            "--login-url",
+            env.url(),
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--callback-url",
+            &callback,
+            "--wait",
+            "30",
+        ],
+    );
+    assert!(added.status.success());
+    let stored_refresh_token = || {
+        let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+        let line = secrets
+            .lines()
+            .find(|l| l.starts_with("refresh_token = "))
+            .unwrap()
+            .to_string();
+        line.trim_start_matches("refresh_token = ")
+            .trim_matches('"')
+            .to_string()
+    };
+    let revoked = stored_refresh_token();
+    // An admin revokes the app's access: the refresh token and its sessions stop working.
+    env.revoke(&revoked);
+    let refused = env
+        .cmd(&["-c", "web", "query", "SELECT Id FROM User"])
+        .assert()
+        .code(3);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(
+        stderr.contains("log in with the web flow again"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nhint: log in to it again with `forcebridge connect login web`"),
+        "{stderr}"
+    );
+
+    // `connect login` runs the browser login again with the stored settings.
+    let (login, url, _) = web_login(&env, &["connect", "login", "web", "--wait", "30", "--json"]);
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    assert!(
+        url.contains(&format!("redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}")),
+        "{url}"
+    );
+    let report: Value = serde_json::from_slice(&login.stdout).unwrap();
+    assert_eq!(report["username"], DEFAULT_USERNAME);
+    assert_ne!(stored_refresh_token(), revoked);
+    env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Id\n005"));
+}
+
+#[test]
+fn connect_login_checks_again_with_new_or_stored_secrets_and_saves_only_what_works() {
+    let env = Env::new();
+    let counter = env.login_counter();
+    env.cmd(&[
+        "connect",
+        "add",
+        "p",
+        "--password",
+        "--login-url",
+        &counter.url,
+        "--client-id",
+        DEFAULT_CLIENT_ID,
+        "--username",
+        DEFAULT_USERNAME,
+    ])
+    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+    .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+    .env("FORCEBRIDGE_SECURITY_TOKEN", crate::support::SECURITY_TOKEN)
+    .assert()
+    .success();
+    let kept = env.kept_token();
+
+    // The password is changed in Salesforce: the stored one no longer logs in (played here by
+    // storing a stale one, and revoking the session).
+    let connections = forcebridge_connect::Connections::open(
+        forcebridge_connect::Paths::in_dir(env.home()),
+        forcebridge_connect::EnvSecrets::default(),
+    );
+    let profile = connections.get("p").unwrap();
+    let mut stale = connections.secrets("p").unwrap();
+    stale.set(
+        forcebridge_connect::SecretKind::Password,
+        "old-password".to_string().into(),
+    );
+    connections.save("p", &profile, &stale).unwrap();
+    env.revoke(&kept);
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .code(3);
+
+    // A wrong one is refused, and nothing changes.
+    let before = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    let refused = env
+        .cmd(&["connect", "login", "p"])
+        .env("FORCEBRIDGE_PASSWORD", "still-wrong")
+        .assert()
+        .code(3);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("was left as it was"), "{stderr}");
+    assert_no_secret(&stderr, &["still-wrong", "old-password"]);
+    assert_eq!(
+        std::fs::read_to_string(env.file("secrets.toml")).unwrap(),
+        before
+    );
+
+    // The new one, from the environment as `add` reads it: saved once it logged in, with the
+    // stored consumer secret and security token, and a new session kept.
+    let logins = counter.count();
+    env.cmd(&["connect", "login", "p"])
+        .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Logged in to connection \"p\" again",
+        ));
+    assert_eq!(counter.count(), logins + 1);
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(secrets.contains(crate::support::PASSWORD));
+    assert!(!secrets.contains("old-password"));
+    let session = env.kept_token();
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .success();
+    assert_eq!(counter.count(), logins + 1, "the new session was kept");
+
+    // With nothing new to read, it checks again with the stored secrets: a fresh login, a
+    // fresh session.
+    env.cmd(&["connect", "login", "p"]).assert().success();
+    assert_eq!(counter.count(), logins + 2);
+    assert_ne!(env.kept_token(), session);
 }
 
 /// Whether `program` is on the PATH.
