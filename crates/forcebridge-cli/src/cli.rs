@@ -207,7 +207,9 @@ pub(crate) enum ConnectCommand {
   forcebridge connect add prod --web --client-id 3MVG9... --login-url acme
   forcebridge connect add etl --client-credentials --client-id 3MVG9... --login-url acme
   forcebridge connect add ci --jwt --client-id 3MVG9... --username ci@acme.com --key-file server.key
-  forcebridge connect add sandbox --password --login-url test --read-only ...")]
+  forcebridge connect add sandbox --password --login-url test --read-only ...
+  sf org display --verbose --json --target-org dev > dev.json
+  forcebridge connect add dev --sfdx-url-file dev.json")]
     Add(AddArgs),
     /// List saved connections.
     List(JsonArg),
@@ -265,7 +267,7 @@ pub(crate) struct RemoveArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("flow").required(true).args(["password", "client_credentials", "web", "jwt", "token"])))]
+#[command(group(ArgGroup::new("flow").required(true).args(["password", "client_credentials", "web", "jwt", "token", "sfdx_url_file"])))]
 pub(crate) struct AddArgs {
     /// The name to save the connection under (letters, digits, '-', '_', '.').
     #[arg(value_name = "NAME")]
@@ -288,6 +290,17 @@ pub(crate) struct AddArgs {
     /// cannot be renewed.
     #[arg(long, help_heading = "Flow")]
     pub(crate) token: bool,
+    /// Import a connection from the Salesforce CLI: FILE holds its auth URL
+    /// (force://<clientId>:<clientSecret>:<refreshToken>@<instance>, the "Sfdx Auth Url" of
+    /// `sf org display --verbose`), or the JSON of `sf org display --verbose --json`. It logs
+    /// in with the refresh token, where the URL says.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Flow",
+        conflicts_with_all = ["login_url", "instance_url", "username"]
+    )]
+    pub(crate) sfdx_url_file: Option<PathBuf>,
 
     /// Where to log in: login, test, a My Domain (acme or acme.my.salesforce.com) or any
     /// URL. [default: login]

@@ -42,6 +42,7 @@ mod keychain;
 mod profile;
 mod secrets;
 mod session;
+mod sfdx;
 mod store;
 mod target;
 
@@ -52,6 +53,7 @@ pub use keychain::Keychain;
 pub use profile::{Flow, Profile, SecretLocation, Verified, parse_login_url, validate_name};
 pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};
 pub use session::SessionInfo;
+pub use sfdx::{SALESFORCE_CLI_CLIENT_ID, SfdxAuthUrl};
 pub use store::{
     Check, Connections, Listing, Paths, WEB_SCOPES, check, client_builder, credentials, web_flow,
 };

@@ -8,8 +8,8 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use forcebridge_client::{ExposeSecret, SecretString};
 use forcebridge_connect::{
-    Check, Connections, ErrorKind, Flow, Profile, SecretKind, Secrets, check, parse_login_url,
-    validate_name,
+    Check, Connections, ErrorKind, Flow, Profile, SecretKind, Secrets, SfdxAuthUrl, check,
+    parse_login_url, validate_name,
 };
 use serde_json::{Value, json};
 
@@ -63,44 +63,10 @@ async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome
             name = args.name
         )));
     }
-    let flow = flow_of(&args);
-    let mut profile = Profile::new(flow);
-    profile.login_url = args
-        .login_url
-        .as_deref()
-        .map(|url| parse_login_url(url).map(|u| u.to_string()))
-        .transpose()?;
-    profile.instance_url = args
-        .instance_url
-        .as_deref()
-        .map(|url| url.trim().trim_end_matches('/').to_string());
-    profile.api_version = args
-        .api_version
-        .parse::<forcebridge_client::ApiVersion>()
-        .map_err(|e| usage(e.to_string()))?
-        .to_string();
-    profile.read_only = args.read_only;
-    profile.client_id = args.client_id.clone();
-    profile.username = args.username.clone();
-    if flow == Flow::Web {
-        profile.redirect_uri = Some(args.callback_url.clone());
-        profile.pkce = Some(!args.no_pkce);
-    }
-    profile.validate()?;
-
-    let mut secrets = Secrets::default();
-    for &(kind, required) in flow.secrets() {
-        if flow == Flow::Web && kind == SecretKind::RefreshToken {
-            continue; // the flow itself obtains it
-        }
-        if let Some(value) = secret_input(connections, &args, kind, required)? {
-            secrets.set(kind, value);
-        }
-    }
-    if flow == Flow::Web {
-        let token = crate::commands::web::authorize(&profile, &secrets, args.wait).await?;
-        secrets.set(SecretKind::RefreshToken, token);
-    }
+    let (profile, secrets) = match &args.sfdx_url_file {
+        Some(path) => imported(&args, path)?,
+        None => asked(connections, &args).await?,
+    };
 
     let added = if args.force {
         connections
@@ -212,6 +178,82 @@ fn login_secret_input(
         )));
     }
     Ok(stored)
+}
+
+/// The connection `add` describes, with its secrets from the environment, the terminal, the
+/// key file or (for the web flow) a browser login.
+async fn asked(connections: &Connections, args: &AddArgs) -> anyhow::Result<(Profile, Secrets)> {
+    let flow = flow_of(args);
+    let mut profile = Profile::new(flow);
+    profile.login_url = args
+        .login_url
+        .as_deref()
+        .map(|url| parse_login_url(url).map(|u| u.to_string()))
+        .transpose()?;
+    profile.instance_url = args
+        .instance_url
+        .as_deref()
+        .map(|url| url.trim().trim_end_matches('/').to_string());
+    common_settings(&mut profile, args)?;
+    profile.client_id = args.client_id.clone();
+    profile.username = args.username.clone();
+    if flow == Flow::Web {
+        profile.redirect_uri = Some(args.callback_url.clone());
+        profile.pkce = Some(!args.no_pkce);
+    }
+    profile.validate()?;
+
+    let mut secrets = Secrets::default();
+    for &(kind, required) in flow.secrets() {
+        if flow == Flow::Web && kind == SecretKind::RefreshToken {
+            continue; // the flow itself obtains it
+        }
+        if let Some(value) = secret_input(connections, args, kind, required)? {
+            secrets.set(kind, value);
+        }
+    }
+    if flow == Flow::Web {
+        let token = crate::commands::web::authorize(&profile, &secrets, args.wait).await?;
+        secrets.set(SecretKind::RefreshToken, token);
+    }
+    Ok((profile, secrets))
+}
+
+/// The connection a Salesforce CLI auth URL describes (`--sfdx-url-file`): a web-flow
+/// connection with the refresh token, logging in where the URL says.
+fn imported(args: &AddArgs, path: &std::path::Path) -> anyhow::Result<(Profile, Secrets)> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the Salesforce CLI auth URL file {}",
+            path.display()
+        )
+    })?;
+    let url = SfdxAuthUrl::from_file_contents(&text)
+        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    if let Some(id) = &args.client_id
+        && *id != url.client_id
+    {
+        return Err(usage(format!(
+            "--client-id (or FORCEBRIDGE_CLIENT_ID) is {id:?}, but the auth URL in {} is for client id {:?}: leave it out",
+            path.display(),
+            url.client_id
+        )));
+    }
+    let mut profile = url.profile();
+    common_settings(&mut profile, args)?;
+    profile.validate()?;
+    Ok((profile, url.secrets()))
+}
+
+/// The settings every flow takes: API version and read-only.
+fn common_settings(profile: &mut Profile, args: &AddArgs) -> anyhow::Result<()> {
+    profile.api_version = args
+        .api_version
+        .parse::<forcebridge_client::ApiVersion>()
+        .map_err(|e| usage(e.to_string()))?
+        .to_string();
+    profile.read_only = args.read_only;
+    Ok(())
 }
 
 fn report_saved(args: &AddArgs, profile: &Profile, checked: &Check) -> anyhow::Result<Outcome> {

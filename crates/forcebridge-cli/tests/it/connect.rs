@@ -755,6 +755,132 @@ fn connect_login_checks_again_with_new_or_stored_secrets_and_saves_only_what_wor
     assert_ne!(env.kept_token(), session);
 }
 
+/// A refresh token for the org's first app, got as the Salesforce CLI would have got it: an
+/// approved authorization request (the org approves at once), then the code exchanged.
+fn refresh_token_from(env: &Env, callback: &str) -> String {
+    env.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let authorized = http
+            .get(format!("{}/services/oauth2/authorize", env.url()))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("redirect_uri", callback),
+                ("scope", "api refresh_token"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = authorized.headers()["location"].to_str().unwrap();
+        let code = reqwest::Url::parse(location)
+            .unwrap()
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .map(|(_, code)| code.into_owned())
+            .unwrap_or_else(|| panic!("no code in {location}"));
+        let token: Value = http
+            .post(format!("{}/services/oauth2/token", env.url()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+                ("redirect_uri", callback),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        token["refresh_token"].as_str().unwrap().to_string()
+    })
+}
+
+#[test]
+fn a_salesforce_cli_auth_url_imports_a_refresh_token_connection() {
+    let callback = "http://localhost:1717/OauthRedirect";
+    let mut config = Config::builtin();
+    config.apps[0].callback_urls = vec![callback.to_string()];
+    config.auto_approve = true;
+    let env = Env::with_config(config);
+    // The local org is plain HTTP, so the URLs name the scheme (the Salesforce CLI leaves
+    // `https://` out for a real org).
+    let host = env.url().to_string();
+    let write = |name: &str, contents: String| {
+        let path = env.file(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    };
+    let with_secret = refresh_token_from(&env, callback);
+    let plain = write(
+        "auth-url.txt",
+        format!("force://{DEFAULT_CLIENT_ID}:{CLIENT_SECRET}:{with_secret}@{host}\n"),
+    );
+    let without_secret = refresh_token_from(&env, callback);
+    let json = write(
+        "display.json",
+        serde_json::json!({
+            "status": 0,
+            "result": {
+                "username": DEFAULT_USERNAME,
+                "sfdxAuthUrl": format!("force://{DEFAULT_CLIENT_ID}::{without_secret}@{host}"),
+            },
+            "warnings": [],
+        })
+        .to_string(),
+    );
+    for (name, file, token) in [
+        ("from-url", &plain, &with_secret),
+        ("from-json", &json, &without_secret),
+    ] {
+        let added = env
+            .cmd(&["connect", "add", name, "--sfdx-url-file", file, "--json"])
+            .assert()
+            .success();
+        let (stdout, stderr) = outputs(&added);
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report["username"], DEFAULT_USERNAME);
+        assert_eq!(report["flow"], "web");
+        assert_no_secret(&stdout, &[token]);
+        assert_no_secret(&stderr, &[token]);
+        env.cmd(&["-c", name, "query", "SELECT Id FROM User", "--csv"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("Id\n005"));
+    }
+    // The refresh tokens went to the secret store, never to the profiles file.
+    let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    assert_no_secret(&profiles, &[&with_secret, &without_secret]);
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(secrets.contains(&with_secret) && secrets.contains(&without_secret));
+
+    // A file that holds no auth URL is refused before anything is sent, without its contents.
+    let bad = write("bad.txt", format!("{with_secret}@{host}\n"));
+    let refused = env
+        .cmd(&["connect", "add", "bad", "--sfdx-url-file", &bad])
+        .assert()
+        .code(2);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("force://<clientId>"), "{stderr}");
+    assert_no_secret(&stderr, &[&with_secret]);
+    // A refresh token the org does not know: nothing saved, and the org's answer said.
+    let unknown = write(
+        "unknown.txt",
+        format!("force://{DEFAULT_CLIENT_ID}::5Aep861notatoken@{host}"),
+    );
+    env.cmd(&["connect", "add", "unknown", "--sfdx-url-file", &unknown])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("invalid_grant"));
+    let list = env.cmd(&["connect", "list", "--json"]).assert().success();
+    let list: Value = serde_json::from_str(&outputs(&list).0).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
+
 /// Whether `program` is on the PATH.
 fn installed(program: &str) -> bool {
     std::process::Command::new("sh")
