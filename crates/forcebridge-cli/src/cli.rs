@@ -315,6 +315,11 @@ pub(crate) struct AddArgs {
     /// Refuse every write through this connection before it is sent.
     #[arg(long)]
     pub(crate) read_only: bool,
+    /// Trust the certificate authorities in this PEM file besides the system's: for an org
+    /// served over HTTPS by a private authority, such as `forcebridge emulator --tls` (which
+    /// prints the path). The path is saved with the connection.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) ca_file: Option<PathBuf>,
     /// The connected app's consumer key.
     #[arg(long, env = "FORCEBRIDGE_CLIENT_ID", value_name = "KEY")]
     pub(crate) client_id: Option<String>,

@@ -81,7 +81,9 @@ pub(crate) fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
                 Some(frame) => stderr(frame),
                 None => stderr(&format!("error: {error:#}\n")),
             }
-            if let Some(hint) = login_hint(&error) {
+            if let Some(hint) = certificate_hint(&error) {
+                stderr(&format!("hint: {hint}\n"));
+            } else if let Some(hint) = login_hint(&error) {
                 stderr(&format!("hint: {hint}\n"));
             }
             // A saved connection whose login the org refused is put right by logging in again.
@@ -149,6 +151,17 @@ fn login_hint(error: &anyhow::Error) -> Option<&'static str> {
             let (_, flow) = CONNECTION.get()?;
             forcebridge_connect::login_hint(*flow, refused_login(error)?)
         })
+}
+
+/// How to trust an org whose TLS certificate was refused (the client never retries that).
+fn certificate_hint(error: &anyhow::Error) -> Option<&'static str> {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<forcebridge_client::Error>())
+        .any(forcebridge_client::Error::is_certificate_error)
+        .then_some(
+            "the org's TLS certificate is not trusted on this machine: if a private authority signed it (a local org's), save the connection with that authority's certificate: `forcebridge connect add NAME ... --ca-file PATH` (add --force to replace a saved one); `forcebridge emulator --tls` prints the exact command",
+        )
 }
 
 /// The client's auth error in the chain: the org refused a login or a session.

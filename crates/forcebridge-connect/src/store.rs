@@ -553,7 +553,8 @@ fn not_found(message: &str, file: &ProfilesFile) -> Error {
     Error::new(ErrorKind::NotFound, message)
 }
 
-/// A client builder for `profile` with `secrets`: its credentials, API version and access mode.
+/// A client builder for `profile` with `secrets`: its credentials, API version, access mode
+/// and the certificate authorities of its CA file.
 pub fn client_builder(profile: &Profile, secrets: &Secrets) -> Result<ClientBuilder> {
     profile.validate()?;
     let mut builder = Client::builder(credentials(profile, secrets)?)
@@ -561,6 +562,9 @@ pub fn client_builder(profile: &Profile, secrets: &Secrets) -> Result<ClientBuil
         .user_agent(concat!("forcebridge/", env!("CARGO_PKG_VERSION")));
     if profile.read_only {
         builder = builder.access(Access::ReadOnly);
+    }
+    if let Some(path) = &profile.ca_file {
+        builder = builder.add_root_certificate_file(path);
     }
     Ok(builder)
 }
@@ -590,6 +594,10 @@ pub fn web_flow(profile: &Profile, secrets: &Secrets) -> Result<WebServerFlow> {
     }
     flow.pkce = profile.pkce.unwrap_or(true);
     flow.scopes = WEB_SCOPES.iter().map(|s| s.to_string()).collect();
+    if let Some(path) = &profile.ca_file {
+        flow.trust_root_certificate_file(path)
+            .map_err(|e| Error::client("the connection's CA file cannot be used", e))?;
+    }
     Ok(flow)
 }
 

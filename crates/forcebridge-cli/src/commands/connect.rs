@@ -245,7 +245,7 @@ fn imported(args: &AddArgs, path: &std::path::Path) -> anyhow::Result<(Profile, 
     Ok((profile, url.secrets()))
 }
 
-/// The settings every flow takes: API version and read-only.
+/// The settings every flow takes: API version, read-only, CA file.
 fn common_settings(profile: &mut Profile, args: &AddArgs) -> anyhow::Result<()> {
     profile.api_version = args
         .api_version
@@ -253,6 +253,15 @@ fn common_settings(profile: &mut Profile, args: &AddArgs) -> anyhow::Result<()> 
         .map_err(|e| usage(e.to_string()))?
         .to_string();
     profile.read_only = args.read_only;
+    // Saved as an absolute path, so that commands run from anywhere find it.
+    profile.ca_file = args
+        .ca_file
+        .as_deref()
+        .map(|path| {
+            std::fs::canonicalize(path)
+                .map_err(|e| usage(format!("--ca-file {}: {e}", path.display())))
+        })
+        .transpose()?;
     Ok(())
 }
 
@@ -463,6 +472,9 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
     }
     if let Some(uri) = &profile.redirect_uri {
         line("callback url", uri);
+    }
+    if let Some(path) = &profile.ca_file {
+        line("ca file", &path.display().to_string());
     }
     for (kind, state) in &secret_state {
         line(kind, state);

@@ -191,6 +191,9 @@ struct Details {
     records: Option<u64>,
     /// Environment variables that make clients trust the certificate.
     trust: Option<Trust>,
+    /// The command that saves a forcebridge connection to this org (with `--ca-file` over
+    /// HTTPS); it asks for the secrets above, or reads them from the environment.
+    connect_command: String,
 }
 
 #[derive(Serialize)]
@@ -216,7 +219,21 @@ impl Details {
             .find(|a| a.allow_password_flow && !a.client_secret.is_empty())
             .or_else(|| org.config.apps.first());
         let cert_file = emulator.trust_file().map(Path::to_path_buf);
+        let client_id = app.map(|a| a.client_id.clone()).unwrap_or_default();
+        let mut connect_command = format!(
+            "forcebridge connect add local --password --login-url {} --client-id {} --username {}",
+            shell_word(&url),
+            shell_word(&client_id),
+            shell_word(&user.username)
+        );
+        if let Some(file) = &cert_file {
+            connect_command.push_str(&format!(
+                " --ca-file {}",
+                shell_word(&file.display().to_string())
+            ));
+        }
         Details {
+            connect_command,
             instance_url: url.clone(),
             api_version: version.clone(),
             username: user.username.clone(),
@@ -286,7 +303,40 @@ impl Details {
                 self.url
             ));
         }
+        out.push_str(&format!(
+            "\nConnect forcebridge to it (it asks for the client secret, password and security token above):\n  {}\n",
+            self.connect_command
+        ));
         out.push_str("\nPress Ctrl-C to stop.\n");
         out
+    }
+}
+
+/// `text` as one shell word: as it is when it is made of safe characters, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:@%+=,".contains(c));
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("/tmp/ca.pem"), "/tmp/ca.pem");
+        assert_eq!(
+            shell_word("https://localhost:8443"),
+            "https://localhost:8443"
+        );
+        assert_eq!(shell_word("/my certs/ca.pem"), "'/my certs/ca.pem'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 }

@@ -881,6 +881,88 @@ fn a_salesforce_cli_auth_url_imports_a_refresh_token_connection() {
     assert_eq!(list.as_array().unwrap().len(), 2);
 }
 
+#[test]
+fn an_org_over_https_is_reached_with_its_ca_file_and_refused_at_once_without() {
+    let env = Env::with_tls();
+    let trust_file = env.trust_file();
+    let add = |name: &str, login_url: &str, extra: &[&str]| {
+        env.cmd(&[
+            "connect",
+            "add",
+            name,
+            "--password",
+            "--login-url",
+            login_url,
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+        ])
+        .args(extra)
+        .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+        .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+        .env("FORCEBRIDGE_SECURITY_TOKEN", crate::support::SECURITY_TOKEN)
+        .assert()
+    };
+
+    // Without the CA file: refused in one attempt (one connection, no retries), with an error
+    // that says why and a hint that says how to trust it; nothing saved.
+    let counter = env.login_counter();
+    let refused = add("untrusted", &counter.url, &[]).code(5);
+    let (_, stderr) = outputs(&refused);
+    assert!(
+        stderr.contains("the server's TLS certificate is not trusted"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+    assert!(stderr.contains("--ca-file PATH"), "{stderr}");
+    assert!(!stderr.contains("retrying"), "{stderr}");
+    assert_eq!(counter.connections(), 1, "one attempt");
+    assert!(!env.file("connections.toml").exists());
+
+    // With it: saved (with the file's absolute path), shown, and used by later commands.
+    add(
+        "tls",
+        env.url(),
+        &["--ca-file", trust_file.to_str().unwrap()],
+    )
+    .success();
+    let shown = env
+        .cmd(&["connect", "show", "tls", "--json"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&shown).0).unwrap();
+    assert_eq!(
+        report["profile"]["ca_file"],
+        trust_file.canonicalize().unwrap().to_str().unwrap()
+    );
+    env.cmd(&["query", "SELECT Id FROM User", "--csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Id\n005"));
+
+    // A CA file that has gone is named in the error.
+    let moved = env.file("moved.pem");
+    std::fs::rename(&trust_file, &moved).unwrap();
+    let failed = env.cmd(&["connect", "test", "tls"]).assert().code(2);
+    let (_, stderr) = outputs(&failed);
+    assert!(stderr.contains(trust_file.to_str().unwrap()), "{stderr}");
+    // A missing file is refused when the connection is added, too.
+    env.cmd(&[
+        "connect",
+        "add",
+        "x",
+        "--token",
+        "--instance-url",
+        env.url(),
+    ])
+    .args(["--ca-file", "/no/such/ca.pem"])
+    .env("FORCEBRIDGE_ACCESS_TOKEN", "t")
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("--ca-file /no/such/ca.pem"));
+}
+
 /// Whether `program` is on the PATH.
 fn installed(program: &str) -> bool {
     std::process::Command::new("sh")

@@ -21,6 +21,8 @@ pub(crate) const SECRETS: [&str; 3] = [CLIENT_SECRET, PASSWORD, SECURITY_TOKEN];
 pub(crate) struct Env {
     pub(crate) emulator: Emulator,
     pub(crate) home: tempfile::TempDir,
+    /// With TLS, the directory of the certificate file clients must trust.
+    certs: Option<tempfile::TempDir>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -36,7 +38,17 @@ impl Env {
     }
 
     /// `config` with the test secrets in place of the built-in ones.
-    pub(crate) fn with_config(mut config: Config) -> Env {
+    pub(crate) fn with_config(config: Config) -> Env {
+        Env::start(config, false)
+    }
+
+    /// The built-in org with the test secrets, served over HTTPS by its own certificate
+    /// authority (see [`Env::trust_file`]).
+    pub(crate) fn with_tls() -> Env {
+        Env::start(Config::builtin(), true)
+    }
+
+    fn start(mut config: Config, tls: bool) -> Env {
         config.users[0].password = PASSWORD.into();
         config.users[0].security_token = SECURITY_TOKEN.into();
         config.apps[0].client_secret = CLIENT_SECRET.into();
@@ -45,14 +57,27 @@ impl Env {
             .enable_all()
             .build()
             .unwrap();
-        let emulator = runtime
-            .block_on(Emulator::start(config, "127.0.0.1:0".parse().unwrap()))
-            .unwrap();
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let (emulator, certs) = if tls {
+            let certs = tempfile::tempdir().unwrap();
+            let file = certs.path().join("ca.pem");
+            let emulator = runtime.block_on(Emulator::start_tls(config, addr, &file));
+            (emulator, Some(certs))
+        } else {
+            (runtime.block_on(Emulator::start(config, addr)), None)
+        };
         Env {
-            emulator,
+            emulator: emulator.unwrap(),
             home: tempfile::tempdir().unwrap(),
+            certs,
             runtime,
         }
+    }
+
+    /// With TLS, the certificate file clients must trust.
+    pub(crate) fn trust_file(&self) -> PathBuf {
+        let certs = self.certs.as_ref().expect("an org started with_tls");
+        certs.path().join("ca.pem")
     }
 
     /// Runs a future on the org's runtime (for tests that play the browser).
@@ -138,14 +163,17 @@ impl Env {
         .assert()
     }
 
-    /// A proxy in front of the org that counts token requests (see [`LoginCounter`]).
+    /// A proxy in front of the org that counts token requests and connections (see
+    /// [`LoginCounter`]).
     pub(crate) fn login_counter(&self) -> LoginCounter {
-        let target: SocketAddr = self
-            .url()
-            .trim_start_matches("http://")
-            .parse()
-            .expect("a plain-HTTP org on an IP address");
-        self.block_on(LoginCounter::start(target))
+        let port = self.url().rsplit(':').next().unwrap();
+        let target: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let scheme = if self.certs.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        self.block_on(LoginCounter::start(target, scheme))
     }
 
     /// The access token of the session kept in the secrets file.
@@ -203,21 +231,26 @@ pub(crate) fn assert_no_secret(text: &str, extra: &[&str]) {
 }
 
 /// A TCP proxy in front of the org that counts the token requests sent through it
-/// (`POST /services/oauth2/token`): what a real org counts against its login rate limit.
+/// (`POST /services/oauth2/token`: what a real org counts against its login rate limit; seen
+/// only over plain HTTP), and the connections made through it (over HTTPS, one per attempt).
 pub(crate) struct LoginCounter {
     /// The proxy's URL, to log in through.
     pub(crate) url: String,
     token_requests: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl LoginCounter {
-    async fn start(target: SocketAddr) -> LoginCounter {
+    async fn start(target: SocketAddr, scheme: &str) -> LoginCounter {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let token_requests = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
         let counter = token_requests.clone();
+        let accepted = connections.clone();
         tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let counter = counter.clone();
                 tokio::spawn(async move {
                     let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
@@ -235,12 +268,18 @@ impl LoginCounter {
         LoginCounter {
             url,
             token_requests,
+            connections,
         }
     }
 
     /// How many token requests went through so far.
     pub(crate) fn count(&self) -> usize {
         self.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many connections were made through it so far.
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 }
 
