@@ -46,7 +46,8 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:
   forcebridge query \"SELECT Id, Name, Account.Name FROM Contact LIMIT 10\"
   forcebridge query \"SELECT Id, Email FROM Lead WHERE CreatedDate = TODAY\" --csv > leads.csv
-  forcebridge query --all \"SELECT Id FROM Account WHERE IsDeleted = true\" --jsonl")]
+  forcebridge query --all \"SELECT Id FROM Account WHERE IsDeleted = true\" --jsonl
+  forcebridge query --tooling \"SELECT Id, Name FROM ApexClass\"")]
     Query(QueryArgs),
     /// Print one record by id.
     Get(GetArgs),
@@ -362,6 +363,10 @@ pub(crate) struct QueryArgs {
     /// Include deleted and archived records (queryAll).
     #[arg(long)]
     pub(crate) all: bool,
+    /// Query the Tooling API (its objects describe the org's metadata: ApexClass,
+    /// EntityDefinition, FieldDefinition, ...).
+    #[arg(long, conflicts_with = "all")]
+    pub(crate) tooling: bool,
     /// Records per page requested from the org (200 to 2000).
     #[arg(long, value_name = "N")]
     pub(crate) batch_size: Option<u32>,
@@ -538,6 +543,10 @@ pub(crate) struct ExportArgs {
     /// Include deleted and archived records (queryAll).
     #[arg(long)]
     pub(crate) all: bool,
+    /// Query the Tooling API (its objects describe the org's metadata: ApexClass,
+    /// EntityDefinition, FieldDefinition, ...).
+    #[arg(long, conflicts_with = "all")]
+    pub(crate) tooling: bool,
     /// Records per results page.
     #[arg(long, value_name = "N")]
     pub(crate) max_records: Option<u64>,

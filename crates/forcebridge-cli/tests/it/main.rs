@@ -5,3 +5,4 @@ mod data;
 mod emulator;
 mod soql;
 mod support;
+mod tooling;
