@@ -1023,6 +1023,8 @@ env FORCEBRIDGE_CLIENT_SECRET="$CS" FORCEBRIDGE_PASSWORD="$PW" FORCEBRIDGE_SECUR
   "$FB" connect add kc --password --login-url "$URL" --client-id "$CLIENT_ID" --username "$USER_NAME" || exit 91
 "$FB" connect show kc || exit 92
 "$FB" query "SELECT COUNT() FROM Account" || exit 93
+# The session the add logged in with is kept in the keychain too, never in the file.
+"$FB" connect show kc | grep -q "kept in the OS keychain (token redacted)" || exit 96
 cp "$FORCEBRIDGE_HOME/connections.toml" "$FORCEBRIDGE_HOME/saved.toml"
 "$FB" connect remove kc || exit 94
 FORCEBRIDGE_SECRETS=keychain "$FB" connect list || exit 95
