@@ -26,7 +26,17 @@
 //! ```
 //!
 //! Saving a connection never checks it; [`Connections::add`] checks first (a real token
-//! request, see [`check`]) and saves only what logged in.
+//! request, see [`check`]) and saves only what logged in, and never replaces a saved one
+//! ([`Connections::add_or_replace`] does, [`Connections::reauthorize`] logs in again with a
+//! saved one's settings). A connection from the Salesforce CLI is read from its auth URL
+//! ([`SfdxAuthUrl`]).
+//!
+//! A connection logs in once, not on every use: the session it gets is kept with its secrets
+//! (the secrets file or the keychain) and the next client built for it
+//! ([`Connections::client_builder`], [`Connections::connect`]) starts from it, logging in only
+//! when it is missing, known to have expired, or refused by the org. A kept session serves only
+//! the settings and user it was issued for ([`Connections::cached_session`] says what may be
+//! shown of it: never the token).
 //!
 //! # Features
 //!
