@@ -46,7 +46,8 @@ pub(crate) enum Command {
     #[command(after_help = "Examples:
   forcebridge query \"SELECT Id, Name, Account.Name FROM Contact LIMIT 10\"
   forcebridge query \"SELECT Id, Email FROM Lead WHERE CreatedDate = TODAY\" --csv > leads.csv
-  forcebridge query --all \"SELECT Id FROM Account WHERE IsDeleted = true\" --jsonl")]
+  forcebridge query --all \"SELECT Id FROM Account WHERE IsDeleted = true\" --jsonl
+  forcebridge query --tooling \"SELECT Id, Name FROM ApexClass\"")]
     Query(QueryArgs),
     /// Print one record by id.
     Get(GetArgs),
@@ -237,7 +238,9 @@ pub(crate) enum ConnectCommand {
   forcebridge connect add prod --web --client-id 3MVG9... --login-url acme
   forcebridge connect add etl --client-credentials --client-id 3MVG9... --login-url acme
   forcebridge connect add ci --jwt --client-id 3MVG9... --username ci@acme.com --key-file server.key
-  forcebridge connect add sandbox --password --login-url test --read-only ...")]
+  forcebridge connect add sandbox --password --login-url test --read-only ...
+  sf org display --verbose --json --target-org dev > dev.json
+  forcebridge connect add dev --sfdx-url-file dev.json")]
     Add(AddArgs),
     /// List saved connections.
     List(JsonArg),
@@ -245,6 +248,13 @@ pub(crate) enum ConnectCommand {
     Show(NameArg),
     /// Log in, make a cheap API call, and report the user, org, versions and API usage.
     Test(NameArg),
+    /// Log in to a saved connection again, with its settings: after a password change, or a
+    /// revoked refresh token (the web flow opens the browser again). Secrets are read as `add`
+    /// reads them; on a terminal, Enter keeps the stored one. Saved only once it worked.
+    #[command(after_help = "Examples:
+  forcebridge connect login prod          # web flow: log in in the browser again
+  FORCEBRIDGE_PASSWORD=... forcebridge connect login etl")]
+    Login(LoginArgs),
     /// Forget a connection and its secrets.
     Remove(RemoveArgs),
     /// Make a connection the one commands use by default.
@@ -269,13 +279,26 @@ pub(crate) struct NameArg {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// The connection. [default: --connection, or the default connection]
+    #[arg(value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// How long the web flow waits for the browser, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) wait: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct RemoveArgs {
     #[arg(value_name = "NAME")]
     pub(crate) name: String,
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("flow").required(true).args(["password", "client_credentials", "web", "jwt", "token"])))]
+#[command(group(ArgGroup::new("flow").required(true).args(["password", "client_credentials", "web", "jwt", "token", "sfdx_url_file"])))]
 pub(crate) struct AddArgs {
     /// The name to save the connection under (letters, digits, '-', '_', '.').
     #[arg(value_name = "NAME")]
@@ -298,6 +321,17 @@ pub(crate) struct AddArgs {
     /// cannot be renewed.
     #[arg(long, help_heading = "Flow")]
     pub(crate) token: bool,
+    /// Import a connection from the Salesforce CLI: FILE holds its auth URL
+    /// (force://<clientId>:<clientSecret>:<refreshToken>@<instance>, the "Sfdx Auth Url" of
+    /// `sf org display --verbose`), or the JSON of `sf org display --verbose --json`. It logs
+    /// in with the refresh token, where the URL says.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Flow",
+        conflicts_with_all = ["login_url", "instance_url", "username"]
+    )]
+    pub(crate) sfdx_url_file: Option<PathBuf>,
 
     /// Where to log in: login, test, a My Domain (acme or acme.my.salesforce.com) or any
     /// URL. [default: login]
@@ -312,6 +346,11 @@ pub(crate) struct AddArgs {
     /// Refuse every write through this connection before it is sent.
     #[arg(long)]
     pub(crate) read_only: bool,
+    /// Trust the certificate authorities in this PEM file besides the system's: for an org
+    /// served over HTTPS by a private authority, such as `forcebridge emulator --tls` (which
+    /// prints the path). The path is saved with the connection.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) ca_file: Option<PathBuf>,
     /// The connected app's consumer key.
     #[arg(long, env = "FORCEBRIDGE_CLIENT_ID", value_name = "KEY")]
     pub(crate) client_id: Option<String>,
@@ -337,6 +376,10 @@ pub(crate) struct AddArgs {
     /// Make this the default connection.
     #[arg(long)]
     pub(crate) default: bool,
+    /// Replace a connection already saved under NAME (only once the new settings have logged
+    /// in; a failed check leaves it as it was).
+    #[arg(long)]
+    pub(crate) force: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -350,6 +393,10 @@ pub(crate) struct QueryArgs {
     /// Include deleted and archived records (queryAll).
     #[arg(long)]
     pub(crate) all: bool,
+    /// Query the Tooling API (its objects describe the org's metadata: ApexClass,
+    /// EntityDefinition, FieldDefinition, ...).
+    #[arg(long, conflicts_with = "all")]
+    pub(crate) tooling: bool,
     /// Records per page requested from the org (200 to 2000).
     #[arg(long, value_name = "N")]
     pub(crate) batch_size: Option<u32>,
@@ -577,6 +624,10 @@ pub(crate) struct ExportArgs {
     /// Include deleted and archived records (queryAll).
     #[arg(long)]
     pub(crate) all: bool,
+    /// Query the Tooling API (its objects describe the org's metadata: ApexClass,
+    /// EntityDefinition, FieldDefinition, ...).
+    #[arg(long, conflicts_with = "all")]
+    pub(crate) tooling: bool,
     /// Records per results page.
     #[arg(long, value_name = "N")]
     pub(crate) max_records: Option<u64>,

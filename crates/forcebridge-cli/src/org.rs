@@ -42,6 +42,7 @@ impl Org {
     }
 
     async fn login(connection: Connection) -> anyhow::Result<Org> {
+        crate::output::using_connection(connection.name(), connection.flow());
         connection.login().await?;
         Ok(Org {
             client: connection.client().clone(),

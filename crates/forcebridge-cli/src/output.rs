@@ -5,6 +5,19 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use forcebridge_connect::Flow;
+
+/// The saved connection (its name, `None` for the local org) and login flow this command
+/// opened: a refused login can happen on any request (a kept session the org no longer
+/// accepts is replaced on the spot), and the hint printed with it depends on the flow.
+static CONNECTION: OnceLock<(Option<String>, Flow)> = OnceLock::new();
+
+/// Records the connection this command uses, for the hints printed with a refused login.
+pub(crate) fn using_connection(name: Option<&str>, flow: Flow) {
+    let _ = CONNECTION.set((name.map(str::to_string), flow));
+}
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +81,18 @@ pub(crate) fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
                 Some(frame) => stderr(frame),
                 None => stderr(&format!("error: {error:#}\n")),
             }
-            if let Some(hint) = login_hint(&error) {
+            if let Some(hint) = certificate_hint(&error) {
                 stderr(&format!("hint: {hint}\n"));
+            } else if let Some(hint) = login_hint(&error) {
+                stderr(&format!("hint: {hint}\n"));
+            }
+            // A saved connection whose login the org refused is put right by logging in again.
+            if refused_login(&error).is_some()
+                && let Some((Some(name), _)) = CONNECTION.get()
+            {
+                stderr(&format!(
+                    "hint: log in to it again with `forcebridge connect login {name}`\n"
+                ));
             }
             ExitCode::from(exit_for(&error) as u8)
         }
@@ -123,13 +146,39 @@ fn exit_for(error: &anyhow::Error) -> Exit {
 }
 
 /// What to check after a failed login, when the org's answer says (see
-/// `forcebridge_connect::login_hint`).
+/// `forcebridge_connect::login_hint`): from connect's error, or, for a login refused in the
+/// middle of a command, from the client's and the connection's flow.
 fn login_hint(error: &anyhow::Error) -> Option<&'static str> {
-    error.chain().find_map(|cause| {
-        cause
-            .downcast_ref::<forcebridge_connect::Error>()
-            .and_then(forcebridge_connect::Error::login_hint)
-    })
+    error
+        .chain()
+        .find_map(|cause| {
+            cause
+                .downcast_ref::<forcebridge_connect::Error>()
+                .and_then(forcebridge_connect::Error::login_hint)
+        })
+        .or_else(|| {
+            let (_, flow) = CONNECTION.get()?;
+            forcebridge_connect::login_hint(*flow, refused_login(error)?)
+        })
+}
+
+/// How to trust an org whose TLS certificate was refused (the client never retries that).
+fn certificate_hint(error: &anyhow::Error) -> Option<&'static str> {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<forcebridge_client::Error>())
+        .any(forcebridge_client::Error::is_certificate_error)
+        .then_some(
+            "the org's TLS certificate is not trusted on this machine: if a private authority signed it (a local org's), save the connection with that authority's certificate: `forcebridge connect add NAME ... --ca-file PATH` (add --force to replace a saved one); `forcebridge emulator --tls` prints the exact command",
+        )
+}
+
+/// The client's auth error in the chain: the org refused a login or a session.
+fn refused_login(error: &anyhow::Error) -> Option<&forcebridge_client::Error> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<forcebridge_client::Error>())
+        .filter(|e| e.kind() == forcebridge_client::ErrorKind::Auth)
 }
 
 /// An error in how the command was asked (exit code 2).

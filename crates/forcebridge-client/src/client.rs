@@ -1,12 +1,15 @@
 //! The client and its builder: one value, cheap to clone, that every call goes through.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
 
-use crate::auth::{AuthContext, Credentials, RefreshTokenListener, Session, TokenCache};
+use crate::auth::{
+    AuthContext, Credentials, RefreshTokenListener, Session, SessionListener, TokenCache,
+};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::sobject::DescribeCache;
@@ -78,8 +81,9 @@ pub struct ClientBuilder {
     max_concurrent_requests: usize,
     timeout: Duration,
     connect_timeout: Duration,
-    root_certificates: Vec<Vec<u8>>,
+    root_certificates: Vec<RootCertificate>,
     listener: Option<RefreshTokenListener>,
+    session_listener: Option<SessionListener>,
     describe_max_age: Duration,
     query_batch_size: Option<u32>,
     user_agent: String,
@@ -110,6 +114,7 @@ impl Client {
             connect_timeout: Duration::from_secs(30),
             root_certificates: Vec::new(),
             listener: None,
+            session_listener: None,
             describe_max_age: Duration::ZERO,
             query_batch_size: None,
             user_agent: format!("forcebridge/{}", env!("CARGO_PKG_VERSION")),
@@ -145,8 +150,10 @@ impl Client {
 }
 
 impl ClientBuilder {
-    /// Starts from a session obtained earlier (for example by
-    /// [`crate::auth`]'s web-server flow), so the first request needs no login.
+    /// Starts from a session obtained earlier (for example by [`crate::auth`]'s web-server
+    /// flow, or kept from an earlier run), so the first request needs no login. A session
+    /// known to have expired ([`Session::is_expired`]) is replaced by a login before it is
+    /// used; one the org refuses, by a login on the spot.
     pub fn session(mut self, session: Session) -> ClientBuilder {
         self.initial_session = Some(session);
         self
@@ -196,9 +203,22 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts one more certificate authority (PEM), such as a local org's.
+    /// Trusts one more certificate authority (PEM, one certificate or several), such as a
+    /// local org's, besides the system's. [`ClientBuilder::build`] fails if it holds no
+    /// certificate.
     pub fn add_root_certificate_pem(mut self, pem: &[u8]) -> ClientBuilder {
-        self.root_certificates.push(pem.to_vec());
+        self.root_certificates
+            .push(RootCertificate::Pem(pem.to_vec()));
+        self
+    }
+
+    /// Trusts the certificate authorities in a PEM file (such as the `ca.pem` that
+    /// `forcebridge emulator --tls` writes), besides the system's. The file is read by
+    /// [`ClientBuilder::build`], which fails with an error naming it when it cannot be read
+    /// or holds no certificate.
+    pub fn add_root_certificate_file(mut self, path: impl Into<PathBuf>) -> ClientBuilder {
+        self.root_certificates
+            .push(RootCertificate::File(path.into()));
         self
     }
 
@@ -208,6 +228,19 @@ impl ClientBuilder {
         listener: impl Fn(&SecretString) + Send + Sync + 'static,
     ) -> ClientBuilder {
         self.listener = Some(Arc::new(listener));
+        self
+    }
+
+    /// Called with every session the client logs in for: the first login, and each later one
+    /// (after the org refused a session, or it expired). Not called for a session given to
+    /// [`ClientBuilder::session`]. A caller keeps the session to start from it next time
+    /// instead of logging in again (forcebridge-connect's session cache does); the listener
+    /// runs while the login is in progress, so keep it short.
+    pub fn on_session(
+        mut self,
+        listener: impl Fn(&Session) + Send + Sync + 'static,
+    ) -> ClientBuilder {
+        self.session_listener = Some(Arc::new(listener));
         self
     }
 
@@ -254,10 +287,14 @@ impl ClientBuilder {
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60));
-        for pem in &self.root_certificates {
-            let certificate = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| Error::not_sent("unreadable root certificate").with_source(e))?;
-            http = http.add_root_certificate(certificate);
+        for root in &self.root_certificates {
+            let certificates = match root {
+                RootCertificate::Pem(pem) => parse_certificates(pem, "the root certificate PEM")?,
+                RootCertificate::File(path) => read_certificates(path)?,
+            };
+            for certificate in certificates {
+                http = http.add_root_certificate(certificate);
+            }
         }
         let http = http
             .build()
@@ -272,6 +309,7 @@ impl ClientBuilder {
             context,
             self.initial_session,
             self.listener,
+            self.session_listener,
         );
         Ok(Client {
             inner: Arc::new(ClientInner {
@@ -288,4 +326,36 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// A certificate authority to trust besides the system's.
+#[derive(Debug, Clone)]
+enum RootCertificate {
+    Pem(Vec<u8>),
+    File(PathBuf),
+}
+
+/// The certificates of the PEM file at `path`; an error names the file and what is wrong.
+pub(crate) fn read_certificates(path: &Path) -> Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::not_sent(format!(
+            "cannot read the root certificate file {}",
+            path.display()
+        ))
+        .with_source(e)
+    })?;
+    parse_certificates(&pem, &path.display().to_string())
+}
+
+/// The certificates in `pem` (`what` names it in errors): at least one.
+fn parse_certificates(pem: &[u8], what: &str) -> Result<Vec<reqwest::Certificate>> {
+    let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+        Error::not_sent(format!("{what} is not a PEM certificate file")).with_source(e)
+    })?;
+    if certificates.is_empty() {
+        return Err(Error::not_sent(format!(
+            "{what} holds no certificate (expected a -----BEGIN CERTIFICATE----- block)"
+        )));
+    }
+    Ok(certificates)
 }

@@ -84,6 +84,8 @@ struct Inner {
     /// The diagnostics of a refused statement, and their code frame.
     statement: Option<(Vec<forcebridge_soql::Diagnostic>, String)>,
     bulk_jobs: Vec<StartedJob>,
+    /// Whether the connection failed because the server's TLS certificate was refused.
+    certificate: bool,
 }
 
 impl Error {
@@ -100,6 +102,7 @@ impl Error {
                 nothing_sent: matches!(kind, ErrorKind::NotSent | ErrorKind::InvalidQuery),
                 statement: None,
                 bulk_jobs: Vec::new(),
+                certificate: false,
             }),
         }
     }
@@ -149,6 +152,12 @@ impl Error {
             self.inner.nothing_sent = false;
         }
         self.inner.bulk_jobs = jobs;
+        self
+    }
+
+    /// Marks a connection that failed because the server's TLS certificate was refused.
+    pub(crate) fn certificate_refused(mut self) -> Error {
+        self.inner.certificate = true;
         self
     }
 
@@ -215,6 +224,16 @@ impl Error {
         self.inner.nothing_sent
     }
 
+    /// Whether no connection could be made because the server's TLS certificate was refused:
+    /// it is not signed by an authority this client trusts (a local org's own authority, a
+    /// company proxy's), it has expired, or it names another host. Such an error is a
+    /// [`ErrorKind::Transport`] error that sent nothing, and it is never retried, since no wait
+    /// fixes it. To trust a private authority, give its certificate to
+    /// [`ClientBuilder::add_root_certificate_file`](crate::ClientBuilder::add_root_certificate_file).
+    pub fn is_certificate_error(&self) -> bool {
+        self.inner.certificate
+    }
+
     /// The problems of a SOQL or SOSL statement refused before sending
     /// ([`ErrorKind::InvalidQuery`]), in text order, with spans into the statement; empty for
     /// other errors.
@@ -262,6 +281,9 @@ impl fmt::Debug for Error {
             out.field("api_errors", &self.inner.api_errors);
         }
         out.field("nothing_sent", &self.inner.nothing_sent);
+        if self.inner.certificate {
+            out.field("certificate", &true);
+        }
         if let Some((diagnostics, _)) = &self.inner.statement {
             out.field("query_diagnostics", diagnostics);
         }

@@ -530,6 +530,13 @@ fn transport_error(request: &str, error: reqwest::Error) -> (Error, Failure<'sta
             Failure::Local,
         );
     }
+    if let Some(problem) = certificate_problem(&error) {
+        let error = Error::new(ErrorKind::Transport, format!("{request}: {problem}"))
+            .with_source(error)
+            .certificate_refused()
+            .nothing_sent();
+        return (error, Failure::Certificate);
+    }
     let failure = if error.is_connect() {
         Failure::Connect
     } else {
@@ -546,6 +553,49 @@ fn transport_error(request: &str, error: reqwest::Error) -> (Error, Failure<'sta
         error.sent()
     };
     (error, failure)
+}
+
+/// Why the server's TLS certificate was refused, when that is why `error` happened: in words
+/// that say what is wrong with it (the rustls error in the source chain says it in its own).
+/// Nothing reached the org, and no retry can change the answer.
+pub(crate) fn certificate_problem(error: &reqwest::Error) -> Option<&'static str> {
+    use rustls::{CertificateError, Error as Tls};
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(tls) = current.downcast_ref::<Tls>() {
+            return match tls {
+                Tls::InvalidCertificate(CertificateError::UnknownIssuer) => Some(
+                    "the server's TLS certificate is not trusted: it is signed by an authority this client does not trust",
+                ),
+                Tls::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                ) => Some(
+                    "the server's TLS certificate is not trusted: it is not valid for this host name",
+                ),
+                Tls::InvalidCertificate(
+                    CertificateError::Expired | CertificateError::ExpiredContext { .. },
+                ) => Some("the server's TLS certificate is not trusted: it has expired"),
+                Tls::InvalidCertificate(_) => {
+                    Some("the server's TLS certificate is not trusted: it is not valid")
+                }
+                Tls::NoCertificatesPresented => {
+                    Some("the server's TLS certificate is not trusted: the server sent none")
+                }
+                _ => None,
+            };
+        }
+        // rustls errors travel inside `io::Error`s (sometimes one inside another), whose own
+        // `source` skips the error they wrap.
+        cause = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => std::error::Error::source(io),
+            },
+            None => current.source(),
+        };
+    }
+    None
 }
 
 /// What went wrong with a request reqwest could not complete, in a few words (the error itself

@@ -1,4 +1,5 @@
-//! Queries: `query` and `queryAll` as lazy streams of records, page by page.
+//! Queries: `query`, `queryAll` and the Tooling API's `tooling/query` as lazy streams of
+//! records, page by page.
 //!
 //! Nothing is sent until a stream is polled or a terminal (`fetch_all`, `fetch_one`, ...) is
 //! awaited. While the caller works through one page, the next is parsed by a background task,
@@ -31,7 +32,7 @@ use crate::statement::{self, Check, Language};
 pub struct Query<T = Record> {
     client: Client,
     soql: String,
-    include_deleted: bool,
+    resource: Resource,
     batch_size: Option<u32>,
     check: Check,
     _record: PhantomData<fn() -> T>,
@@ -41,10 +42,21 @@ impl<T> std::fmt::Debug for Query<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Query")
             .field("soql", &self.soql)
-            .field("include_deleted", &self.include_deleted)
+            .field("resource", &self.resource)
             .field("batch_size", &self.batch_size)
             .finish()
     }
+}
+
+/// Which query resource a [`Query`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resource {
+    /// `/query`: live records.
+    Query,
+    /// `/queryAll`: deleted and archived records too.
+    QueryAll,
+    /// `/tooling/query`: the Tooling API's objects (ApexClass, EntityDefinition, ...).
+    Tooling,
 }
 
 /// One page of results.
@@ -71,21 +83,34 @@ impl Client {
         self.query_all_as(soql)
     }
 
+    /// A query of the Tooling API (`/tooling/query`): its objects describe the org's metadata
+    /// (`ApexClass`, `EntityDefinition`, `FieldDefinition`, ...). Read as dynamic
+    /// [`Record`]s, checked and paged like any other query. A statement too long for a URL is
+    /// refused rather than sent through `/composite` (whose Tooling support is not documented).
+    pub fn tooling_query(&self, soql: impl Into<String>) -> Query<Record> {
+        self.tooling_query_as(soql)
+    }
+
     /// A query whose records are read as `T` (any `serde` type that matches the SELECT list).
     pub fn query_as<T>(&self, soql: impl Into<String>) -> Query<T> {
-        self.new_query(soql.into(), false)
+        self.new_query(soql.into(), Resource::Query)
     }
 
     /// [`Client::query_all`], typed.
     pub fn query_all_as<T>(&self, soql: impl Into<String>) -> Query<T> {
-        self.new_query(soql.into(), true)
+        self.new_query(soql.into(), Resource::QueryAll)
     }
 
-    fn new_query<T>(&self, soql: String, include_deleted: bool) -> Query<T> {
+    /// [`Client::tooling_query`], typed.
+    pub fn tooling_query_as<T>(&self, soql: impl Into<String>) -> Query<T> {
+        self.new_query(soql.into(), Resource::Tooling)
+    }
+
+    fn new_query<T>(&self, soql: String, resource: Resource) -> Query<T> {
         Query {
             client: self.clone(),
             soql,
-            include_deleted,
+            resource,
             batch_size: self.inner.query_batch_size,
             check: Check::Parse,
             _record: PhantomData,
@@ -181,14 +206,12 @@ impl<T: DeserializeOwned + Send + 'static> Query<T> {
     /// too long for a URL goes through `/composite` (see the `http` module).
     fn first_call(&self) -> Result<Call> {
         statement::check(&self.soql, Language::Soql, self.check)?;
-        let resource = if self.include_deleted {
-            "queryAll"
-        } else {
-            "query"
+        let call = match self.resource {
+            Resource::Query => Call::data(Method::GET, ["query"]).composite_if_long(),
+            Resource::QueryAll => Call::data(Method::GET, ["queryAll"]).composite_if_long(),
+            Resource::Tooling => Call::data(Method::GET, ["tooling", "query"]),
         };
-        Ok(Call::data(Method::GET, [resource])
-            .query("q", self.soql.clone())
-            .composite_if_long())
+        Ok(call.query("q", self.soql.clone()))
     }
 }
 

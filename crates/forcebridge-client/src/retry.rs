@@ -4,7 +4,8 @@
 //! org answered 5xx, 429 or `UNABLE_TO_LOCK_ROW`) and trying again cannot do the work twice:
 //! either the request is idempotent (reads, updates, upserts, deletes), or the failure proves
 //! the org did nothing (the connection was never made, the row lock was not taken). A plain
-//! create is therefore not retried after a timeout unless the policy says so.
+//! create is therefore not retried after a timeout unless the policy says so. A server
+//! certificate the client refuses is never retried: no wait makes it trusted.
 //!
 //! Delays grow exponentially with jitter (from `backon`), and a `Retry-After` header replaces
 //! the computed delay when the org sends one.
@@ -74,6 +75,9 @@ pub(crate) enum Failure<'a> {
     Local,
     /// No connection was made: nothing reached the org.
     Connect,
+    /// No connection was made because the server's TLS certificate was refused (untrusted,
+    /// expired, for another host). Nothing reached the org, and waiting fixes nothing.
+    Certificate,
     /// The connection failed after the request may have been sent (reset, timeout, cut body).
     Transport,
     /// The org answered with an error.
@@ -88,7 +92,7 @@ impl Failure<'_> {
     pub(crate) fn is_retryable(&self, idempotent: bool, policy: &RetryPolicy) -> bool {
         let may_repeat = idempotent || policy.retry_non_idempotent;
         match *self {
-            Failure::Local => false,
+            Failure::Local | Failure::Certificate => false,
             Failure::Connect => true,
             Failure::Transport => may_repeat,
             Failure::Status {
@@ -180,8 +184,10 @@ mod tests {
             ..RetryPolicy::standard()
         };
         assert!(Failure::Transport.is_retryable(false, &bold));
-        // Client errors never, nor a request that could not be built.
+        // Client errors never, nor a request that could not be built, nor a connection whose
+        // certificate was refused (even with every retry allowed).
         assert!(!Failure::Local.is_retryable(true, &policy));
+        assert!(!Failure::Certificate.is_retryable(true, &bold));
         assert!(!server(400, Some("INVALID_FIELD")).is_retryable(true, &policy));
         assert!(!server(403, Some("REQUEST_LIMIT_EXCEEDED")).is_retryable(true, &policy));
         assert!(!server(404, Some("NOT_FOUND")).is_retryable(true, &policy));

@@ -10,6 +10,9 @@ use std::path::Path;
 pub enum ErrorKind {
     /// No connection by that name, or none configured; the message lists the saved ones.
     NotFound,
+    /// A connection by that name is already saved, and adding one would replace it (see
+    /// [`Connections::add_or_replace`](crate::Connections::add_or_replace)).
+    Exists,
     /// A setting, an environment variable or a stored file is wrong; the message says which
     /// and where.
     Invalid,

@@ -20,8 +20,14 @@ use crate::profile::Flow;
 /// # }
 /// ```
 pub fn login_hint(flow: Flow, error: &forcebridge_client::Error) -> Option<&'static str> {
+    if error.is_certificate_error() {
+        return Some(UNTRUSTED_CERTIFICATE);
+    }
     hint(flow, error.kind(), error.error_code())
 }
+
+/// What to do when the org's TLS certificate was refused.
+const UNTRUSTED_CERTIFICATE: &str = "the org's TLS certificate is not trusted on this machine: if its authority is a private one (a local org's), set the connection's CA file (ca_file) to that authority's certificate (PEM), such as the ca.pem a local org prints";
 
 /// What the org says to a bad access token.
 const INVALID_ACCESS_TOKEN: &str = "the access token is not valid for this instance URL (it may have expired or been revoked): get a new one";

@@ -1,5 +1,6 @@
 //! The OS keychain as a secret store: one item per connection (service `forcebridge`, account =
-//! the connection name) holding its secrets.
+//! the connection name) holding its secrets, and one for its kept session, if any (account
+//! `NAME~session`; `~` never appears in a connection name).
 //!
 //! On Linux this is the Secret Service (GNOME Keyring, KWallet) over D-Bus, which needs a
 //! session bus and an unlocked collection: on servers and in containers there is usually none,
@@ -13,6 +14,7 @@ use forcebridge_client::{ExposeSecret, SecretString};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::{SecretKind, Secrets};
+use crate::session::SessionRecord;
 
 /// The keychain service name every forcebridge item is filed under.
 pub(crate) const SERVICE: &str = "forcebridge";
@@ -66,10 +68,41 @@ impl Keychain {
         imp::set(name, &text)
     }
 
-    /// Removes the item of connection `name`, if there is one.
+    /// Removes the items of connection `name` (its secrets and its kept session), if there
+    /// are any.
     pub fn remove(&self, name: &str) -> Result<()> {
-        imp::delete(name)
+        imp::delete(name)?;
+        imp::delete(&session_account(name))
     }
+
+    /// The kept session of connection `name`, if it has one.
+    pub(crate) fn load_session(&self, name: &str) -> Result<Option<SessionRecord>> {
+        let Some(text) = imp::get(&session_account(name))? else {
+            return Ok(None);
+        };
+        toml::from_str(&text).map(Some).map_err(|_| {
+            Error::invalid(format!(
+                "the keychain item of connection {name:?}'s session (service {SERVICE}) is not one forcebridge wrote"
+            ))
+        })
+    }
+
+    /// Keeps `record` as the session of connection `name`.
+    pub(crate) fn save_session(&self, name: &str, record: &SessionRecord) -> Result<()> {
+        let text = toml::to_string(record)
+            .map_err(|e| Error::invalid(format!("cannot encode the session: {e}")))?;
+        imp::set(&session_account(name), &text)
+    }
+
+    /// Forgets the kept session of connection `name`, if it has one.
+    pub(crate) fn remove_session(&self, name: &str) -> Result<()> {
+        imp::delete(&session_account(name))
+    }
+}
+
+/// The account of connection `name`'s kept session.
+fn session_account(name: &str) -> String {
+    format!("{name}~session")
 }
 
 fn unavailable(message: impl Into<String>) -> Error {

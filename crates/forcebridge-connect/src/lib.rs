@@ -26,7 +26,17 @@
 //! ```
 //!
 //! Saving a connection never checks it; [`Connections::add`] checks first (a real token
-//! request, see [`check`]) and saves only what logged in.
+//! request, see [`check`]) and saves only what logged in, and never replaces a saved one
+//! ([`Connections::add_or_replace`] does, [`Connections::reauthorize`] logs in again with a
+//! saved one's settings). A connection from the Salesforce CLI is read from its auth URL
+//! ([`SfdxAuthUrl`]).
+//!
+//! A connection logs in once, not on every use: the session it gets is kept with its secrets
+//! (the secrets file or the keychain) and the next client built for it
+//! ([`Connections::client_builder`], [`Connections::connect`]) starts from it, logging in only
+//! when it is missing, known to have expired, or refused by the org. A kept session serves only
+//! the settings and user it was issued for ([`Connections::cached_session`] says what may be
+//! shown of it: never the token).
 //!
 //! # Features
 //!
@@ -41,6 +51,8 @@ mod hints;
 mod keychain;
 mod profile;
 mod secrets;
+mod session;
+mod sfdx;
 mod store;
 mod target;
 
@@ -50,7 +62,11 @@ pub use hints::login_hint;
 pub use keychain::Keychain;
 pub use profile::{Flow, Profile, SecretLocation, Verified, parse_login_url, validate_name};
 pub use secrets::{EnvSecrets, SecretKind, SecretStore, Secrets};
-pub use store::{Check, Connections, Listing, Paths, check, client_builder, credentials};
+pub use session::SessionInfo;
+pub use sfdx::{SALESFORCE_CLI_CLIENT_ID, SfdxAuthUrl};
+pub use store::{
+    Check, Connections, Listing, Paths, WEB_SCOPES, check, client_builder, credentials, web_flow,
+};
 #[cfg(feature = "local-org")]
 pub use target::LocalOrgOptions;
 pub use target::{Connection, Target};

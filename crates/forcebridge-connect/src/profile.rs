@@ -1,6 +1,7 @@
 //! A connection profile: everything about a connection except its secrets.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use forcebridge_client::{ApiVersion, LoginUrl};
@@ -113,6 +114,12 @@ pub struct Profile {
     /// Whether the web flow used PKCE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pkce: Option<bool>,
+    /// A PEM file of certificate authorities to trust besides the system's, for an org served
+    /// over HTTPS with a private authority (a local org: the `ca.pem` that
+    /// `forcebridge emulator --tls` writes). Read each time a client is built; a file that
+    /// cannot be read, or holds no certificate, is an error naming it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// Where the connection's secrets are kept.
     #[serde(default, skip_serializing_if = "SecretLocation::is_file")]
     pub secrets: SecretLocation,
@@ -172,6 +179,7 @@ impl Profile {
             username: None,
             redirect_uri: None,
             pkce: None,
+            ca_file: None,
             secrets: SecretLocation::File,
             verified: None,
         }

@@ -1,8 +1,12 @@
 //! Where secrets live: a file only its owner can read, overridden by environment variables.
 //!
-//! The file holds one table per connection. It is created with mode 0600 inside a directory
-//! with mode 0700, replaced atomically on every change (a crash leaves the old file or the new
-//! one, never half of one), and refused when its mode lets anyone else read it.
+//! The file holds one table per connection, and one per kept session (see the `session`
+//! module). It is created with mode 0600 inside a directory with mode 0700, replaced
+//! atomically on every change (a crash leaves the old file or the new one, never half of one),
+//! and refused when its mode lets anyone else read it. Every change reads, edits and replaces
+//! the file while holding an exclusive lock on `secrets.toml.lock` beside it, so two processes
+//! that change it at once (one storing a rotated refresh token, the other a new session) never
+//! lose each other's change.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +17,7 @@ use forcebridge_client::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::session::SessionRecord;
 
 /// The secrets a connection may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -142,6 +147,9 @@ pub struct SecretStore {
 struct SecretsFile {
     #[serde(default)]
     connections: BTreeMap<String, BTreeMap<SecretKind, String>>,
+    /// The kept session of each connection that has one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    sessions: BTreeMap<String, SessionRecord>,
 }
 
 impl SecretStore {
@@ -163,34 +171,94 @@ impl SecretStore {
         Ok(secrets)
     }
 
-    /// Replaces the stored secrets of connection `name`.
+    /// Replaces the stored secrets of connection `name` (its kept session stays).
     pub fn save(&self, name: &str, secrets: &Secrets) -> Result<()> {
-        let mut file = self.read()?;
         let values = secrets
             .values
             .iter()
             .map(|(kind, value)| (*kind, value.expose_secret().to_string()))
             .collect::<BTreeMap<_, _>>();
-        if values.is_empty() {
-            if file.connections.remove(name).is_none() {
-                return Ok(()); // nothing to forget: leave the file (or its absence) alone
+        self.change(|file| {
+            if values.is_empty() {
+                file.connections.remove(name).is_some()
+            } else {
+                file.connections.insert(name.to_string(), values);
+                true
             }
-        } else {
-            file.connections.insert(name.to_string(), values);
-        }
-        self.write(&file)
+        })
     }
 
     /// Sets one secret of connection `name`, keeping the others.
     pub fn update(&self, name: &str, kind: SecretKind, value: &SecretString) -> Result<()> {
-        let mut secrets = self.load(name)?;
-        secrets.set(kind, value.clone());
-        self.save(name, &secrets)
+        self.change(|file| {
+            file.connections
+                .entry(name.to_string())
+                .or_default()
+                .insert(kind, value.expose_secret().to_string());
+            true
+        })
     }
 
-    /// Forgets every secret of connection `name`.
+    /// Forgets every secret of connection `name`, and its kept session.
     pub fn remove(&self, name: &str) -> Result<()> {
-        self.save(name, &Secrets::default())
+        self.change(|file| {
+            let secrets = file.connections.remove(name).is_some();
+            let session = file.sessions.remove(name).is_some();
+            secrets || session
+        })
+    }
+
+    /// The kept session of connection `name`, if it has one.
+    pub(crate) fn load_session(&self, name: &str) -> Result<Option<SessionRecord>> {
+        Ok(self.read()?.sessions.remove(name))
+    }
+
+    /// Keeps `record` as the session of connection `name`, replacing any other.
+    pub(crate) fn save_session(&self, name: &str, record: &SessionRecord) -> Result<()> {
+        self.change(|file| {
+            file.sessions.insert(name.to_string(), record.clone());
+            true
+        })
+    }
+
+    /// Forgets the kept session of connection `name`, if it has one.
+    pub(crate) fn remove_session(&self, name: &str) -> Result<()> {
+        self.change(|file| file.sessions.remove(name).is_some())
+    }
+
+    /// Reads the file, lets `edit` change it, and writes it back if `edit` says it changed,
+    /// all under the lock, so no concurrent change is lost. An unchanged file (or its
+    /// absence) is left alone.
+    fn change(&self, edit: impl FnOnce(&mut SecretsFile) -> bool) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut file = self.read()?;
+        if edit(&mut file) {
+            self.write(&file)?;
+        }
+        Ok(())
+    }
+
+    /// An exclusive lock on `{file}.lock`, held until the returned file is dropped. The lock
+    /// file is never removed: removing it would let two processes hold "the" lock at once.
+    fn lock(&self) -> Result<std::fs::File> {
+        let path = lock_path(&self.path);
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        create_private_dir(dir)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(&path)
+            .map_err(|e| Error::io(&path, "open the lock file", e))?;
+        file.lock().map_err(|e| Error::io(&path, "lock", e))?;
+        Ok(file)
     }
 
     fn read(&self) -> Result<SecretsFile> {
@@ -221,6 +289,13 @@ impl SecretStore {
             .map_err(|e| Error::invalid(format!("cannot encode the secrets file: {e}")))?;
         write_private(&self.path, text.as_bytes())
     }
+}
+
+/// The lock file of the secrets file at `path`: `secrets.toml.lock`.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
 }
 
 /// Refuses a secrets file that others can read.
@@ -321,13 +396,49 @@ mod tests {
             let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode(store.path()), 0o600);
             assert_eq!(mode(store.path().parent().unwrap()), 0o700);
-            // No temporary file is left behind.
-            let entries = std::fs::read_dir(store.path().parent().unwrap()).unwrap();
-            assert_eq!(entries.count(), 1);
+            // No temporary file is left behind: only the file and its lock file, both private.
+            let mut entries = std::fs::read_dir(store.path().parent().unwrap())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect::<Vec<_>>();
+            entries.sort();
+            assert_eq!(entries, ["secrets.toml", "secrets.toml.lock"]);
+            assert_eq!(mode(&lock_path(store.path())), 0o600);
 
             std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
             let error = store.load("prod").unwrap_err();
             assert!(error.to_string().contains("chmod 600"), "{error}");
+        }
+    }
+
+    #[test]
+    fn concurrent_changes_are_never_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SecretStore::new(dir.path().join("secrets.toml"));
+        // Each thread sets its own connection's secret over and over; every read-modify-write
+        // holds the lock, so every connection is there at the end.
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                let store = store.clone();
+                scope.spawn(move || {
+                    for round in 0..10 {
+                        store
+                            .update(
+                                &format!("c{thread}"),
+                                SecretKind::Password,
+                                &format!("pw-{round}").into(),
+                            )
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        for thread in 0..8 {
+            let secrets = store.load(&format!("c{thread}")).unwrap();
+            assert_eq!(
+                secrets.get(SecretKind::Password).unwrap().expose_secret(),
+                "pw-9"
+            );
         }
     }
 

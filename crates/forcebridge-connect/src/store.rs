@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use forcebridge_client::{
     Access, AccessTokenCredentials, Client, ClientBuilder, ClientCredentials, Credentials,
     ExposeSecret, JwtCredentials, PasswordCredentials, RefreshTokenCredentials, SecretString,
+    Session, WebServerFlow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::keychain::Keychain;
 use crate::profile::{Flow, Profile, SecretLocation, Verified, validate_name};
 use crate::secrets::{EnvSecrets, SecretKind, SecretStore, Secrets, write_private};
+use crate::session::{SessionInfo, SessionRecord};
 
 /// Where profiles and secrets are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +175,8 @@ impl Connections {
 
     /// Saves (or replaces) connection `name`: its secrets first (in the keychain when there is
     /// one, else in the secrets file; any copy in the other place is removed), then its
-    /// profile, replaced atomically. The first connection saved becomes the default.
+    /// profile, replaced atomically. The first connection saved becomes the default. A session
+    /// kept for an earlier version of the connection is forgotten.
     pub fn save(&self, name: &str, profile: &Profile, secrets: &Secrets) -> Result<()> {
         validate_name(name)?;
         profile.validate()?;
@@ -182,9 +185,13 @@ impl Connections {
         match &self.keychain {
             Some(keychain) => {
                 keychain.save(name, secrets)?;
+                keychain.remove_session(name)?;
                 self.secrets.remove(name)?;
             }
-            None => self.secrets.save(name, secrets)?,
+            None => {
+                self.secrets.save(name, secrets)?;
+                self.secrets.remove_session(name)?;
+            }
         }
         let mut file = self.read()?;
         file.connections.insert(name.to_string(), profile);
@@ -232,9 +239,33 @@ impl Connections {
     /// Checks a new connection with a real login ([`check`]) and saves it only if that
     /// worked, with what the check learnt (who and where, the instance URL when the profile
     /// has none) and, for the web flow, the refresh token the org may have rotated while
-    /// checking. A failed login saves nothing; the error's [`Error::login_hint`] says what to
-    /// check. Like [`Connections::save`], the first connection saved becomes the default.
+    /// checking. The session the check logged in with is kept for the next use (see
+    /// [`Connections::client_builder`]). A failed login saves nothing; the error's
+    /// [`Error::login_hint`] says what to check. Like [`Connections::save`], the first
+    /// connection saved becomes the default.
+    ///
+    /// A connection already saved under `name` is never replaced: that is an
+    /// [`ErrorKind::Exists`] error, before anything is sent. [`Connections::add_or_replace`]
+    /// replaces it (still only after a successful check).
     pub async fn add(&self, name: &str, profile: &Profile, secrets: &Secrets) -> Result<Check> {
+        validate_name(name)?;
+        if self.read()?.connections.contains_key(name) {
+            return Err(Error::new(
+                ErrorKind::Exists,
+                format!("a connection named {name:?} already exists"),
+            ));
+        }
+        self.add_or_replace(name, profile, secrets).await
+    }
+
+    /// [`Connections::add`], replacing a connection already saved under `name` once the new
+    /// settings have logged in (a failed check leaves the old one as it was).
+    pub async fn add_or_replace(
+        &self,
+        name: &str,
+        profile: &Profile,
+        secrets: &Secrets,
+    ) -> Result<Check> {
         validate_name(name)?;
         let mut profile = profile.clone();
         let mut secrets = secrets.clone();
@@ -243,14 +274,106 @@ impl Connections {
         if profile.instance_url.is_none() {
             profile.instance_url = Some(checked.instance_url.clone());
         }
+        let session = checked.client.session().await.ok();
         if profile.flow == Flow::Web
-            && let Ok(session) = checked.client.session().await
-            && let Some(token) = &session.refresh_token
+            && let Some(token) = session.as_ref().and_then(|s| s.refresh_token.as_ref())
         {
             secrets.set(SecretKind::RefreshToken, token.clone());
         }
         self.save(name, &profile, &secrets)?;
+        // The session was logged in with exactly the secrets just stored, so it is kept even
+        // when they came from the environment.
+        if let Some(session) = session
+            && profile.flow != Flow::Token
+        {
+            let record = SessionRecord::new(&session, &profile);
+            if let Err(e) = self.store_session(name, self.secret_location(), &record) {
+                tracing::warn!(connection = name, error = %e, "could not keep the session");
+            }
+        }
         Ok(checked)
+    }
+
+    /// Logs in again with the saved connection `name`: its stored settings with `secrets`
+    /// (every secret its flow needs: the stored ones, or new ones, such as a changed password
+    /// or the refresh token of a new web login, see [`web_flow`]), and once the login worked,
+    /// saves the secrets, what the check learnt and the new session. A failed login changes
+    /// nothing. This is how a connection whose refresh token was revoked, or whose password
+    /// changed, is put right.
+    pub async fn reauthorize(&self, name: &str, secrets: &Secrets) -> Result<Check> {
+        let profile = self.get(name)?;
+        self.add_or_replace(name, &profile, secrets).await
+    }
+
+    /// What may be shown about the session kept for connection `name` (never its token), or
+    /// `None` when none is kept.
+    pub fn cached_session(&self, name: &str) -> Result<Option<SessionInfo>> {
+        let profile = self.get(name)?;
+        Ok(self
+            .load_session(name, profile.secrets)?
+            .map(|record| record.info(&profile)))
+    }
+
+    /// Keeps `session` as connection `name`'s session, as issued for its current settings: the
+    /// next client built for it starts from it instead of logging in. For a web service that
+    /// logged in by other means; a connection whose flow is the token flow keeps no session
+    /// (its access token is a secret).
+    pub fn cache_session(&self, name: &str, session: &Session) -> Result<()> {
+        let profile = self.get(name)?;
+        if profile.flow == Flow::Token {
+            return Err(Error::invalid(format!(
+                "connection {name:?} uses the token flow: its access token is one of its secrets, not a kept session"
+            )));
+        }
+        self.store_session(
+            name,
+            profile.secrets,
+            &SessionRecord::new(session, &profile),
+        )
+    }
+
+    /// Forgets the session kept for connection `name`, if any: the next use logs in.
+    pub fn forget_session(&self, name: &str) -> Result<()> {
+        let profile = self.get(name)?;
+        match (profile.secrets, &self.keychain) {
+            (SecretLocation::File, _) => self.secrets.remove_session(name),
+            (SecretLocation::Keychain, Some(keychain)) => keychain.remove_session(name),
+            (SecretLocation::Keychain, None) => Err(keychain_unavailable()),
+        }
+    }
+
+    /// Whether connections of `profile` keep their sessions: every flow but the token flow
+    /// (whose access token is a secret), unless the environment supplies one of the flow's
+    /// secrets. A session is kept only for the stored secrets: one logged in with the
+    /// environment's might be another user's.
+    fn keeps_sessions(&self, profile: &Profile) -> bool {
+        profile.flow != Flow::Token
+            && profile
+                .flow
+                .secrets()
+                .iter()
+                .all(|(kind, _)| self.env.secrets().get(*kind).is_none())
+    }
+
+    fn load_session(&self, name: &str, location: SecretLocation) -> Result<Option<SessionRecord>> {
+        match (location, &self.keychain) {
+            (SecretLocation::File, _) => self.secrets.load_session(name),
+            (SecretLocation::Keychain, Some(keychain)) => keychain.load_session(name),
+            (SecretLocation::Keychain, None) => Ok(None),
+        }
+    }
+
+    fn store_session(
+        &self,
+        name: &str,
+        location: SecretLocation,
+        record: &SessionRecord,
+    ) -> Result<()> {
+        match (location, &self.keychain) {
+            (SecretLocation::File, _) => self.secrets.save_session(name, record),
+            (SecretLocation::Keychain, Some(keychain)) => keychain.save_session(name, record),
+            (SecretLocation::Keychain, None) => Err(keychain_unavailable()),
+        }
     }
 
     /// A secret the environment supplies (`FORCEBRIDGE_CLIENT_SECRET`, ...), if any.
@@ -296,11 +419,21 @@ impl Connections {
     }
 
     /// A client builder for connection `name`, with its API version and access mode, and
-    /// with a refresh token that the org rotates written back to the secrets file.
+    /// with a refresh token that the org rotates written back where its secrets are.
+    ///
+    /// The client starts from the session kept for the connection, when there is one it may
+    /// use (issued for the connection's current settings and user, and not known to have
+    /// expired), so it logs in only when there is none or the org refuses it (once, on the
+    /// spot); every session it logs in for is kept in its place, where the connection's
+    /// secrets are. Connections of the token flow, and any whose secrets the environment
+    /// overrides, neither use nor keep sessions.
     pub fn client_builder(&self, name: &str) -> Result<(Profile, ClientBuilder)> {
         let profile = self.get(name)?;
         let secrets = self.secrets_at(name, profile.secrets)?;
         let mut builder = client_builder(&profile, &secrets)?;
+        if self.keeps_sessions(&profile) {
+            builder = self.with_kept_session(name, &profile, builder);
+        }
         if profile.flow == Flow::Web {
             let connections = self.clone();
             let location = profile.secrets;
@@ -313,6 +446,41 @@ impl Connections {
             });
         }
         Ok((profile, builder))
+    }
+
+    /// Starts `builder` from the session kept for `name` if it may be used, and keeps every
+    /// session it logs in for. A kept session that cannot be read only costs a login.
+    fn with_kept_session(
+        &self,
+        name: &str,
+        profile: &Profile,
+        mut builder: ClientBuilder,
+    ) -> ClientBuilder {
+        match self.load_session(name, profile.secrets) {
+            Ok(Some(record)) => match record.unusable_for(profile) {
+                None => {
+                    tracing::debug!(connection = name, "starting from the kept session");
+                    builder = builder.session(record.session());
+                }
+                Some(why) => tracing::debug!(connection = name, why, "not using the kept session"),
+            },
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(connection = name, error = %e, "cannot read the kept session; logging in");
+            }
+        }
+        let connections = self.clone();
+        let name = name.to_string();
+        let issued_for = profile.clone();
+        builder.on_session(move |session: &Session| {
+            let record = SessionRecord::new(session, &issued_for);
+            match connections.store_session(&name, issued_for.secrets, &record) {
+                Ok(()) => tracing::debug!(connection = %name, "kept the new session"),
+                Err(e) => {
+                    tracing::warn!(connection = %name, error = %e, "could not keep the new session")
+                }
+            }
+        })
     }
 
     /// Sets one stored secret of `name`, where its secrets are kept.
@@ -330,9 +498,7 @@ impl Connections {
                 secrets.set(kind, value.clone());
                 keychain.save(name, &secrets)
             }
-            (SecretLocation::Keychain, None) => Err(Error::invalid(
-                "the connection's secrets are in the OS keychain, which is not available here",
-            )),
+            (SecretLocation::Keychain, None) => Err(keychain_unavailable()),
         }
     }
 
@@ -362,6 +528,10 @@ impl Connections {
     }
 }
 
+fn keychain_unavailable() -> Error {
+    Error::invalid("the connection's secrets are in the OS keychain, which is not available here")
+}
+
 /// A "not found" error: `message`, then the saved connections, or how to add one.
 fn not_found(message: &str, file: &ProfilesFile) -> Error {
     let message = if file.connections.is_empty() {
@@ -383,7 +553,8 @@ fn not_found(message: &str, file: &ProfilesFile) -> Error {
     Error::new(ErrorKind::NotFound, message)
 }
 
-/// A client builder for `profile` with `secrets`: its credentials, API version and access mode.
+/// A client builder for `profile` with `secrets`: its credentials, API version, access mode
+/// and the certificate authorities of its CA file.
 pub fn client_builder(profile: &Profile, secrets: &Secrets) -> Result<ClientBuilder> {
     profile.validate()?;
     let mut builder = Client::builder(credentials(profile, secrets)?)
@@ -392,7 +563,42 @@ pub fn client_builder(profile: &Profile, secrets: &Secrets) -> Result<ClientBuil
     if profile.read_only {
         builder = builder.access(Access::ReadOnly);
     }
+    if let Some(path) = &profile.ca_file {
+        builder = builder.add_root_certificate_file(path);
+    }
     Ok(builder)
+}
+
+/// The scopes a web login asks for: the API, and a refresh token that keeps working.
+pub const WEB_SCOPES: [&str; 3] = ["api", "refresh_token", "offline_access"];
+
+/// The web-server flow of a web-flow `profile` (its login URL, consumer key, callback URL and
+/// PKCE setting, the consumer secret from `secrets` if any, and [`WEB_SCOPES`]), whose refresh
+/// token [`Connections::add`] or [`Connections::reauthorize`] then save. A server calls its two
+/// steps itself ([`WebServerFlow::authorize`], [`WebServerFlow::exchange`]); a command-line tool
+/// waits on its loopback listener. A profile without a callback URL (one imported from the
+/// Salesforce CLI) uses `http://localhost:1717/OauthRedirect`, the Salesforce CLI's.
+pub fn web_flow(profile: &Profile, secrets: &Secrets) -> Result<WebServerFlow> {
+    let client_id = match profile.client_id.as_deref().map(str::trim) {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => {
+            return Err(Error::invalid(
+                "the web flow needs a consumer key (client id)",
+            ));
+        }
+    };
+    let mut flow = WebServerFlow::new(profile.login_url()?, client_id);
+    flow.client_secret = secrets.get(SecretKind::ClientSecret).cloned();
+    if let Some(uri) = &profile.redirect_uri {
+        flow.redirect_uri = uri.clone();
+    }
+    flow.pkce = profile.pkce.unwrap_or(true);
+    flow.scopes = WEB_SCOPES.iter().map(|s| s.to_string()).collect();
+    if let Some(path) = &profile.ca_file {
+        flow.trust_root_certificate_file(path)
+            .map_err(|e| Error::client("the connection's CA file cannot be used", e))?;
+    }
+    Ok(flow)
 }
 
 /// The client credentials for `profile` with `secrets`.

@@ -173,8 +173,9 @@ impl Connection {
 
     /// Logs in now (the client would otherwise on its first request), so that a refusal is
     /// reported as a failed login, with [`Error::login_hint`] saying what to check. A bare
-    /// access token (the token flow) is not checked here: the org judges it on the first
-    /// request.
+    /// access token (the token flow) is not checked here, nor a session kept from an earlier
+    /// use (see [`Connections::client_builder`]): the org judges them on the first request,
+    /// and the client logs in again, once, if it refuses a kept session.
     pub async fn login(&self) -> Result<()> {
         match self.client.session().await {
             Ok(_) => Ok(()),

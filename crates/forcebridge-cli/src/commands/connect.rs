@@ -8,12 +8,12 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use forcebridge_client::{ExposeSecret, SecretString};
 use forcebridge_connect::{
-    Check, Connections, ErrorKind, Flow, Profile, SecretKind, Secrets, check, parse_login_url,
-    validate_name,
+    Check, Connections, ErrorKind, Flow, Profile, SecretKind, Secrets, SfdxAuthUrl, check,
+    parse_login_url, validate_name,
 };
 use serde_json::{Value, json};
 
-use crate::cli::{AddArgs, ConnectCommand, GlobalArgs, JsonArg, NameArg, RemoveArgs};
+use crate::cli::{AddArgs, ConnectCommand, GlobalArgs, JsonArg, LoginArgs, NameArg, RemoveArgs};
 use crate::org::connections;
 use crate::output::{self, Exit, Outcome, usage};
 
@@ -24,6 +24,7 @@ pub(crate) async fn run(global: &GlobalArgs, command: ConnectCommand) -> anyhow:
         ConnectCommand::List(args) => list(&connections, args),
         ConnectCommand::Show(args) => show(&connections, global, args),
         ConnectCommand::Test(args) => test(&connections, global, args).await,
+        ConnectCommand::Login(args) => login(&connections, global, args).await,
         ConnectCommand::Remove(RemoveArgs { name }) => {
             if !connections.remove(&name)? {
                 return Err(usage(format!("no connection named {name:?}")));
@@ -55,7 +56,134 @@ fn flow_of(args: &AddArgs) -> Flow {
 
 async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome> {
     validate_name(&args.name)?;
-    let flow = flow_of(&args);
+    // Before any secret is asked for or any browser opened.
+    if !args.force && connections.list()?.profiles.contains_key(&args.name) {
+        return Err(usage(format!(
+            "a connection named {name:?} already exists: add --force to replace it (it is replaced only once the new settings log in), or run `forcebridge connect login {name}` to log in to it again",
+            name = args.name
+        )));
+    }
+    let (profile, secrets) = match &args.sfdx_url_file {
+        Some(path) => imported(&args, path)?,
+        None => asked(connections, &args).await?,
+    };
+
+    let added = if args.force {
+        connections
+            .add_or_replace(&args.name, &profile, &secrets)
+            .await
+    } else {
+        connections.add(&args.name, &profile, &secrets).await
+    };
+    let checked = added.map_err(|e| match e.kind() {
+        // The hint (what to check) is printed with the error.
+        ErrorKind::Client => anyhow::Error::new(e).context("nothing was saved"),
+        _ => e.into(),
+    })?;
+    if args.default {
+        connections.set_default(&args.name)?;
+    }
+    report_saved(&args, &profile, &checked)
+}
+
+/// `connect login`: the connection's login again, with its stored settings and secrets read
+/// as `add` reads them (the environment, else the terminal, else the stored ones); for the web
+/// flow, the browser login again. Saved only once it worked.
+async fn login(
+    connections: &Connections,
+    global: &GlobalArgs,
+    args: LoginArgs,
+) -> anyhow::Result<Outcome> {
+    let name = connections.resolve_name(args.name.as_deref().or(global.connection.as_deref()))?;
+    let profile = connections.get(&name)?;
+    let current = connections.secrets(&name)?;
+    let mut secrets = Secrets::default();
+    for &(kind, required) in profile.flow.secrets() {
+        if profile.flow == Flow::Web && kind == SecretKind::RefreshToken {
+            continue; // the browser login gets a new one
+        }
+        if let Some(value) = login_secret_input(connections, &name, &current, kind, required)? {
+            secrets.set(kind, value);
+        }
+    }
+    if profile.flow == Flow::Web {
+        let token = crate::commands::web::authorize(&profile, &secrets, args.wait).await?;
+        secrets.set(SecretKind::RefreshToken, token);
+    }
+    let checked = connections
+        .reauthorize(&name, &secrets)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::Client => {
+                anyhow::Error::new(e).context(format!("connection {name:?} was left as it was"))
+            }
+            _ => e.into(),
+        })?;
+    let verified = &checked.verified;
+    if args.json {
+        output::json(&json!({
+            "name": name,
+            "flow": profile.flow.as_str(),
+            "instance_url": checked.instance_url,
+            "org_id": verified.org_id,
+            "user_id": verified.user_id,
+            "username": verified.username,
+        }))?;
+    } else {
+        output::stdout(&format!(
+            "Logged in to connection {name:?} again: {} on {} (org {}).\n",
+            verified.username.as_deref().unwrap_or("?"),
+            checked.instance_url,
+            verified.org_id.as_deref().unwrap_or("?"),
+        ))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// A secret for `connect login`: the environment's, else asked on the terminal (Enter keeps
+/// the stored one), else the stored one.
+fn login_secret_input(
+    connections: &Connections,
+    name: &str,
+    current: &Secrets,
+    kind: SecretKind,
+    required: bool,
+) -> anyhow::Result<Option<SecretString>> {
+    if let Some(value) = connections.env_secret(kind) {
+        return Ok(Some(value.clone()));
+    }
+    let stored = current
+        .get(kind)
+        .filter(|s| !s.expose_secret().is_empty())
+        .cloned();
+    if std::io::stdin().is_terminal() {
+        let keep = if stored.is_some() {
+            " (Enter keeps the stored one)"
+        } else if required {
+            ""
+        } else {
+            " (Enter for none)"
+        };
+        let value = rpassword::prompt_password(format!("{}{keep}: ", capitalise(kind.describe())))
+            .context("reading a secret from the terminal")?;
+        if !value.is_empty() {
+            return Ok(Some(value.into()));
+        }
+    }
+    if stored.is_none() && required {
+        return Err(usage(format!(
+            "connection {name:?} has no {} stored: set {} or run this in a terminal to be asked",
+            kind.describe(),
+            kind.env_var()
+        )));
+    }
+    Ok(stored)
+}
+
+/// The connection `add` describes, with its secrets from the environment, the terminal, the
+/// key file or (for the web flow) a browser login.
+async fn asked(connections: &Connections, args: &AddArgs) -> anyhow::Result<(Profile, Secrets)> {
+    let flow = flow_of(args);
     let mut profile = Profile::new(flow);
     profile.login_url = args
         .login_url
@@ -66,12 +194,7 @@ async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome
         .instance_url
         .as_deref()
         .map(|url| url.trim().trim_end_matches('/').to_string());
-    profile.api_version = args
-        .api_version
-        .parse::<forcebridge_client::ApiVersion>()
-        .map_err(|e| usage(e.to_string()))?
-        .to_string();
-    profile.read_only = args.read_only;
+    common_settings(&mut profile, args)?;
     profile.client_id = args.client_id.clone();
     profile.username = args.username.clone();
     if flow == Flow::Web {
@@ -85,27 +208,61 @@ async fn add(connections: &Connections, args: AddArgs) -> anyhow::Result<Outcome
         if flow == Flow::Web && kind == SecretKind::RefreshToken {
             continue; // the flow itself obtains it
         }
-        if let Some(value) = secret_input(connections, &args, kind, required)? {
+        if let Some(value) = secret_input(connections, args, kind, required)? {
             secrets.set(kind, value);
         }
     }
     if flow == Flow::Web {
-        let token = crate::commands::web::authorize(&profile, &secrets, &args).await?;
+        let token = crate::commands::web::authorize(&profile, &secrets, args.wait).await?;
         secrets.set(SecretKind::RefreshToken, token);
     }
+    Ok((profile, secrets))
+}
 
-    let checked = connections
-        .add(&args.name, &profile, &secrets)
-        .await
-        .map_err(|e| match e.kind() {
-            // The hint (what to check) is printed with the error.
-            ErrorKind::Client => anyhow::Error::new(e).context("nothing was saved"),
-            _ => e.into(),
-        })?;
-    if args.default {
-        connections.set_default(&args.name)?;
+/// The connection a Salesforce CLI auth URL describes (`--sfdx-url-file`): a web-flow
+/// connection with the refresh token, logging in where the URL says.
+fn imported(args: &AddArgs, path: &std::path::Path) -> anyhow::Result<(Profile, Secrets)> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the Salesforce CLI auth URL file {}",
+            path.display()
+        )
+    })?;
+    let url = SfdxAuthUrl::from_file_contents(&text)
+        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    if let Some(id) = &args.client_id
+        && *id != url.client_id
+    {
+        return Err(usage(format!(
+            "--client-id (or FORCEBRIDGE_CLIENT_ID) is {id:?}, but the auth URL in {} is for client id {:?}: leave it out",
+            path.display(),
+            url.client_id
+        )));
     }
-    report_saved(&args, &profile, &checked)
+    let mut profile = url.profile();
+    common_settings(&mut profile, args)?;
+    profile.validate()?;
+    Ok((profile, url.secrets()))
+}
+
+/// The settings every flow takes: API version, read-only, CA file.
+fn common_settings(profile: &mut Profile, args: &AddArgs) -> anyhow::Result<()> {
+    profile.api_version = args
+        .api_version
+        .parse::<forcebridge_client::ApiVersion>()
+        .map_err(|e| usage(e.to_string()))?
+        .to_string();
+    profile.read_only = args.read_only;
+    // Saved as an absolute path, so that commands run from anywhere find it.
+    profile.ca_file = args
+        .ca_file
+        .as_deref()
+        .map(|path| {
+            std::fs::canonicalize(path)
+                .map_err(|e| usage(format!("--ca-file {}: {e}", path.display())))
+        })
+        .transpose()?;
+    Ok(())
 }
 
 fn report_saved(args: &AddArgs, profile: &Profile, checked: &Check) -> anyhow::Result<Outcome> {
@@ -190,6 +347,13 @@ fn secret_input(
     Ok(Some(value.into()))
 }
 
+/// Milliseconds since the epoch as an RFC 3339 UTC timestamp.
+fn timestamp(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| millis.to_string())
+}
+
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
     chars
@@ -264,12 +428,21 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
             (kind.describe().to_string(), state)
         })
         .collect::<Vec<_>>();
+    // What is known about the kept session, never its token.
+    let session = connections.cached_session(&name)?;
     let paths = connections.paths();
     if args.json {
         output::json(&json!({
             "name": name,
             "profile": profile,
             "secrets": secret_state.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "session": session.as_ref().map(|s| json!({
+                "instance_url": s.instance_url,
+                "issued_at": s.issued_at.map(timestamp),
+                "expires_at": s.expires_at.map(timestamp),
+                "usable": s.usable,
+                "unusable_because": s.unusable,
+            })),
             "profiles_file": paths.profiles,
             "secrets_file": paths.secrets,
             "secrets_in": profile.secrets,
@@ -300,8 +473,30 @@ fn show(connections: &Connections, global: &GlobalArgs, args: NameArg) -> anyhow
     if let Some(uri) = &profile.redirect_uri {
         line("callback url", uri);
     }
+    if let Some(path) = &profile.ca_file {
+        line("ca file", &path.display().to_string());
+    }
     for (kind, state) in &secret_state {
         line(kind, state);
+    }
+    if profile.flow != Flow::Token {
+        let state = match &session {
+            None => "none kept (the next command logs in)".to_string(),
+            Some(s) => {
+                let issued = s
+                    .issued_at
+                    .map(|t| format!(", issued {}", timestamp(t)))
+                    .unwrap_or_default();
+                match s.unusable {
+                    None => format!(
+                        "kept in {} (token redacted){issued}",
+                        profile.secrets.describe()
+                    ),
+                    Some(why) => format!("kept but not used: {why}{issued}"),
+                }
+            }
+        };
+        line("session", &state);
     }
     if let Some(v) = &profile.verified {
         line("last checked", &v.at);
@@ -326,6 +521,7 @@ async fn test(
 ) -> anyhow::Result<Outcome> {
     let name = connections.resolve_name(args.name.as_deref().or(global.connection.as_deref()))?;
     let (profile, builder) = connections.client_builder(&name)?;
+    output::using_connection(Some(&name), profile.flow);
     let checked = check(builder, profile.flow)
         .await
         .map_err(|e| anyhow::Error::new(e).context(format!("connection {name:?} does not work")))?;

@@ -52,7 +52,9 @@ pub(crate) async fn query(global: &GlobalArgs, args: QueryArgs) -> anyhow::Resul
         _ => false,
     };
     let org = Org::open(global).await?;
-    let mut query = if args.all {
+    let mut query = if args.tooling {
+        org.client.tooling_query(soql)
+    } else if args.all {
         org.client.query_all(soql)
     } else {
         org.client.query(soql)

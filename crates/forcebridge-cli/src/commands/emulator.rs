@@ -207,6 +207,9 @@ struct Details {
     records: Option<u64>,
     /// Environment variables that make clients trust the certificate.
     trust: Option<Trust>,
+    /// The command that saves a forcebridge connection to this org (with `--ca-file` over
+    /// HTTPS); it asks for the secrets above, or reads them from the environment.
+    connect_command: String,
 }
 
 #[derive(Serialize)]
@@ -230,7 +233,20 @@ impl Details {
         // (one with a secret first): what a script would use.
         let login = emulator.login();
         let cert_file = emulator.trust_file().map(Path::to_path_buf);
+        let mut connect_command = format!(
+            "forcebridge connect add local --password --login-url {} --client-id {} --username {}",
+            shell_word(&url),
+            shell_word(&login.client_id),
+            shell_word(&login.username)
+        );
+        if let Some(file) = &cert_file {
+            connect_command.push_str(&format!(
+                " --ca-file {}",
+                shell_word(&file.display().to_string())
+            ));
+        }
         Details {
+            connect_command,
             instance_url: url.clone(),
             api_version: version.clone(),
             username: login.username,
@@ -300,7 +316,40 @@ impl Details {
                 self.url
             ));
         }
+        out.push_str(&format!(
+            "\nConnect forcebridge to it (it asks for the client secret, password and security token above):\n  {}\n",
+            self.connect_command
+        ));
         out.push_str("\nPress Ctrl-C to stop.\n");
         out
+    }
+}
+
+/// `text` as one shell word: as it is when it is made of safe characters, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:@%+=,".contains(c));
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("/tmp/ca.pem"), "/tmp/ca.pem");
+        assert_eq!(
+            shell_word("https://localhost:8443"),
+            "https://localhost:8443"
+        );
+        assert_eq!(shell_word("/my certs/ca.pem"), "'/my certs/ca.pem'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 }

@@ -1,38 +1,28 @@
-//! The web (authorization code) flow for `connect add --web`: prints the URL to open, waits for
-//! the org to call back on the local callback URL, and returns the refresh token.
+//! The web (authorization code) flow for `connect add --web` and `connect login`: prints the
+//! URL to open, waits for the org to call back on the local callback URL, and returns the
+//! refresh token. The flow's settings are the connection's (`forcebridge_connect::web_flow`).
 
 use std::time::Duration;
 
 use anyhow::Context;
 use forcebridge_client::SecretString;
-use forcebridge_client::auth::WebServerFlow;
-use forcebridge_connect::{Profile, SecretKind, Secrets};
+use forcebridge_connect::{Profile, Secrets};
 
-use crate::cli::AddArgs;
 use crate::output;
 
-/// Scopes the connection asks for: the API, and a refresh token that keeps working.
-const SCOPES: [&str; 3] = ["api", "refresh_token", "offline_access"];
-
+/// Runs the browser login of `profile` (a web-flow connection) with `secrets` (its consumer
+/// secret, if any), waiting up to `wait` seconds, and returns the refresh token it got.
 pub(crate) async fn authorize(
     profile: &Profile,
     secrets: &Secrets,
-    args: &AddArgs,
+    wait: u64,
 ) -> anyhow::Result<SecretString> {
-    let mut flow = WebServerFlow::new(
-        profile.login_url()?,
-        profile.client_id.clone().unwrap_or_default(),
-    );
-    flow.client_secret = secrets.get(SecretKind::ClientSecret).cloned();
-    flow.redirect_uri = args.callback_url.clone();
-    flow.pkce = !args.no_pkce;
-    flow.timeout = Duration::from_secs(args.wait);
-    flow.scopes = SCOPES.iter().map(|s| s.to_string()).collect();
+    let mut flow = forcebridge_connect::web_flow(profile, secrets)?;
+    flow.timeout = Duration::from_secs(wait);
     let pending = flow.start().await.context("cannot start the web login")?;
     output::stderr(&format!(
-        "Open this URL in a browser and log in (waiting up to {}s):\n\n  {}\n\n\
+        "Open this URL in a browser and log in (waiting up to {wait}s):\n\n  {}\n\n\
          The app must list this exact callback URL: {}\n",
-        args.wait,
         pending.authorize_url(),
         pending.redirect_uri(),
     ));
@@ -48,7 +38,6 @@ pub(crate) async fn authorize(
         )
     })
 }
-
 /// Opens the URL in the user's browser when there is someone at a terminal to see it.
 fn open_browser(url: &str) {
     if !output::stderr_is_terminal() {

@@ -71,6 +71,133 @@ fn a_password_connection_is_checked_saved_listed_shown_and_tested() {
 }
 
 #[test]
+fn commands_in_a_row_cost_one_login_and_the_kept_session_stays_secret() {
+    let env = Env::new();
+    let counter = env.login_counter();
+    env.cmd(&[
+        "connect",
+        "add",
+        "p",
+        "--password",
+        "--login-url",
+        &counter.url,
+        "--client-id",
+        DEFAULT_CLIENT_ID,
+        "--username",
+        DEFAULT_USERNAME,
+    ])
+    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+    .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+    .env("FORCEBRIDGE_SECURITY_TOKEN", crate::support::SECURITY_TOKEN)
+    .assert()
+    .success();
+    assert_eq!(counter.count(), 1, "the check logs in");
+    for _ in 0..2 {
+        env.cmd(&["query", "SELECT COUNT() FROM Account"])
+            .assert()
+            .success();
+    }
+    assert_eq!(counter.count(), 1, "the next commands use the kept session");
+
+    // Nothing shows the token, at any log level; the file that keeps it is the owner's.
+    let token = env.kept_token();
+    let show = env.cmd(&["connect", "show", "p"]).assert().success();
+    let (stdout, _) = outputs(&show);
+    assert!(
+        stdout.contains("kept in the secrets file (token redacted)"),
+        "{stdout}"
+    );
+    let shown = env
+        .cmd(&["connect", "show", "p", "--json"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&shown).0).unwrap();
+    assert_eq!(report["session"]["usable"], true);
+    let mut printed = vec![outputs(&show), outputs(&shown)];
+    for args in [
+        &["-vvv", "connect", "test", "p"][..],
+        &["-vvv", "query", "SELECT Id FROM Account LIMIT 2"],
+    ] {
+        printed.push(outputs(&env.cmd(args).assert().success()));
+    }
+    for (stdout, stderr) in &printed {
+        assert_no_secret(stdout, &[&token]);
+        assert_no_secret(stderr, &[&token]);
+    }
+    assert!(
+        !std::fs::read_to_string(env.file("connections.toml"))
+            .unwrap()
+            .contains(&token)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.file("secrets.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(counter.count(), 1);
+
+    // A session the org no longer accepts costs one login, whose session is kept in turn.
+    env.revoke(&token);
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .success();
+    assert_eq!(counter.count(), 2);
+    assert_ne!(env.kept_token(), token);
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .success();
+    assert_eq!(counter.count(), 2);
+}
+
+#[test]
+fn adding_a_saved_name_again_is_refused_unless_forced_and_forcing_still_checks_first() {
+    let env = Env::new();
+    env.add_password("p", &[]).success();
+    let before = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    let refused = env.add_password("p", &["--read-only"]).code(2);
+    let (_, stderr) = outputs(&refused);
+    assert!(
+        stderr.contains("a connection named \"p\" already exists: add --force to replace it"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("forcebridge connect login p"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(env.file("connections.toml")).unwrap(),
+        before
+    );
+
+    // --force with settings that do not log in: refused by the org, the old one untouched.
+    env.connect_add(
+        "p",
+        "--password",
+        DEFAULT_CLIENT_ID,
+        &["--username", DEFAULT_USERNAME, "--force", "--read-only"],
+    )
+    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+    .env("FORCEBRIDGE_PASSWORD", "not-the-password")
+    .assert()
+    .code(3)
+    .stderr(predicate::str::contains("nothing was saved"));
+    assert_eq!(
+        std::fs::read_to_string(env.file("connections.toml")).unwrap(),
+        before
+    );
+
+    // --force with settings that work replaces it.
+    env.add_password("p", &["--read-only", "--force"]).success();
+    let shown = env
+        .cmd(&["connect", "show", "p", "--json"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&shown).0).unwrap();
+    assert_eq!(report["profile"]["read_only"], true);
+}
+
+#[test]
 fn a_refused_login_saves_nothing_and_says_what_the_org_answered() {
     let env = Env::new();
     let refused = env
@@ -373,8 +500,9 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
     config.auto_approve = true;
     let env = Env::with_config(config);
 
-    let mut child = env
-        .std_cmd(&[
+    let (output, url, printed) = web_login(
+        &env,
+        &[
             "connect",
             "add",
             "web",
@@ -388,7 +516,50 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
             "--wait",
             "30",
             "--json",
-        ])
+        ],
+    );
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(printed.contains(&callback), "{printed}");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["username"], DEFAULT_USERNAME);
+
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(secrets.contains("refresh_token"), "no refresh token stored");
+    let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    assert!(profiles.contains("pkce = true"), "{profiles}");
+    // The stored refresh token logs in for later commands. The org rotates it on every
+    // refresh, so each command only works if the one before stored the new token.
+    let refresh_token = |secrets: &str| {
+        secrets
+            .lines()
+            .find(|l| l.starts_with("refresh_token"))
+            .unwrap()
+            .to_string()
+    };
+    let mut previous = refresh_token(&secrets);
+    for _ in 0..3 {
+        // The kept session would spare the login: revoke it, so the command must refresh.
+        env.revoke(&env.kept_token());
+        env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--jsonl"])
+            .assert()
+            .success();
+        let now = refresh_token(&std::fs::read_to_string(env.file("secrets.toml")).unwrap());
+        assert_ne!(now, previous, "the rotated refresh token was not stored");
+        previous = now;
+    }
+}
+
+/// Runs `forcebridge ARGS`, a command that starts a web login, and plays the browser once it
+/// prints the URL to open (the org approves at once and redirects to the callback). Returns
+/// the command's output (stdout; stderr after the URL), the URL, and what it printed before.
+fn web_login(env: &Env, args: &[&str]) -> (std::process::Output, String, String) {
+    let mut child = env
+        .std_cmd(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -415,43 +586,381 @@ fn the_web_flow_listens_for_the_callback_and_keeps_the_refresh_token() {
         printed.push_str(&line);
     }
     let url = url.unwrap();
-    assert!(url.contains("code_challenge_method=S256"), "{url}");
-    assert!(printed.contains(&callback), "{printed}");
-
-    // Play the browser: the org approves at once and redirects to the callback.
     let page = env.block_on(async { reqwest::get(&url).await.unwrap().text().await.unwrap() });
     assert!(page.contains("logged in"), "{page}");
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["username"], DEFAULT_USERNAME);
+    let mut output = child.wait_with_output().unwrap();
+    std::io::Read::read_to_end(&mut stderr, &mut output.stderr).unwrap();
+    (output, url, printed)
+}
 
-    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
-    assert!(secrets.contains("refresh_token"), "no refresh token stored");
-    let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
-    assert!(profiles.contains("pkce = true"), "{profiles}");
-    // The stored refresh token logs in for later commands. The org rotates it on every
-    // refresh, so each command only works if the one before stored the new token.
-    let refresh_token = |secrets: &str| {
-        secrets
+#[test]
+fn connect_login_puts_a_revoked_web_connection_right_in_the_browser() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let callback = format!("http://127.0.0.1:{port}/OauthRedirect");
+    let mut config = Config::builtin();
+    config.apps[0].callback_urls = vec![callback.clone()];
+    config.auto_approve = true;
+    let env = Env::with_config(config);
+    let (added, _, _) = web_login(
+        &env,
+        &[
+            "connect",
+            "add",
+            "web",
+            "--web",
+            "--login-url",
+            env.url(),
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--callback-url",
+            &callback,
+            "--wait",
+            "30",
+        ],
+    );
+    assert!(added.status.success());
+    let stored_refresh_token = || {
+        let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+        let line = secrets
             .lines()
-            .find(|l| l.starts_with("refresh_token"))
+            .find(|l| l.starts_with("refresh_token = "))
             .unwrap()
+            .to_string();
+        line.trim_start_matches("refresh_token = ")
+            .trim_matches('"')
             .to_string()
     };
-    let mut previous = refresh_token(&secrets);
-    for _ in 0..3 {
-        env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--jsonl"])
+    let revoked = stored_refresh_token();
+    // An admin revokes the app's access: the refresh token and its sessions stop working.
+    env.revoke(&revoked);
+    let refused = env
+        .cmd(&["-c", "web", "query", "SELECT Id FROM User"])
+        .assert()
+        .code(3);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(
+        stderr.contains("log in with the web flow again"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nhint: log in to it again with `forcebridge connect login web`"),
+        "{stderr}"
+    );
+
+    // `connect login` runs the browser login again with the stored settings.
+    let (login, url, _) = web_login(&env, &["connect", "login", "web", "--wait", "30", "--json"]);
+    assert!(
+        login.status.success(),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+    assert!(
+        url.contains(&format!("redirect_uri=http%3A%2F%2F127.0.0.1%3A{port}")),
+        "{url}"
+    );
+    let report: Value = serde_json::from_slice(&login.stdout).unwrap();
+    assert_eq!(report["username"], DEFAULT_USERNAME);
+    assert_ne!(stored_refresh_token(), revoked);
+    env.cmd(&["-c", "web", "query", "SELECT Id FROM User", "--csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Id\n005"));
+}
+
+#[test]
+fn connect_login_checks_again_with_new_or_stored_secrets_and_saves_only_what_works() {
+    let env = Env::new();
+    let counter = env.login_counter();
+    env.cmd(&[
+        "connect",
+        "add",
+        "p",
+        "--password",
+        "--login-url",
+        &counter.url,
+        "--client-id",
+        DEFAULT_CLIENT_ID,
+        "--username",
+        DEFAULT_USERNAME,
+    ])
+    .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+    .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+    .env("FORCEBRIDGE_SECURITY_TOKEN", crate::support::SECURITY_TOKEN)
+    .assert()
+    .success();
+    let kept = env.kept_token();
+
+    // The password is changed in Salesforce: the stored one no longer logs in (played here by
+    // storing a stale one, and revoking the session).
+    let connections = forcebridge_connect::Connections::open(
+        forcebridge_connect::Paths::in_dir(env.home()),
+        forcebridge_connect::EnvSecrets::default(),
+    );
+    let profile = connections.get("p").unwrap();
+    let mut stale = connections.secrets("p").unwrap();
+    stale.set(
+        forcebridge_connect::SecretKind::Password,
+        "old-password".to_string().into(),
+    );
+    connections.save("p", &profile, &stale).unwrap();
+    env.revoke(&kept);
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .code(3);
+
+    // A wrong one is refused, and nothing changes.
+    let before = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    let refused = env
+        .cmd(&["connect", "login", "p"])
+        .env("FORCEBRIDGE_PASSWORD", "still-wrong")
+        .assert()
+        .code(3);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("was left as it was"), "{stderr}");
+    assert_no_secret(&stderr, &["still-wrong", "old-password"]);
+    assert_eq!(
+        std::fs::read_to_string(env.file("secrets.toml")).unwrap(),
+        before
+    );
+
+    // The new one, from the environment as `add` reads it: saved once it logged in, with the
+    // stored consumer secret and security token, and a new session kept.
+    let logins = counter.count();
+    env.cmd(&["connect", "login", "p"])
+        .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Logged in to connection \"p\" again",
+        ));
+    assert_eq!(counter.count(), logins + 1);
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(secrets.contains(crate::support::PASSWORD));
+    assert!(!secrets.contains("old-password"));
+    let session = env.kept_token();
+    env.cmd(&["query", "SELECT COUNT() FROM Account"])
+        .assert()
+        .success();
+    assert_eq!(counter.count(), logins + 1, "the new session was kept");
+
+    // With nothing new to read, it checks again with the stored secrets: a fresh login, a
+    // fresh session.
+    env.cmd(&["connect", "login", "p"]).assert().success();
+    assert_eq!(counter.count(), logins + 2);
+    assert_ne!(env.kept_token(), session);
+}
+
+/// A refresh token for the org's first app, got as the Salesforce CLI would have got it: an
+/// approved authorization request (the org approves at once), then the code exchanged.
+fn refresh_token_from(env: &Env, callback: &str) -> String {
+    env.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let authorized = http
+            .get(format!("{}/services/oauth2/authorize", env.url()))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("redirect_uri", callback),
+                ("scope", "api refresh_token"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let location = authorized.headers()["location"].to_str().unwrap();
+        let code = reqwest::Url::parse(location)
+            .unwrap()
+            .query_pairs()
+            .find(|(name, _)| name == "code")
+            .map(|(_, code)| code.into_owned())
+            .unwrap_or_else(|| panic!("no code in {location}"));
+        let token: Value = http
+            .post(format!("{}/services/oauth2/token", env.url()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", DEFAULT_CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+                ("redirect_uri", callback),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        token["refresh_token"].as_str().unwrap().to_string()
+    })
+}
+
+#[test]
+fn a_salesforce_cli_auth_url_imports_a_refresh_token_connection() {
+    let callback = "http://localhost:1717/OauthRedirect";
+    let mut config = Config::builtin();
+    config.apps[0].callback_urls = vec![callback.to_string()];
+    config.auto_approve = true;
+    let env = Env::with_config(config);
+    // The local org is plain HTTP, so the URLs name the scheme (the Salesforce CLI leaves
+    // `https://` out for a real org).
+    let host = env.url().to_string();
+    let write = |name: &str, contents: String| {
+        let path = env.file(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    };
+    let with_secret = refresh_token_from(&env, callback);
+    let plain = write(
+        "auth-url.txt",
+        format!("force://{DEFAULT_CLIENT_ID}:{CLIENT_SECRET}:{with_secret}@{host}\n"),
+    );
+    let without_secret = refresh_token_from(&env, callback);
+    let json = write(
+        "display.json",
+        serde_json::json!({
+            "status": 0,
+            "result": {
+                "username": DEFAULT_USERNAME,
+                "sfdxAuthUrl": format!("force://{DEFAULT_CLIENT_ID}::{without_secret}@{host}"),
+            },
+            "warnings": [],
+        })
+        .to_string(),
+    );
+    for (name, file, token) in [
+        ("from-url", &plain, &with_secret),
+        ("from-json", &json, &without_secret),
+    ] {
+        let added = env
+            .cmd(&["connect", "add", name, "--sfdx-url-file", file, "--json"])
             .assert()
             .success();
-        let now = refresh_token(&std::fs::read_to_string(env.file("secrets.toml")).unwrap());
-        assert_ne!(now, previous, "the rotated refresh token was not stored");
-        previous = now;
+        let (stdout, stderr) = outputs(&added);
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report["username"], DEFAULT_USERNAME);
+        assert_eq!(report["flow"], "web");
+        assert_no_secret(&stdout, &[token]);
+        assert_no_secret(&stderr, &[token]);
+        env.cmd(&["-c", name, "query", "SELECT Id FROM User", "--csv"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("Id\n005"));
     }
+    // The refresh tokens went to the secret store, never to the profiles file.
+    let profiles = std::fs::read_to_string(env.file("connections.toml")).unwrap();
+    assert_no_secret(&profiles, &[&with_secret, &without_secret]);
+    let secrets = std::fs::read_to_string(env.file("secrets.toml")).unwrap();
+    assert!(secrets.contains(&with_secret) && secrets.contains(&without_secret));
+
+    // A file that holds no auth URL is refused before anything is sent, without its contents.
+    let bad = write("bad.txt", format!("{with_secret}@{host}\n"));
+    let refused = env
+        .cmd(&["connect", "add", "bad", "--sfdx-url-file", &bad])
+        .assert()
+        .code(2);
+    let (_, stderr) = outputs(&refused);
+    assert!(stderr.contains("force://<clientId>"), "{stderr}");
+    assert_no_secret(&stderr, &[&with_secret]);
+    // A refresh token the org does not know: nothing saved, and the org's answer said.
+    let unknown = write(
+        "unknown.txt",
+        format!("force://{DEFAULT_CLIENT_ID}::5Aep861notatoken@{host}"),
+    );
+    env.cmd(&["connect", "add", "unknown", "--sfdx-url-file", &unknown])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("invalid_grant"));
+    let list = env.cmd(&["connect", "list", "--json"]).assert().success();
+    let list: Value = serde_json::from_str(&outputs(&list).0).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn an_org_over_https_is_reached_with_its_ca_file_and_refused_at_once_without() {
+    let env = Env::with_tls();
+    let trust_file = env.trust_file();
+    let add = |name: &str, login_url: &str, extra: &[&str]| {
+        env.cmd(&[
+            "connect",
+            "add",
+            name,
+            "--password",
+            "--login-url",
+            login_url,
+            "--client-id",
+            DEFAULT_CLIENT_ID,
+            "--username",
+            DEFAULT_USERNAME,
+        ])
+        .args(extra)
+        .env("FORCEBRIDGE_CLIENT_SECRET", CLIENT_SECRET)
+        .env("FORCEBRIDGE_PASSWORD", crate::support::PASSWORD)
+        .env("FORCEBRIDGE_SECURITY_TOKEN", crate::support::SECURITY_TOKEN)
+        .assert()
+    };
+
+    // Without the CA file: refused in one attempt (one connection, no retries), with an error
+    // that says why and a hint that says how to trust it; nothing saved.
+    let counter = env.login_counter();
+    let refused = add("untrusted", &counter.url, &[]).code(5);
+    let (_, stderr) = outputs(&refused);
+    assert!(
+        stderr.contains("the server's TLS certificate is not trusted"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+    assert!(stderr.contains("--ca-file PATH"), "{stderr}");
+    assert!(!stderr.contains("retrying"), "{stderr}");
+    assert_eq!(counter.connections(), 1, "one attempt");
+    assert!(!env.file("connections.toml").exists());
+
+    // With it: saved (with the file's absolute path), shown, and used by later commands.
+    add(
+        "tls",
+        env.url(),
+        &["--ca-file", trust_file.to_str().unwrap()],
+    )
+    .success();
+    let shown = env
+        .cmd(&["connect", "show", "tls", "--json"])
+        .assert()
+        .success();
+    let report: Value = serde_json::from_str(&outputs(&shown).0).unwrap();
+    assert_eq!(
+        report["profile"]["ca_file"],
+        trust_file.canonicalize().unwrap().to_str().unwrap()
+    );
+    env.cmd(&["query", "SELECT Id FROM User", "--csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("Id\n005"));
+
+    // A CA file that has gone is named in the error.
+    let moved = env.file("moved.pem");
+    std::fs::rename(&trust_file, &moved).unwrap();
+    let failed = env.cmd(&["connect", "test", "tls"]).assert().code(2);
+    let (_, stderr) = outputs(&failed);
+    assert!(stderr.contains(trust_file.to_str().unwrap()), "{stderr}");
+    // A missing file is refused when the connection is added, too.
+    env.cmd(&[
+        "connect",
+        "add",
+        "x",
+        "--token",
+        "--instance-url",
+        env.url(),
+    ])
+    .args(["--ca-file", "/no/such/ca.pem"])
+    .env("FORCEBRIDGE_ACCESS_TOKEN", "t")
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("--ca-file /no/such/ca.pem"));
 }
 
 /// Whether `program` is on the PATH.
@@ -517,6 +1026,8 @@ env FORCEBRIDGE_CLIENT_SECRET="$CS" FORCEBRIDGE_PASSWORD="$PW" FORCEBRIDGE_SECUR
   "$FB" connect add kc --password --login-url "$URL" --client-id "$CLIENT_ID" --username "$USER_NAME" || exit 91
 "$FB" connect show kc || exit 92
 "$FB" query "SELECT COUNT() FROM Account" || exit 93
+# The session the add logged in with is kept in the keychain too, never in the file.
+"$FB" connect show kc | grep -q "kept in the OS keychain (token redacted)" || exit 96
 cp "$FORCEBRIDGE_HOME/connections.toml" "$FORCEBRIDGE_HOME/saved.toml"
 "$FB" connect remove kc || exit 94
 FORCEBRIDGE_SECRETS=keychain "$FB" connect list || exit 95

@@ -90,6 +90,12 @@ fn json_details_are_one_line_and_the_org_answers_with_them() {
             .starts_with(&format!("{url}/services/Soap/u/"))
     );
     assert_eq!(running.details["tls"], Value::Bool(false));
+    assert_eq!(
+        running.field("connect_command"),
+        format!(
+            "forcebridge connect add local --password --login-url {url} --client-id forcebridge-local --username admin@forcebridge.local"
+        )
+    );
     assert_eq!(running.details["records"], serde_json::json!(200));
     let token = running.field("access_token").to_string();
     runtime().block_on(async {
@@ -134,6 +140,40 @@ fn with_tls_the_details_name_the_certificate_to_trust() {
         running.details["trust"]["NODE_EXTRA_CA_CERTS"],
         serde_json::json!(cert)
     );
+    // The banner's command saves a forcebridge connection that trusts the certificate.
+    let command = running.field("connect_command").to_string();
+    assert!(
+        command.ends_with(&format!("--ca-file {}", cert.display())),
+        "{command}"
+    );
+    assert!(
+        command.contains(&format!("--login-url {url} ")),
+        "{command}"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let forcebridge = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::new(cargo_bin("forcebridge"));
+        cmd.args(args)
+            .env("FORCEBRIDGE_HOME", home.path())
+            .env("FORCEBRIDGE_SECRETS", "file")
+            .env_remove("FORCEBRIDGE_CONNECTION")
+            .env_remove("RUST_LOG");
+        cmd
+    };
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[..3], ["forcebridge", "connect", "add"]);
+    forcebridge(&words[1..])
+        .env("FORCEBRIDGE_CLIENT_SECRET", running.field("client_secret"))
+        .env("FORCEBRIDGE_PASSWORD", running.field("password"))
+        .env(
+            "FORCEBRIDGE_SECURITY_TOKEN",
+            running.field("security_token"),
+        )
+        .assert()
+        .success();
+    forcebridge(&["query", "SELECT COUNT() FROM User"])
+        .assert()
+        .success();
     let pem = std::fs::read(&cert).unwrap();
     runtime().block_on(async {
         let client = reqwest::Client::builder()

@@ -6,3 +6,4 @@ mod data;
 mod emulator;
 mod soql;
 mod support;
+mod tooling;

@@ -122,6 +122,12 @@ pub struct Session {
     /// The scopes granted, space-separated (`"scope"` of the token response), when the flow
     /// returned them.
     pub scope: Option<String>,
+    /// When the session stops being accepted, in milliseconds since the epoch, when known.
+    /// Salesforce's OAuth token answers do not say (the org's session timeout applies, and a
+    /// refused session is replaced on the spot); the SOAP login does (`sessionSecondsValid`),
+    /// and a session kept from an earlier run may. The client logs in again before it uses a
+    /// session that has expired ([`Session::is_expired`]).
+    pub expires_at: Option<i64>,
 }
 
 impl Session {
@@ -134,7 +140,15 @@ impl Session {
             refresh_token: None,
             issued_at: None,
             scope: None,
+            expires_at: None,
         }
+    }
+
+    /// Whether the session is known to have expired, or to expire within the next minute (so
+    /// a request sent now would likely be refused): `false` when its expiry is unknown.
+    pub fn is_expired(&self) -> bool {
+        self.expires_at
+            .is_some_and(|at| at <= now_millis().saturating_add(EXPIRY_MARGIN_MILLIS))
     }
 
     /// The org id and user id from the identity URL (its last two path segments).
@@ -159,6 +173,7 @@ impl fmt::Debug for Session {
             )
             .field("issued_at", &self.issued_at)
             .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
             .finish()
     }
 }
@@ -266,6 +281,22 @@ credentials_from!(
 /// org rotated it), so the caller can store it. The old one may no longer work.
 pub type RefreshTokenListener = Arc<dyn Fn(&SecretString) + Send + Sync>;
 
+/// Called with every session the client logs in for, so the caller can keep it for later
+/// (see [`crate::ClientBuilder::on_session`]).
+pub type SessionListener = Arc<dyn Fn(&Session) + Send + Sync>;
+
+/// A session that expires this soon counts as expired: a request would likely be refused.
+const EXPIRY_MARGIN_MILLIS: i64 = 60_000;
+
+/// Now, in milliseconds since the epoch.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .unwrap_or(i64::MAX)
+}
+
 /// The current session, and single-flight re-login.
 ///
 /// Each session carries a generation number. A request that fails with an invalid session
@@ -277,6 +308,7 @@ pub(crate) struct TokenCache {
     current: Mutex<Option<(u64, Arc<Session>)>>,
     login_lock: tokio::sync::Mutex<()>,
     listener: Option<RefreshTokenListener>,
+    session_listener: Option<SessionListener>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -294,6 +326,7 @@ impl TokenCache {
         context: AuthContext,
         initial: Option<Session>,
         listener: Option<RefreshTokenListener>,
+        session_listener: Option<SessionListener>,
     ) -> TokenCache {
         TokenCache {
             source,
@@ -301,6 +334,7 @@ impl TokenCache {
             current: Mutex::new(initial.map(|s| (1, Arc::new(s)))),
             login_lock: tokio::sync::Mutex::new(()),
             listener,
+            session_listener,
         }
     }
 
@@ -311,12 +345,17 @@ impl TokenCache {
             .clone()
     }
 
-    /// The current session, logging in first if there is none.
+    /// The current session, logging in first if there is none, or if it is known to have
+    /// expired and the source can log in again.
     pub(crate) async fn session(&self) -> Result<(u64, Arc<Session>)> {
-        if let Some(current) = self.peek() {
-            return Ok(current);
+        match self.peek() {
+            Some((generation, session)) if session.is_expired() && self.source.can_refresh() => {
+                tracing::debug!(generation, "the session has expired; logging in");
+                self.replace(generation).await
+            }
+            Some(current) => Ok(current),
+            None => self.replace(0).await,
         }
-        self.replace(0).await
     }
 
     /// A session newer than `stale` (the generation a refused request used).
@@ -356,6 +395,9 @@ impl TokenCache {
         {
             session.refresh_token = old.refresh_token.clone();
         }
+        if let Some(listener) = &self.session_listener {
+            listener(&session);
+        }
         let generation = previous.map_or(1, |(g, _)| g + 1);
         let session = Arc::new(session);
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -389,16 +431,25 @@ pub(crate) async fn login_post<T>(
     // the message already names) is the source.
     let failed = |e: reqwest::Error| {
         let e = e.without_url();
+        if let Some(problem) = crate::http::certificate_problem(&e) {
+            let error = Error::new(ErrorKind::Transport, format!("{what} to {url}: {problem}"))
+                .with_source(e)
+                .certificate_refused()
+                .nothing_sent();
+            return LoginAnswer::Done(Err(error));
+        }
         let kind = if e.is_builder() {
             ErrorKind::NotSent
         } else {
             ErrorKind::Transport
         };
-        Error::new(
-            kind,
-            format!("{what} to {url}: {}", crate::http::failure_text(&e)),
+        LoginAnswer::Retry(
+            Error::new(
+                kind,
+                format!("{what} to {url}: {}", crate::http::failure_text(&e)),
+            )
+            .with_source(e),
         )
-        .with_source(e)
     };
     let mut delays = context.retry.delays();
     loop {
@@ -406,18 +457,20 @@ pub(crate) async fn login_post<T>(
             .timeout(LOGIN_TIMEOUT)
             .send()
             .await;
-        let error = match sent {
+        let outcome = match sent {
             Ok(response) => {
                 let status = response.status();
                 match response.bytes().await {
-                    Ok(body) => match answer(status, &body) {
-                        LoginAnswer::Done(result) => return result,
-                        LoginAnswer::Retry(error) => error,
-                    },
+                    Ok(body) => answer(status, &body),
                     Err(e) => failed(e),
                 }
             }
+            // A refused certificate is final: no wait makes it trusted.
             Err(e) => failed(e),
+        };
+        let error = match outcome {
+            LoginAnswer::Done(result) => return result,
+            LoginAnswer::Retry(error) => error,
         };
         match delays.next() {
             Some(delay) => {

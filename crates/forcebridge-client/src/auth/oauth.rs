@@ -228,6 +228,8 @@ fn parse_session(body: &[u8], grant: &str) -> Result<Session> {
         refresh_token: token.refresh_token.map(SecretString::from),
         issued_at: token.issued_at.and_then(|t| t.parse().ok()),
         scope: token.scope,
+        // Salesforce's token answer has no `expires_in`: the org's session timeout applies.
+        expires_at: None,
     })
 }
 

@@ -5,8 +5,6 @@
 //! where a connected app exists. This module reads the login response and its faults only; it
 //! does not speak any other SOAP operation.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use quick_xml::escape::{escape, resolve_predefined_entity};
@@ -127,6 +125,8 @@ struct LoginResult {
     user_id: Option<String>,
     organization_id: Option<String>,
     password_expired: bool,
+    /// How long the session stays valid, in seconds (`sessionSecondsValid`).
+    seconds_valid: Option<i64>,
 }
 
 impl LoginResult {
@@ -136,6 +136,7 @@ impl LoginResult {
             server_url,
             user_id,
             organization_id,
+            seconds_valid,
             ..
         } = self;
         let server_url = server_url.unwrap_or_default();
@@ -146,10 +147,10 @@ impl LoginResult {
             organization_id.unwrap_or_default(),
             user_id.unwrap_or_default()
         )));
-        session.issued_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_millis()).ok());
+        let now = super::now_millis();
+        session.issued_at = Some(now);
+        session.expires_at =
+            seconds_valid.map(|seconds| now.saturating_add(seconds.saturating_mul(1000)));
         session
     }
 }
@@ -275,6 +276,7 @@ fn parse_login_result(body: &[u8]) -> Result<LoginResult> {
             "userId",
             "organizationId",
             "passwordExpired",
+            "sessionSecondsValid",
         ],
     )
     .map_err(|e| {
@@ -289,7 +291,8 @@ fn parse_login_result(body: &[u8]) -> Result<LoginResult> {
         user_id,
         organization_id,
         password_expired,
-    ] = <[Option<String>; 5]>::try_from(values)
+        seconds_valid,
+    ] = <[Option<String>; 6]>::try_from(values)
         .map_err(|_| Error::new(ErrorKind::Decode, "unreadable SOAP login response"))?;
     let result = LoginResult {
         session_id,
@@ -297,6 +300,7 @@ fn parse_login_result(body: &[u8]) -> Result<LoginResult> {
         user_id,
         organization_id,
         password_expired: password_expired.as_deref() == Some("true"),
+        seconds_valid: seconds_valid.and_then(|s| s.parse().ok()),
     };
     let missing: Vec<&str> = [
         ("sessionId", result.session_id.is_none()),
@@ -341,6 +345,17 @@ mod tests {
         assert_eq!(fault.code, "INVALID_LOGIN");
         assert_eq!(fault.message, "Invalid username & password");
         assert!(parse_fault(b"<html>bad gateway</html>").is_none());
+    }
+
+    #[test]
+    fn the_session_expires_when_the_login_says() {
+        let body = br#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><loginResponse><result><passwordExpired>false</passwordExpired><serverUrl>https://acme.my.salesforce.com/services/Soap/u/60.0/00D</serverUrl><sessionId>00D!x</sessionId><userId>005000000000001AAA</userId><userInfo><organizationId>00D000000000001AAA</organizationId><sessionSecondsValid>7200</sessionSecondsValid></userInfo></result></loginResponse></soapenv:Body></soapenv:Envelope>"#;
+        let session = parse_login_result(body)
+            .unwrap()
+            .into_session(&LoginUrl::production());
+        let issued = session.issued_at.unwrap();
+        assert_eq!(session.expires_at, Some(issued + 7_200_000));
+        assert!(!session.is_expired());
     }
 
     #[test]

@@ -205,6 +205,22 @@ impl WebServerFlow {
         }
     }
 
+    /// Exchanges codes with an HTTP client that trusts the certificate authorities in the PEM
+    /// file at `path` besides the system's (a local org served over HTTPS), replacing
+    /// [`WebServerFlow::http`]. An unreadable file, or one without a certificate, is an
+    /// [`ErrorKind::NotSent`] error naming it.
+    pub fn trust_root_certificate_file(&mut self, path: &std::path::Path) -> Result<()> {
+        let mut http = reqwest::Client::builder().timeout(LOGIN_TIMEOUT);
+        for certificate in crate::client::read_certificates(path)? {
+            http = http.add_root_certificate(certificate);
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::not_sent("cannot set up the HTTP client").with_source(e))?;
+        self.http = Some(http);
+        Ok(())
+    }
+
     /// Step one: the authorization URL for [`WebServerFlow::redirect_uri`], with a new random
     /// `state` and, when [`WebServerFlow::pkce`] is on, a new code verifier and its S256
     /// challenge. Nothing is sent.

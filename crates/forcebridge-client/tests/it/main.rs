@@ -7,6 +7,7 @@ mod query;
 mod reliability;
 mod sobjects;
 mod support;
+mod tls;
 mod web;
 #[cfg(feature = "loopback")]
 mod web_loopback;

@@ -503,3 +503,31 @@ async fn a_query_over_salesforces_limit_is_refused_with_a_short_message() {
     }
     assert_eq!(client.requests_sent(), 0);
 }
+
+#[tokio::test]
+async fn tooling_queries_go_to_the_tooling_resource_and_are_checked_first() {
+    let org = TestOrg::seeded(3000).await;
+    let client = org.client();
+    let soql = "SELECT Id, LastName FROM Contact";
+    let expected = client.query(soql).fetch_all().await.unwrap();
+    // Several pages: the next ones follow the org's nextRecordsUrl.
+    let pages: Vec<Page<Record>> = client
+        .tooling_query(soql)
+        .batch_size(500)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(pages.len() > 1, "{} pages", pages.len());
+    let tooling: Vec<Record> = pages.into_iter().flat_map(|p| p.records).collect();
+    assert_eq!(tooling.len(), expected.len());
+
+    let sent = client.requests_sent();
+    let error = client
+        .tooling_query("SELECT Id FROM")
+        .fetch_all()
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidQuery);
+    assert_eq!(client.requests_sent(), sent, "nothing sent");
+}

@@ -1,6 +1,7 @@
 //! Retries, faults, re-login under load, API usage and the budget guard.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -137,6 +138,60 @@ async fn many_requests_refused_at_once_log_in_again_only_once() {
         task.await.unwrap().unwrap();
     }
     assert_eq!(logins.load(Ordering::SeqCst), 2, "single-flight re-login");
+}
+
+#[tokio::test]
+async fn a_kept_session_is_used_until_it_expires_or_is_refused_and_new_ones_are_reported() {
+    use forcebridge_client::{ExposeSecret, Session};
+    let org = TestOrg::start().await;
+    let reported = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let counted = |kept: Session| {
+        let reported = reported.clone();
+        let (builder, logins) = org.counted_builder();
+        let client = builder
+            .session(kept)
+            .on_session(move |session: &Session| {
+                reported
+                    .lock()
+                    .unwrap()
+                    .push(session.access_token.expose_secret().to_string());
+            })
+            .build()
+            .unwrap();
+        (client, logins)
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+
+    // A live session kept from before: no login at all, and nothing to report.
+    let mut kept = Session::new(org.emulator.access_token(), org.emulator.url());
+    kept.expires_at = Some(now + 3_600_000);
+    let (client, logins) = counted(kept.clone());
+    client.limits().await.unwrap();
+    assert_eq!(logins.load(Ordering::SeqCst), 0);
+    assert!(reported.lock().unwrap().is_empty());
+
+    // One known to have expired is replaced before anything is sent with it.
+    kept.expires_at = Some(now - 1);
+    let (client, logins) = counted(kept.clone());
+    let session = client.session().await.unwrap();
+    assert_eq!(logins.load(Ordering::SeqCst), 1);
+    assert_ne!(
+        session.access_token.expose_secret(),
+        kept.access_token.expose_secret()
+    );
+    client.limits().await.unwrap();
+    assert_eq!(logins.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *reported.lock().unwrap(),
+        [session.access_token.expose_secret().to_string()]
+    );
+
+    // One whose expiry is unknown but that the org refuses: one login, on the spot.
+    let refused = Session::new("00Dxx!revoked", org.emulator.url());
+    let (client, logins) = counted(refused);
+    client.limits().await.unwrap();
+    assert_eq!(logins.load(Ordering::SeqCst), 1);
+    assert_eq!(reported.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]

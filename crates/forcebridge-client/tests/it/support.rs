@@ -86,16 +86,20 @@ fields = [{ name = "Ext__c", type = "string", length = 40, external_id = true }]
 
     /// A client whose logins are counted.
     pub(crate) fn counted_client(&self) -> (Client, Arc<AtomicUsize>) {
+        let (builder, logins) = self.counted_builder();
+        (builder.build().unwrap(), logins)
+    }
+
+    /// A builder for a client whose logins are counted.
+    pub(crate) fn counted_builder(&self) -> (ClientBuilder, Arc<AtomicUsize>) {
         let logins = Arc::new(AtomicUsize::new(0));
         let source = CountingSource {
             inner: self.password(),
             logins: logins.clone(),
         };
-        let client = Client::builder(Credentials::Custom(Arc::new(source)))
-            .retry_policy(quick_retries())
-            .build()
-            .unwrap();
-        (client, logins)
+        let builder =
+            Client::builder(Credentials::Custom(Arc::new(source))).retry_policy(quick_retries());
+        (builder, logins)
     }
 
     /// Creates a record directly through the client, failing the test if the org refuses.

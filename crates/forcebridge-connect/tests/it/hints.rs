@@ -105,3 +105,52 @@ async fn an_org_that_cannot_be_reached_points_at_the_login_url() {
     assert_eq!(code, None);
     assert!(hint.contains("login URL"), "{hint}");
 }
+
+#[tokio::test]
+async fn an_org_over_https_with_a_private_authority_needs_the_ca_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let trust_file = dir.path().join("ca.pem");
+    let mut config = OrgConfig::builtin();
+    config.apps[0].client_secret = CLIENT_SECRET.into();
+    config.users[0].password = crate::support::PASSWORD.into();
+    config.users[0].security_token = crate::support::SECURITY_TOKEN.into();
+    let org = forcebridge_emulator::Emulator::start_tls(
+        config,
+        "127.0.0.1:0".parse().unwrap(),
+        &trust_file,
+    )
+    .await
+    .unwrap();
+    let login = org.login();
+    let mut profile = Profile::new(Flow::Password);
+    profile.login_url = Some(login.url.clone());
+    profile.client_id = Some(login.client_id.clone());
+    profile.username = Some(login.username.clone());
+    let secrets = secrets(&[
+        (SecretKind::ClientSecret, CLIENT_SECRET),
+        (SecretKind::Password, crate::support::PASSWORD),
+        (SecretKind::SecurityToken, crate::support::SECURITY_TOKEN),
+    ]);
+
+    // Not trusted: one attempt (even with retries on), and the hint names the setting.
+    let builder = client_builder(&profile, &secrets).unwrap();
+    let error = check(builder, profile.flow).await.unwrap_err();
+    let client_error = error.client_error().unwrap();
+    assert!(client_error.is_certificate_error(), "{}", chain(&error));
+    assert!(chain(&error).contains("not trusted"), "{}", chain(&error));
+    assert!(error.login_hint().unwrap().contains("ca_file"));
+
+    // Trusted through the profile's CA file.
+    profile.ca_file = Some(trust_file.clone());
+    let checked = check(client_builder(&profile, &secrets).unwrap(), profile.flow)
+        .await
+        .unwrap();
+    assert!(checked.instance_url.starts_with("https://"));
+
+    // A CA file that is not there is an error naming it.
+    profile.ca_file = Some(dir.path().join("gone.pem"));
+    let error = check(client_builder(&profile, &secrets).unwrap(), profile.flow)
+        .await
+        .unwrap_err();
+    assert!(chain(&error).contains("gone.pem"), "{}", chain(&error));
+}

@@ -8,5 +8,6 @@ mod hints;
 mod local;
 mod login;
 mod select;
+mod session;
 mod store;
 mod support;

@@ -109,7 +109,7 @@ async fn a_refused_login_saves_nothing() {
     let mut profile = env.password_profile();
     profile.client_id = Some("no-such-app".into());
     let error = connections
-        .add("prod", &profile, &env.password_secrets())
+        .add_or_replace("prod", &profile, &env.password_secrets())
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Client);
@@ -119,4 +119,36 @@ async fn a_refused_login_saves_nothing() {
     );
     assert_eq!(before, after);
     assert!(after.1.contains(CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn adding_never_replaces_a_saved_connection_and_replacing_does_after_a_check() {
+    let env = Env::new().await;
+    env.add_password("prod").await;
+    let before = read(&env.file("connections.toml"));
+    let connections = env.connections();
+    let mut profile = env.password_profile();
+    profile.read_only = true;
+    let error = connections
+        .add("prod", &profile, &env.password_secrets())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Exists);
+    assert_eq!(
+        error.to_string(),
+        "a connection named \"prod\" already exists"
+    );
+    assert_eq!(read(&env.file("connections.toml")), before);
+
+    connections
+        .add_or_replace("prod", &profile, &env.password_secrets())
+        .await
+        .unwrap();
+    assert!(connections.get("prod").unwrap().read_only);
+    // A name not saved yet is simply added.
+    connections
+        .add_or_replace("dev", &env.password_profile(), &env.password_secrets())
+        .await
+        .unwrap();
+    assert_eq!(connections.list().unwrap().profiles.len(), 2);
 }

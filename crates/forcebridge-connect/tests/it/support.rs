@@ -2,7 +2,10 @@
 //! empty directory for the saved connections (what `FORCEBRIDGE_HOME` names), and the
 //! connections, profiles and secrets that point at both.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use forcebridge_client::SecretString;
 use forcebridge_connect::{
@@ -158,4 +161,84 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// A TCP proxy in front of `org` that counts the token requests sent through it
+/// (`POST /services/oauth2/token`): what a real org counts against its login rate limit.
+pub(crate) struct LoginCounter {
+    /// The proxy's URL, to log in through.
+    pub(crate) url: String,
+    token_requests: Arc<AtomicUsize>,
+}
+
+impl LoginCounter {
+    pub(crate) async fn start(org: &Emulator) -> LoginCounter {
+        let target: SocketAddr = org
+            .url()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a plain-HTTP org on an IP address");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let token_requests = Arc::new(AtomicUsize::new(0));
+        let counter = token_requests.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (from_client, to_client) = inbound.into_split();
+                    let (from_org, to_org) = outbound.into_split();
+                    tokio::join!(
+                        pump(from_client, to_org, Some(counter)),
+                        pump(from_org, to_client, None)
+                    );
+                });
+            }
+        });
+        LoginCounter {
+            url,
+            token_requests,
+        }
+    }
+
+    /// How many token requests went through so far.
+    pub(crate) fn count(&self) -> usize {
+        self.token_requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Copies `from` to `to`, counting the token requests in what passes when given a counter.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    counter: Option<Arc<AtomicUsize>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const REQUEST_LINE: &[u8] = b"POST /services/oauth2/token";
+    let mut buffer = vec![0; 16 * 1024];
+    // The end of what passed before, so that a request line split between reads is seen.
+    let mut window: Vec<u8> = Vec::new();
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(counter) = &counter {
+            window.extend_from_slice(&buffer[..n]);
+            let found = window
+                .windows(REQUEST_LINE.len())
+                .filter(|w| *w == REQUEST_LINE)
+                .count();
+            counter.fetch_add(found, Ordering::SeqCst);
+            let keep = window.len().min(REQUEST_LINE.len() - 1);
+            window.drain(..window.len() - keep);
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }

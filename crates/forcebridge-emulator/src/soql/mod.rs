@@ -410,6 +410,15 @@ fn invalid_locator() -> ApiFailure {
 pub(crate) fn routes() -> Router<Arc<Org>> {
     Router::new()
         .route("/services/data/{version}/query", get(query))
+        // The Tooling API's query resource, answered as the standard one over the objects this
+        // org has. UNVERIFIED beyond its shape: a real org's Tooling API has objects of its own
+        // (ApexClass, EntityDefinition, FieldDefinition, ...) that the local org does not, and
+        // its next pages live under `/tooling/query/`, served here too.
+        .route("/services/data/{version}/tooling/query", get(query))
+        .route(
+            "/services/data/{version}/tooling/query/{locator}",
+            get(query_more),
+        )
         .route("/services/data/{version}/queryAll", get(query_all))
         .route("/services/data/{version}/query/{locator}", get(query_more))
         .route(

@@ -1504,3 +1504,19 @@ async fn columns_describe_fields_relationships_aggregates_and_subqueries() {
     let count = columns("SELECT COUNT() FROM Account").await;
     assert_eq!(count["columnMetadata"], json!([]));
 }
+
+#[tokio::test]
+async fn the_tooling_query_resource_answers_like_the_standard_one() {
+    let org = TestOrg::start().await;
+    let soql = "SELECT Id, Username FROM User";
+    let standard = ok(&org, soql).await;
+    let tooling = org.get(&format!("/tooling/query?q={}", encode(soql))).await;
+    assert_eq!(tooling.status, StatusCode::OK, "{}", tooling.text);
+    assert_eq!(tooling.json["totalSize"], standard["totalSize"]);
+    assert_eq!(tooling.json["records"], standard["records"]);
+    // It needs a session, as every API resource does.
+    let anonymous = reqwest::get(org.data("/tooling/query?q=SELECT+Id+FROM+User"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
