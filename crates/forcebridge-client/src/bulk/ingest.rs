@@ -187,7 +187,9 @@ pub struct StartedJob {
 pub enum ResultKind {
     /// `sf__Id`, `sf__Created`, then the row as uploaded.
     Successful,
-    /// `sf__Id` (when known), `sf__Error` (`CODE:message`), then the row as uploaded.
+    /// `sf__Id` (when known), `sf__Error` (`CODE:message`), then the row as uploaded. A row
+    /// uploaded with too few or too many cells fails and comes back with exactly its own
+    /// cells, so the CSV may have rows of different widths ([`ResultRow::extra_values`]).
     Failed,
     /// Rows the job never processed (it was aborted or failed), as uploaded.
     Unprocessed,
@@ -220,8 +222,12 @@ pub struct ResultRow {
     pub created: Option<bool>,
     /// `sf__Error`: `CODE:message` (failed results only).
     pub error: Option<String>,
-    /// The row's own columns as uploaded, in order.
+    /// The row's own columns as uploaded, in order. A row that had fewer cells than the
+    /// header has fewer values here: the missing cells are absent, not empty.
     pub values: Vec<(String, String)>,
+    /// The cells of a row that had more cells than the header, beyond the last column, in
+    /// order (empty for a row of the header's width).
+    pub extra_values: Vec<String>,
 }
 
 impl ResultRow {
@@ -948,8 +954,10 @@ fn parse_results(id: &str, body: &[u8], delimiter: u8) -> Result<Vec<ResultRow>>
             e,
         )
     };
+    // Flexible: a row uploaded with too few or too many cells comes back as it was uploaded.
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
+        .flexible(true)
         .from_reader(body);
     let header = reader.headers().map_err(bad)?.clone();
     let mut rows = Vec::new();
@@ -960,6 +968,7 @@ fn parse_results(id: &str, body: &[u8], delimiter: u8) -> Result<Vec<ResultRow>>
             created: None,
             error: None,
             values: Vec::with_capacity(record.len()),
+            extra_values: Vec::new(),
         };
         for (name, value) in header.iter().zip(record.iter()) {
             match name {
@@ -969,6 +978,7 @@ fn parse_results(id: &str, body: &[u8], delimiter: u8) -> Result<Vec<ResultRow>>
                 _ => row.values.push((name.to_string(), value.to_string())),
             }
         }
+        row.extra_values = record.iter().skip(header.len()).map(String::from).collect();
         rows.push(row);
     }
     Ok(rows)

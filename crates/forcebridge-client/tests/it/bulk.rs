@@ -984,3 +984,105 @@ async fn an_export_state_of_another_job_is_refused_and_left_alone() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Reads CSV whose rows may be shorter or longer than its header, as the failed results of
+/// ragged input rows are.
+fn parse_flexible_csv(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[tokio::test]
+async fn results_of_ragged_and_quoted_rows_are_csv_that_reads_back_to_the_input() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let dir = temp_dir("ragged");
+    let input: Vec<Vec<&str>> = vec![
+        vec!["Quote \"q\"", "line one\nline two, with a comma", "Media"],
+        vec!["too few"],
+        vec!["too", "many", "cells", "here, quoted", "and \"more\""],
+        vec!["", "no name, \"so\" it fails", "Media"],
+        vec!["comma, in name", "", "Retail"],
+        vec!["two", "cells"],
+        vec!["last\r\nwith crlf", "x", "Media"],
+    ];
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    writer
+        .write_record(["Name", "Description", "Industry"])
+        .unwrap();
+    for row in &input {
+        writer.write_record(row).unwrap();
+    }
+    let csv_bytes = writer.into_inner().unwrap();
+    let summary = insert_accounts(
+        &client,
+        IngestOptions {
+            results_dir: Some(dir.clone()),
+            ..quick_options()
+        },
+    )
+    .from_csv_reader(&csv_bytes[..])
+    .await
+    .unwrap();
+    assert_eq!(summary.records_processed, 7, "{summary:?}");
+    assert_eq!(summary.records_failed, 4, "{summary:?}");
+    let files = summary.jobs[0].results.clone().unwrap();
+
+    // Every input row comes back exactly once: its own cells after sf__Id and sf__Error or
+    // sf__Created, each record on its own line, whatever its width.
+    let (header, failed) = parse_flexible_csv(&std::fs::read(&files.failed).unwrap());
+    assert_eq!(
+        header,
+        ["sf__Id", "sf__Error", "Name", "Description", "Industry"]
+    );
+    let (header, succeeded) = parse_flexible_csv(&std::fs::read(&files.successful).unwrap());
+    assert_eq!(
+        header,
+        ["sf__Id", "sf__Created", "Name", "Description", "Industry"]
+    );
+    let mut back: Vec<Vec<String>> = failed
+        .iter()
+        .map(|row| {
+            assert_eq!(row[0], "", "a failed insert has no id: {row:?}");
+            assert!(!row[1].is_empty(), "{row:?}");
+            row[2..].to_vec()
+        })
+        .chain(succeeded.iter().map(|row| {
+            assert!(row[0].starts_with("001"), "{row:?}");
+            assert_eq!(row[1], "true");
+            row[2..].to_vec()
+        }))
+        .collect();
+    let mut expected: Vec<Vec<String>> = input
+        .iter()
+        .map(|row| row.iter().map(|c| c.to_string()).collect())
+        .collect();
+    back.sort();
+    expected.sort();
+    assert_eq!(back, expected);
+    assert!(
+        failed.iter().any(|r| r[1].contains("column")),
+        "a ragged row says why it failed: {failed:?}"
+    );
+
+    // The client reads them back too, with the cells beyond the header kept.
+    let job = client.bulk().ingest_job(&summary.jobs[0].id);
+    let rows = job.results(ResultKind::Failed).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    let long = rows.iter().find(|r| r.get("Name") == Some("too")).unwrap();
+    assert_eq!(long.get("Industry"), Some("cells"));
+    assert_eq!(long.extra_values, ["here, quoted", "and \"more\""]);
+    let short = rows
+        .iter()
+        .find(|r| r.get("Name") == Some("too few"))
+        .unwrap();
+    assert_eq!(short.get("Description"), None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
