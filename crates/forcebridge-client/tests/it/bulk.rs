@@ -492,11 +492,12 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
         other => panic!("expected an open job, got {other:?}"),
     }
     assert!(
-        bulk.list_ingest_jobs()
+        bulk.ingest_jobs()
+            .fetch_all()
             .await
             .unwrap()
             .iter()
-            .any(|j| j.id == id)
+            .any(|j| j.info.id == id)
     );
 
     // The caller chooses to finish the upload; resuming then waits and fetches the results.
@@ -516,7 +517,7 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
     assert_eq!(other.abort().await.unwrap().state, "Aborted");
     other.delete().await.unwrap();
     bulk.ingest_job(&id).delete().await.unwrap();
-    assert!(bulk.list_ingest_jobs().await.unwrap().is_empty());
+    assert!(bulk.ingest_jobs().fetch_all().await.unwrap().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -591,10 +592,13 @@ async fn a_query_job_creation_is_retried_through_cuts_but_an_ingest_job_creation
     org.emulator.set_faults(FaultConfig::none());
     // Each cut query job creation had landed: unused jobs, no data changed.
     assert_eq!(
-        client.bulk().list_query_jobs().await.unwrap().len() as u64,
+        client.bulk().query_jobs().fetch_all().await.unwrap().len() as u64,
         attempts
     );
-    assert_eq!(client.bulk().list_ingest_jobs().await.unwrap().len(), 1);
+    assert_eq!(
+        client.bulk().ingest_jobs().fetch_all().await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -624,7 +628,15 @@ async fn a_query_job_creation_and_an_upload_answered_503_are_retried() {
     assert_eq!(client.requests_sent(), sent + 2 * attempts);
     org.emulator.set_faults(FaultConfig::none());
     // None of them landed: no query job, and the ingest job can still take its one upload.
-    assert!(client.bulk().list_query_jobs().await.unwrap().is_empty());
+    assert!(
+        client
+            .bulk()
+            .query_jobs()
+            .fetch_all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     job.upload_csv(&b"Name\nOnce\n"[..]).await.unwrap();
     job.close().await.unwrap();
     job.wait(&quick_poll()).await.unwrap();
@@ -722,11 +734,12 @@ async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_run
         !text.contains(&source),
         "the message repeats its source: {text}"
     );
-    let jobs = client.bulk().list_ingest_jobs().await.unwrap();
+    let jobs = client.bulk().ingest_jobs().fetch_all().await.unwrap();
     assert!(jobs.len() >= 2, "{jobs:?}");
     let named = error.bulk_jobs();
     assert_eq!(named.len(), jobs.len());
     for job in &jobs {
+        let job = &job.info;
         assert!(text.contains(&job.id), "{text} lacks {}", job.id);
         let started = named.iter().find(|n| n.id == job.id).unwrap();
         // Closed and running on the org: resume it, do not load its rows again.
@@ -809,6 +822,8 @@ fn bulk_futures_are_send(client: Client, sink: tokio::fs::File) {
             .await
     });
     is_send(client.bulk().query_job("750").pages_from(None));
+    fn is_send_static<T: Send + 'static>(_: T) {}
+    is_send_static(client.bulk().jobs().stream());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
