@@ -84,6 +84,8 @@ struct Inner {
     /// The diagnostics of a refused statement, and their code frame.
     statement: Option<(Vec<forcebridge_soql::Diagnostic>, String)>,
     bulk_jobs: Vec<StartedJob>,
+    /// A resumed ingest found the record of another load.
+    other_load: bool,
 }
 
 impl Error {
@@ -100,6 +102,7 @@ impl Error {
                 nothing_sent: matches!(kind, ErrorKind::NotSent | ErrorKind::InvalidQuery),
                 statement: None,
                 bulk_jobs: Vec::new(),
+                other_load: false,
             }),
         }
     }
@@ -149,6 +152,12 @@ impl Error {
             self.inner.nothing_sent = false;
         }
         self.inner.bulk_jobs = jobs;
+        self
+    }
+
+    /// Marks a resumed ingest refused because its results directory records another load.
+    pub(crate) fn other_load(mut self) -> Error {
+        self.inner.other_load = true;
         self
     }
 
@@ -241,6 +250,13 @@ impl Error {
     /// rows a second time. Empty for other errors.
     pub fn bulk_jobs(&self) -> &[StartedJob] {
         &self.inner.bulk_jobs
+    }
+
+    /// Whether a resumed Bulk ingest (`IngestBuilder::resuming`) was refused because its
+    /// results directory records another load: another object, operation or input file, or
+    /// input read from a stream. Nothing was sent ([`ErrorKind::NotSent`]).
+    pub fn is_other_load(&self) -> bool {
+        self.inner.other_load
     }
 }
 

@@ -374,6 +374,7 @@ async fn resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<Outcome
                         records_processed: summary.records_processed,
                         records_failed: summary.records_failed,
                         jobs: vec![summary],
+                        replaced: Vec::new(),
                     };
                     report_ingest(&whole, args.json)
                 }

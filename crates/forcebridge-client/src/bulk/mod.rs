@@ -10,6 +10,11 @@
 //! - **Export** ([`QueryJob::export_to_file`]) writes a query job's result to a file that
 //!   survives a crash: pages go to `FILE.part`, where the next one starts is saved in
 //!   `FILE.part.state` after each, and [`QueryJob::resume_export`] goes on from there.
+//! - **Resuming a load** ([`IngestBuilder::resuming`]): with a results directory, a load is
+//!   recorded there ([`LOAD_RECORD_FILE`]: the input, and each job with its input rows and
+//!   state, written before the job's upload), so running an interrupted load again loads no
+//!   row twice: finished jobs are not loaded again, running ones are waited for, and an open
+//!   one (its upload cut short) is aborted and its rows sent in a new job.
 //! - **Jobs by id** ([`Bulk::ingest_job`], [`Bulk::query_job`], [`Bulk::find_job`]) pick up a
 //!   job after a crash: wait for it, fetch its results, continue a download from a saved
 //!   locator, abort, delete.
@@ -54,6 +59,7 @@
 mod export;
 mod ingest;
 mod jobs;
+mod manifest;
 mod query;
 
 use std::time::{Duration, Instant};
@@ -68,10 +74,11 @@ use crate::http::Call;
 pub use export::{ExportProgress, ExportSummary, export_part_paths};
 pub use ingest::{
     DEFAULT_MAX_UPLOAD_BYTES, IngestBuilder, IngestJob, IngestOperation, IngestOptions,
-    IngestProgress, IngestSummary, JobSummary, ResultFiles, ResultKind, ResultRow, Resumed,
-    StartedJob,
+    IngestProgress, IngestSummary, JobEvent, JobSummary, ResultFiles, ResultKind, ResultRow,
+    Resumed, StartedJob,
 };
 pub use jobs::{JobListing, JobStream, ListedJob};
+pub use manifest::LOAD_RECORD_FILE;
 pub use query::{QueryJob, QueryOptions, QueryPage, QueryPageStream, QuerySummary, QueryWork};
 
 /// Bulk API 2.0 on one client: made by [`Client::bulk`], cheap to clone.

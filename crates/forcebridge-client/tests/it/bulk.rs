@@ -824,6 +824,13 @@ fn bulk_futures_are_send(client: Client, sink: tokio::fs::File) {
     is_send(client.bulk().query_job("750").pages_from(None));
     fn is_send_static<T: Send + 'static>(_: T) {}
     is_send_static(client.bulk().jobs().stream());
+    is_send_static(
+        client
+            .bulk()
+            .ingest("Account", IngestOperation::Insert)
+            .resuming()
+            .from_csv_file("accounts.csv"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
