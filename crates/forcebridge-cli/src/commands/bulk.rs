@@ -418,15 +418,95 @@ async fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Outcome
     ));
     match &args.output {
         Some(path) => {
-            let progress = Progress::on_terminal("records");
+            let progress = ExportBar::new(false);
             let bar = progress.clone();
             let exported = job
-                .export_to_file(path, move |p| bar.set_position(p.records))
+                .export_to_file(path, move |p| bar.show(p.records, p.total_records))
                 .await;
             progress.finish();
             report_export(&job, exported?.records, Some(path), args.json)
         }
         None => to_stdout(&job, None, args.json).await,
+    }
+}
+
+/// What an export's progress shows: while the query job runs, only the rows so far (its row
+/// count is not known yet, so there is no total to draw a bar or an ETA against); once it is
+/// complete, a bar against its `numberRecordsProcessed`, never below the rows already written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportShape {
+    Counting { records: u64 },
+    Measured { records: u64, total: u64 },
+}
+
+fn export_shape(records: u64, total_records: Option<u64>) -> ExportShape {
+    match total_records {
+        Some(total) => ExportShape::Measured {
+            records,
+            total: total.max(records),
+        },
+        None => ExportShape::Counting { records },
+    }
+}
+
+/// An export's progress on stderr, as [`export_shape`] says: a spinner, then a bar. Drawn only
+/// on a terminal, and not while the data itself goes to the terminal.
+#[derive(Clone)]
+struct ExportBar {
+    bar: Option<indicatif::ProgressBar>,
+    measured: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ExportBar {
+    fn new(data_on_stdout: bool) -> ExportBar {
+        let shown =
+            output::stderr_is_terminal() && !(data_on_stdout && output::stdout_is_terminal());
+        let bar = shown.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {human_pos} records, {per_sec} ({elapsed})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        ExportBar {
+            bar,
+            measured: Arc::default(),
+        }
+    }
+
+    fn show(&self, records: u64, total_records: Option<u64>) {
+        let Some(bar) = &self.bar else {
+            return;
+        };
+        match export_shape(records, total_records) {
+            ExportShape::Counting { records } => bar.set_position(records),
+            ExportShape::Measured { records, total } => {
+                if !self
+                    .measured
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{spinner} {human_pos}/{human_len} records [{bar:30}] {per_sec}, ETA {eta}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                }
+                bar.set_length(total);
+                bar.set_position(records);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -444,7 +524,11 @@ async fn to_stdout(
     locator: Option<&str>,
     as_json: bool,
 ) -> anyhow::Result<Outcome> {
-    let progress = Progress::on_terminal("records");
+    let progress = ExportBar::new(true);
+    progress.show(0, None);
+    // The job's row count, once it is complete, is the total to show progress against.
+    let total = job.wait().await?.number_records_processed;
+    progress.show(0, total);
     let mut pages = job.pages_from(locator);
     let mut out = tokio::io::stdout();
     let mut header_written = locator.is_some();
@@ -461,7 +545,7 @@ async fn to_stdout(
             other => other.context("writing to stdout")?,
         }
         records += page.records;
-        progress.advance(page.records);
+        progress.show(records, total);
     }
     out.flush().await.ok();
     progress.finish();
@@ -738,10 +822,10 @@ async fn resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<Outcome
             }
             match &args.output {
                 Some(path) => {
-                    let progress = Progress::on_terminal("records");
+                    let progress = ExportBar::new(false);
                     let bar = progress.clone();
                     let exported = job
-                        .resume_export(path, move |p| bar.set_position(p.records))
+                        .resume_export(path, move |p| bar.show(p.records, p.total_records))
                         .await;
                     progress.finish();
                     report_export(&job, exported?.records, Some(path), args.json)
@@ -755,6 +839,32 @@ async fn resume(global: &GlobalArgs, args: ResumeArgs) -> anyhow::Result<Outcome
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_shows_no_total_until_the_job_has_one() {
+        // While the job runs: rows so far, no total, so no `40,000/40,000 ... ETA 0s`.
+        assert_eq!(export_shape(0, None), ExportShape::Counting { records: 0 });
+        assert_eq!(
+            export_shape(40_000, None),
+            ExportShape::Counting { records: 40_000 }
+        );
+        // Complete: the job's row count.
+        assert_eq!(
+            export_shape(1_000, Some(250_000)),
+            ExportShape::Measured {
+                records: 1_000,
+                total: 250_000
+            }
+        );
+        // A count the org under-reports never puts the bar past its end.
+        assert_eq!(
+            export_shape(12, Some(10)),
+            ExportShape::Measured {
+                records: 12,
+                total: 12
+            }
+        );
+    }
 
     #[test]
     fn rows_are_counted_from_one_as_people_count_them() {

@@ -917,8 +917,22 @@ async fn an_export_interrupted_after_some_pages_resumes_to_the_same_bytes() {
     let dir = temp_dir("export");
 
     let whole = dir.join("whole.csv");
-    let summary = job.export_to_file(&whole, |_| {}).await.unwrap();
+    let mut reports = Vec::new();
+    let summary = job
+        .export_to_file(&whole, |p| reports.push(*p))
+        .await
+        .unwrap();
     let expected = std::fs::read(&whole).unwrap();
+    // No total until the job is complete, then the result's row count, never a guess.
+    assert_eq!(reports[0].total_records, None);
+    assert_eq!(reports[1].total_records, Some(summary.records));
+    assert_eq!((reports[1].pages, reports[1].records), (0, 0));
+    assert!(
+        reports[1..]
+            .iter()
+            .all(|r| r.total_records == Some(summary.records))
+    );
+    assert_eq!(reports.last().unwrap().records, summary.records);
     assert!(summary.pages > 4, "{summary:?}");
     assert!(!summary.resumed);
     assert_eq!(summary.bytes, expected.len() as u64);
