@@ -266,3 +266,47 @@ fn jobs_are_listed_filtered_and_aborted() {
         .code(2);
     assert!(outputs(&unknown).1.contains("`forcebridge bulk list`"));
 }
+
+#[test]
+fn a_load_that_fails_after_opening_jobs_names_them_with_commands_to_go_on() {
+    let env = connected();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("accounts.csv");
+    accounts_file(&file, "Big", 15_000);
+    // After more than a job's worth of rows, one row larger than a whole job.
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!("Too big,{}\n", "x".repeat(1_100_000)));
+    std::fs::write(&file, text).unwrap();
+    let failed = env
+        .cmd(&[
+            "bulk",
+            "import",
+            "Account",
+            file.to_str().unwrap(),
+            "--max-job-mb",
+            "1",
+            "--results-dir",
+            dir.path().join("results").to_str().unwrap(),
+        ])
+        .assert()
+        .code(2);
+    let (_, stderr) = outputs(&failed);
+    assert!(stderr.contains("error: row 15001 is"), "{stderr}");
+    assert!(stderr.contains("The load's jobs:"), "{stderr}");
+    let job_line = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("750"))
+        .unwrap_or_else(|| panic!("no job named:\n{stderr}"));
+    assert!(job_line.contains("rows 1-"), "{job_line}");
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    assert!(stderr.contains("`forcebridge bulk status ID`"), "{stderr}");
+    for rust in [
+        "ingest_job",
+        "bulk()",
+        ".abort()",
+        "IngestOptions",
+        "max_upload_bytes",
+    ] {
+        assert!(!stderr.contains(rust), "a Rust name in: {stderr}");
+    }
+}
