@@ -45,7 +45,7 @@ pub enum IngestOperation {
 
 impl IngestOperation {
     /// The operation as the API names it (`insert`, `hardDelete`, ...).
-    pub fn wire(&self) -> &'static str {
+    fn wire(&self) -> &'static str {
         match self {
             IngestOperation::Insert => "insert",
             IngestOperation::Update => "update",
