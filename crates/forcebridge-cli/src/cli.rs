@@ -569,8 +569,13 @@ pub(crate) enum BulkCommand {
     Delete(DeleteIngestArgs),
     /// Export a query's results to CSV, page by page (resumable with `bulk resume`).
     Export(ExportArgs),
+    /// List the org's bulk jobs (ingest and query), newest last.
+    List(ListArgs),
     /// Show a job's state and counts.
     Status(JobArgs),
+    /// Abort a job: an open ingest job is never processed; a running one stops, leaving its
+    /// remaining rows unprocessed.
+    Abort(JobArgs),
     /// Print a finished ingest job's per-record results as CSV.
     Results(ResultsArgs),
     /// Wait for a job started earlier (after a crash or Ctrl-C) and collect its results; for an
@@ -579,14 +584,25 @@ pub(crate) enum BulkCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "The load is recorded in the results directory (bulk-load.json) before each \
+job's upload. If it is interrupted (Ctrl-C, a crash, a lost connection), run the same command \
+again: finished jobs are not loaded again, running ones are waited for, and a job whose upload \
+was cut short is aborted and its rows sent again."
+)]
 pub(crate) struct IngestArgs {
     /// The object, such as Account.
     pub(crate) object: String,
     /// The CSV file; `-` reads stdin.
     pub(crate) file: PathBuf,
-    /// Where to write each job's successful, failed and unprocessed results.
+    /// Where to write each job's successful, failed and unprocessed results, and the record
+    /// of the load that lets an interrupted one resume.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub(crate) results_dir: PathBuf,
+    /// Start this load over, even if the results directory records an earlier load (of this
+    /// file or another): that record is replaced and every row is loaded again.
+    #[arg(long)]
+    pub(crate) restart: bool,
     /// The most CSV to upload in one job, in MB; larger files are split into several jobs.
     #[arg(long, value_name = "MB", default_value_t = 99)]
     pub(crate) max_job_mb: u64,
@@ -634,6 +650,49 @@ pub(crate) struct ExportArgs {
     /// Print the summary as JSON (on stdout when --output is given, else on stderr).
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only jobs in this state (Open, UploadComplete, InProgress, JobComplete, Failed or
+    /// Aborted; any case); repeat for several.
+    #[arg(long, value_name = "STATE", value_parser = parse_job_state)]
+    pub(crate) state: Vec<String>,
+    /// Only jobs on this object (any case).
+    #[arg(long, value_name = "OBJECT")]
+    pub(crate) object: Option<String>,
+    /// Only ingest or only query jobs.
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<JobKindArg>,
+    /// Print JSON: the org's job info, with a `kind` member.
+    #[arg(long, conflicts_with = "csv")]
+    pub(crate) json: bool,
+    /// Print CSV.
+    #[arg(long)]
+    pub(crate) csv: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum JobKindArg {
+    Ingest,
+    Query,
+}
+
+/// A job state as Salesforce spells it, from any case.
+fn parse_job_state(text: &str) -> Result<String, String> {
+    const STATES: [&str; 6] = [
+        "Open",
+        "UploadComplete",
+        "InProgress",
+        "JobComplete",
+        "Failed",
+        "Aborted",
+    ];
+    STATES
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(text))
+        .map(|s| s.to_string())
+        .ok_or_else(|| format!("not a job state; use one of {}", STATES.join(", ")))
 }
 
 #[derive(Debug, Args)]

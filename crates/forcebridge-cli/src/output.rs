@@ -36,6 +36,11 @@ pub(crate) enum Exit {
     Limit = 4,
     /// The org could not be reached, or answered with something that is not Salesforce's API.
     Network = 5,
+    /// Stopped by Ctrl-C (SIGINT), after saying what was left running and what to do next
+    /// (128 + the signal's number, as shells report it).
+    Interrupted = 130,
+    /// Stopped by SIGTERM, likewise.
+    Terminated = 143,
 }
 
 /// What a command reports when it did not fail outright.
@@ -74,29 +79,34 @@ pub(crate) fn finish(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
-            // A statement refused before sending is shown as the client renders it: its code
-            // frames, a window of the statement with a caret under each problem.
-            match code_frame(&error) {
-                Some(frame) => stderr(frame),
-                None => stderr(&format!("error: {error:#}\n")),
-            }
-            if let Some(hint) = certificate_hint(&error) {
-                stderr(&format!("hint: {hint}\n"));
-            } else if let Some(hint) = login_hint(&error) {
-                stderr(&format!("hint: {hint}\n"));
-            }
-            // A saved connection whose login the org refused is put right by logging in again.
-            if refused_login(&error).is_some()
-                && let Some((Some(name), _)) = CONNECTION.get()
-            {
-                stderr(&format!(
-                    "hint: log in to it again with `forcebridge connect login {name}`\n"
-                ));
-            }
-            ExitCode::from(exit_for(&error) as u8)
-        }
+        Err(error) => ExitCode::from(print_error(&error) as u8),
     }
+}
+
+/// Prints `error` on stderr (with its whole cause chain, or as its code frame, and a login
+/// hint when there is one) and returns its exit code, for a command that adds advice after
+/// it.
+pub(crate) fn print_error(error: &anyhow::Error) -> Exit {
+    // A statement refused before sending is shown as the client renders it: its code frames,
+    // a window of the statement with a caret under each problem.
+    match code_frame(error) {
+        Some(frame) => stderr(frame),
+        None => stderr(&format!("error: {error:#}\n")),
+    }
+    if let Some(hint) = certificate_hint(error) {
+        stderr(&format!("hint: {hint}\n"));
+    } else if let Some(hint) = login_hint(error) {
+        stderr(&format!("hint: {hint}\n"));
+    }
+    // A saved connection whose login the org refused is put right by logging in again.
+    if refused_login(error).is_some()
+        && let Some((Some(name), _)) = CONNECTION.get()
+    {
+        stderr(&format!(
+            "hint: log in to it again with `forcebridge connect login {name}`\n"
+        ));
+    }
+    exit_for(error)
 }
 
 /// The code frame of a statement the client refused, anywhere in the chain.

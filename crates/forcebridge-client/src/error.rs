@@ -86,6 +86,8 @@ struct Inner {
     bulk_jobs: Vec<StartedJob>,
     /// Whether the connection failed because the server's TLS certificate was refused.
     certificate: bool,
+    /// A resumed ingest found the record of another load.
+    other_load: bool,
 }
 
 impl Error {
@@ -103,6 +105,7 @@ impl Error {
                 statement: None,
                 bulk_jobs: Vec::new(),
                 certificate: false,
+                other_load: false,
             }),
         }
     }
@@ -158,6 +161,12 @@ impl Error {
     /// Marks a connection that failed because the server's TLS certificate was refused.
     pub(crate) fn certificate_refused(mut self) -> Error {
         self.inner.certificate = true;
+        self
+    }
+
+    /// Marks a resumed ingest refused because its results directory records another load.
+    pub(crate) fn other_load(mut self) -> Error {
+        self.inner.other_load = true;
         self
     }
 
@@ -260,6 +269,13 @@ impl Error {
     /// rows a second time. Empty for other errors.
     pub fn bulk_jobs(&self) -> &[StartedJob] {
         &self.inner.bulk_jobs
+    }
+
+    /// Whether a resumed Bulk ingest (`IngestBuilder::resuming`) was refused because its
+    /// results directory records another load: another object, operation or input file, or
+    /// input read from a stream. Nothing was sent ([`ErrorKind::NotSent`]).
+    pub fn is_other_load(&self) -> bool {
+        self.inner.other_load
     }
 }
 

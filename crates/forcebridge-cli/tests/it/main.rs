@@ -1,5 +1,6 @@
 //! Integration tests of the `forcebridge` binary, one module per command.
 
+mod bulk;
 mod catalog;
 mod connect;
 mod data;

@@ -22,6 +22,9 @@ use crate::error::{Error, ErrorKind, Result};
 pub struct ExportProgress {
     /// Rows in the file so far (header not counted), those of an interrupted run included.
     pub records: u64,
+    /// The rows the whole result holds: the job's `numberRecordsProcessed`, known once the job
+    /// is complete; `None` while it still runs (a progress bar has no total to show yet).
+    pub total_records: Option<u64>,
     /// Bytes in the file so far.
     pub bytes: u64,
     /// Pages downloaded by this run.
@@ -63,9 +66,10 @@ impl QueryJob {
     /// before `path.part.state` records it, and the file is renamed to `path` when complete.
     /// Any earlier partial export of `path` is discarded.
     ///
-    /// `on_progress` is called once at the start and after each page. If the future is
-    /// dropped, a page write already under way still completes on the blocking pool; the
-    /// files are consistent either way.
+    /// `on_progress` is called once at the start, once when the job is complete (with the
+    /// result's row count), and after each page. If the future is dropped, a page write
+    /// already under way still completes on the blocking pool; the files are consistent
+    /// either way.
     pub async fn export_to_file(
         &self,
         path: impl AsRef<Path>,
@@ -124,6 +128,7 @@ impl QueryJob {
         let (part, state_path) = export_part_paths(path);
         let mut progress = ExportProgress {
             records: state.records,
+            total_records: None,
             bytes: state.bytes,
             pages: 0,
         };
@@ -160,8 +165,13 @@ impl QueryJob {
         // A state with bytes and no next page is an export that was complete but not yet
         // renamed.
         if state.bytes == 0 || state.next_locator.is_some() {
+            // The job's row count is known once it is complete: the total to show progress
+            // against.
+            let info = self.wait().await?;
+            progress.total_records = info.number_records_processed;
+            on_progress(&progress);
             let mut header_written = state.bytes > 0;
-            let mut pages = self.pages_from(state.next_locator.as_deref());
+            let mut pages = self.pages_of_complete_job(state.next_locator.as_deref());
             while let Some(page) = pages.try_next().await? {
                 let body: Bytes = if header_written {
                     let rows = page.without_header().len();
@@ -184,6 +194,7 @@ impl QueryJob {
                 .await?;
                 progress = ExportProgress {
                     records: state.records,
+                    total_records: progress.total_records,
                     bytes: state.bytes,
                     pages: progress.pages + 1,
                 };

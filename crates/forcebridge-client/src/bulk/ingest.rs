@@ -1,6 +1,9 @@
 //! Bulk ingest: CSV (a file, any reader, or records turned into CSV) split into jobs at row
-//! boundaries, uploaded, closed, waited for, and their per-row results.
+//! boundaries, uploaded, closed, waited for, and their per-row results; with a results
+//! directory, the load is recorded there (`manifest.rs`) so an interrupted one can be resumed
+//! without loading any row twice.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +15,7 @@ use reqwest::Method;
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
+use super::manifest::{InputIdentity, LOAD_RECORD_FILE, Manifest, ManifestJob, lock_dir};
 use super::{
     Bulk, ColumnDelimiter, JobKind, JobState, LineEnding, PollOptions, change_state, delete_job,
     job_info, record_end, wait_for,
@@ -40,6 +44,7 @@ pub enum IngestOperation {
 }
 
 impl IngestOperation {
+    /// The operation as the API names it (`insert`, `hardDelete`, ...).
     fn wire(&self) -> &'static str {
         match self {
             IngestOperation::Insert => "insert",
@@ -47,6 +52,13 @@ impl IngestOperation {
             IngestOperation::Upsert { .. } => "upsert",
             IngestOperation::Delete => "delete",
             IngestOperation::HardDelete => "hardDelete",
+        }
+    }
+
+    fn external_id_field(&self) -> Option<&str> {
+        match self {
+            IngestOperation::Upsert { external_id_field } => Some(external_id_field),
+            _ => None,
         }
     }
 }
@@ -71,9 +83,12 @@ pub struct IngestOptions {
     /// For records: the columns, in order. By default the first record's fields, in its order
     /// (a later record with a field the first lacks is refused). Ignored for CSV input.
     pub columns: Option<Vec<String>>,
-    /// When set, each finished job's successful, failed and unprocessed results are written
-    /// to `<dir>/<job id>-successful.csv`, `-failed.csv` and `-unprocessed.csv`, and the
-    /// summary says where.
+    /// When set (the directory must exist), each finished job's successful, failed and
+    /// unprocessed results are written to `<dir>/<job id>-successful.csv`, `-failed.csv` and
+    /// `-unprocessed.csv`, and the summary says where. The load itself is recorded there too,
+    /// in [`LOAD_RECORD_FILE`]: the input, and each job with its input rows and state, written
+    /// as soon as the job exists and before its upload. A new load replaces the record of an
+    /// earlier one; [`IngestBuilder::resuming`] goes on with it instead.
     pub results_dir: Option<PathBuf>,
 }
 
@@ -90,11 +105,33 @@ impl Default for IngestOptions {
     }
 }
 
-/// Where an ingest stands, reported to [`IngestBuilder::on_progress`] after each upload and
-/// each poll. `records_processed` and `records_failed` count finished rows of every job so far.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What just happened to a job, in an [`IngestProgress`] report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JobEvent {
+    /// The org created the job: its id exists from now on, and its upload starts next. A job
+    /// whose upload does not finish stays `Open` and is never processed.
+    Created,
+    /// Its upload went through and it was closed: the org processes it.
+    Closed,
+    /// It was polled while the ingest waits for it.
+    Polled,
+    /// A job of an interrupted run of this load, found on the org when the load was resumed
+    /// ([`IngestBuilder::resuming`]); its rows are not sent again. A state of `None` means the
+    /// org no longer has it.
+    Resumed,
+    /// A job that was still `Open` (its upload did not finish), now aborted: its rows go to a
+    /// new job.
+    Replaced,
+}
+
+/// Where an ingest stands, reported to [`IngestBuilder::on_progress`] whenever a job is
+/// created, closed, polled, resumed or replaced. The counts are over the whole load so far;
+/// `job` and `event` say what this report is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IngestProgress {
-    /// Jobs created, uploaded and closed so far.
+    /// Jobs uploaded and closed so far (jobs of an interrupted run included when resuming).
     pub jobs_created: usize,
     /// Rows uploaded into closed jobs so far.
     pub records_uploaded: u64,
@@ -102,6 +139,10 @@ pub struct IngestProgress {
     pub records_processed: u64,
     /// Rows that failed so far.
     pub records_failed: u64,
+    /// The job this report is about, with its id, rows and last known state.
+    pub job: StartedJob,
+    /// What happened to it.
+    pub event: JobEvent,
 }
 
 /// The result files of a job, when [`IngestOptions::results_dir`] is set.
@@ -120,15 +161,21 @@ pub struct ResultFiles {
 pub struct JobSummary {
     /// The job id (`750...`), for [`Bulk::ingest_job`].
     pub id: String,
-    /// `JobComplete`, `Failed` or `Aborted` (`None` for a state this client does not know).
+    /// `JobComplete`, `Failed` or `Aborted` (`None` for a state this client does not know, or
+    /// a job of a resumed load that the org no longer has).
     pub state: Option<JobState>,
-    /// The rows uploaded into this job (0 when the job was resumed by id).
+    /// The input rows it holds (data rows counted from 0, the header not counted); `None`
+    /// for a job picked up by id alone ([`IngestJob::resume`]).
+    pub rows: Option<Range<u64>>,
+    /// Whether an earlier, interrupted run of the load opened it ([`IngestBuilder::resuming`]).
+    pub resumed: bool,
+    /// The rows uploaded into this job (0 when the job was picked up by id).
     pub records_uploaded: u64,
     /// Rows the org processed, succeeded or failed (`numberRecordsProcessed`).
     pub records_processed: u64,
     /// Rows that failed (`numberRecordsFailed`); their errors are in the failed results.
     pub records_failed: u64,
-    /// Why the job as a whole failed.
+    /// Why the job as a whole failed (or why it could not be followed).
     pub error_message: Option<String>,
     /// Where the job's results were written, when [`IngestOptions::results_dir`] was set.
     pub results: Option<ResultFiles>,
@@ -138,8 +185,11 @@ pub struct JobSummary {
 /// each job's failed results.
 #[derive(Debug, Clone, Default)]
 pub struct IngestSummary {
-    /// Every job, in upload order.
+    /// Every job, in upload order (when resuming, the interrupted run's jobs first).
     pub jobs: Vec<JobSummary>,
+    /// Jobs that were aborted while still `Open` because their upload had not finished (an
+    /// interrupted run, or an upload the org received twice); their rows are in later jobs.
+    pub replaced: Vec<StartedJob>,
     /// Rows uploaded, over all jobs.
     pub records_uploaded: u64,
     /// Rows processed, over all jobs.
@@ -164,8 +214,9 @@ impl IngestSummary {
     }
 }
 
-/// A job an ingest had opened when it failed, as [`crate::Error::bulk_jobs`] names it: resume
-/// it or abort it by id ([`Bulk::ingest_job`]) rather than load its rows a second time.
+/// A job of an ingest: as [`IngestProgress`] reports it, and as [`crate::Error::bulk_jobs`]
+/// names the jobs a failed ingest had opened (resume them by id, or abort them, rather than
+/// load their rows a second time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StartedJob {
@@ -177,9 +228,10 @@ pub struct StartedJob {
     /// failure left it unknown (a close whose answer was lost); read it with
     /// [`IngestJob::info`].
     pub state: Option<JobState>,
-    /// The rows uploaded into it: the first rows of the input after those of the jobs before
-    /// it (0 until its upload completed).
+    /// The rows uploaded into it (0 until its upload completed).
     pub records: u64,
+    /// The input rows it holds: data rows counted from 0, the header not counted.
+    pub rows: Range<u64>,
 }
 
 /// Which results of an ingest job to read.
@@ -187,7 +239,9 @@ pub struct StartedJob {
 pub enum ResultKind {
     /// `sf__Id`, `sf__Created`, then the row as uploaded.
     Successful,
-    /// `sf__Id` (when known), `sf__Error` (`CODE:message`), then the row as uploaded.
+    /// `sf__Id` (when known), `sf__Error` (`CODE:message`), then the row as uploaded. A row
+    /// uploaded with too few or too many cells fails and comes back with exactly its own
+    /// cells, so the CSV may have rows of different widths ([`ResultRow::extra_values`]).
     Failed,
     /// Rows the job never processed (it was aborted or failed), as uploaded.
     Unprocessed,
@@ -220,8 +274,12 @@ pub struct ResultRow {
     pub created: Option<bool>,
     /// `sf__Error`: `CODE:message` (failed results only).
     pub error: Option<String>,
-    /// The row's own columns as uploaded, in order.
+    /// The row's own columns as uploaded, in order. A row that had fewer cells than the
+    /// header has fewer values here: the missing cells are absent, not empty.
     pub values: Vec<(String, String)>,
+    /// The cells of a row that had more cells than the header, beyond the last column, in
+    /// order (empty for a row of the header's width).
+    pub extra_values: Vec<String>,
 }
 
 impl ResultRow {
@@ -244,6 +302,7 @@ pub struct IngestBuilder {
     operation: IngestOperation,
     options: IngestOptions,
     progress: Option<ProgressFn>,
+    resume: bool,
 }
 
 impl std::fmt::Debug for IngestBuilder {
@@ -252,6 +311,7 @@ impl std::fmt::Debug for IngestBuilder {
             .field("object", &self.object)
             .field("operation", &self.operation)
             .field("options", &self.options)
+            .field("resume", &self.resume)
             .finish_non_exhaustive()
     }
 }
@@ -267,6 +327,7 @@ impl Bulk {
             operation,
             options: IngestOptions::default(),
             progress: None,
+            resume: false,
         }
     }
 
@@ -287,8 +348,10 @@ impl IngestBuilder {
         self
     }
 
-    /// Called after each upload and each poll with the totals so far (for a progress bar).
-    /// It runs on the task driving the ingest, so it should return quickly.
+    /// Called whenever a job is created (before its upload: the first moment its id is
+    /// known), closed, polled, resumed or replaced, with the job and the totals so far (for
+    /// messages and a progress bar). It runs on the task driving the ingest, so it should
+    /// return quickly.
     pub fn on_progress(
         mut self,
         progress: impl Fn(&IngestProgress) + Send + Sync + 'static,
@@ -297,20 +360,58 @@ impl IngestBuilder {
         self
     }
 
+    /// Goes on with the load recorded in [`IngestOptions::results_dir`] (which it needs),
+    /// when there is one, instead of starting a new load: an ingest that was interrupted (a
+    /// crash, a dropped future, a failure) is run again with the same object, operation and
+    /// input file, and
+    ///
+    /// - its finished jobs are not loaded again: their results are fetched;
+    /// - its jobs still running on the org are waited for;
+    /// - a job still `Open` (its upload did not finish, so the org has processed none of its
+    ///   rows) is aborted, and its rows are sent in a new job; so is a job found `Aborted` that
+    ///   was never closed and processed no row;
+    /// - the input rows after the last recorded job are loaded as usual.
+    ///
+    /// A record of another load (another object, operation or input file) is refused with an
+    /// [`ErrorKind::NotSent`] error ([`crate::Error::is_other_load`]), before anything is sent;
+    /// so is any record when the input is a reader or records, which cannot be read again.
+    /// Without a record the load starts as usual.
+    pub fn resuming(mut self) -> IngestBuilder {
+        self.resume = true;
+        self
+    }
+
     /// Loads a CSV file: its first row names the fields. The file is read as it is uploaded,
     /// one job's worth at a time.
     pub async fn from_csv_file(self, path: impl AsRef<Path>) -> Result<IngestSummary> {
         let path = path.as_ref();
+        let identity = match &self.options.results_dir {
+            Some(_) => {
+                let owned = path.to_path_buf();
+                tokio::task::spawn_blocking(move || InputIdentity::of_file(&owned))
+                    .await
+                    .map_err(|e| {
+                        Error::new(
+                            ErrorKind::Io,
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?
+                    .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?
+            }
+            None => InputIdentity::stream(),
+        };
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-        self.from_csv_reader(file).await
+        let mut run = Run::start(self, identity).await?;
+        let fed = feed_csv(&mut run, file).await;
+        run.finish(fed).await
     }
 
     /// Loads CSV from any reader: its first row names the fields. Rows are passed through as
     /// they are (so they must use the delimiter and line ending of the options).
     pub async fn from_csv_reader<R: AsyncRead + Unpin>(self, reader: R) -> Result<IngestSummary> {
-        let mut run = Run::new(self)?;
+        let mut run = Run::start(self, InputIdentity::stream()).await?;
         let fed = feed_csv(&mut run, reader).await;
         run.finish(fed).await
     }
@@ -348,26 +449,60 @@ impl IngestBuilder {
         T: Serialize,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let mut run = Run::new(self)?;
+        let mut run = Run::start(self, InputIdentity::stream()).await?;
         let fed = feed_records(&mut run, records).await;
         run.finish(fed).await
     }
 }
 
-/// One ingest in progress: the upload being filled and the jobs already closed.
+/// The counts an ingest reports.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    jobs_created: usize,
+    records_uploaded: u64,
+    records_processed: u64,
+    records_failed: u64,
+}
+
+/// A job of the run: one it opened, or one of an interrupted run it resumed.
+#[derive(Debug, Clone)]
+struct Tracked {
+    job: StartedJob,
+    resumed: bool,
+    /// A resumed job the org no longer has.
+    gone: bool,
+}
+
+/// One ingest in progress: the upload being filled, the jobs already closed, and the record
+/// of the load.
 struct Run {
     client: Client,
     object: String,
     operation: IngestOperation,
     options: IngestOptions,
     progress_fn: Option<ProgressFn>,
-    progress: IngestProgress,
+    counts: Counts,
     header: Vec<u8>,
     upload: Vec<u8>,
     rows_in_upload: u64,
+    /// The input row the upload being filled starts with.
+    upload_first_row: u64,
+    /// Data rows read so far (the index of the next one).
     rows_seen: u64,
-    /// Every job opened so far, in order, with its last known state.
-    started: Vec<StartedJob>,
+    /// Every job of the load so far, in order, with its last known state.
+    started: Vec<Tracked>,
+    /// Jobs aborted while `Open`, whose rows went to later jobs.
+    replaced: Vec<StartedJob>,
+    /// The record of the load, when there is a results directory.
+    manifest: Option<Manifest>,
+    /// Input rows held by jobs of an interrupted run, which are not sent again (sorted).
+    skip: Vec<Range<u64>>,
+    /// The first range of `skip` that may still hold a row to come.
+    skip_cursor: usize,
+    /// Whether this run has written the record yet (its first write claims it).
+    claimed: bool,
+    /// The OS lock on the results directory, held for as long as the run lives.
+    _lock: Option<std::fs::File>,
 }
 
 impl Run {
@@ -380,7 +515,14 @@ impl Run {
             )));
         }
         if builder.options.max_upload_bytes == 0 {
-            return Err(Error::not_sent("max_upload_bytes must be at least 1"));
+            return Err(Error::not_sent(
+                "the most bytes per upload must be at least 1",
+            ));
+        }
+        if builder.resume && builder.options.results_dir.is_none() {
+            return Err(Error::not_sent(
+                "resuming a load needs its results directory, where the load is recorded",
+            ));
         }
         Ok(Run {
             client: builder.client,
@@ -388,19 +530,210 @@ impl Run {
             operation: builder.operation,
             options: builder.options,
             progress_fn: builder.progress,
-            progress: IngestProgress::default(),
+            counts: Counts::default(),
             header: Vec::new(),
             upload: Vec::new(),
             rows_in_upload: 0,
+            upload_first_row: 0,
             rows_seen: 0,
             started: Vec::new(),
+            replaced: Vec::new(),
+            manifest: None,
+            skip: Vec::new(),
+            skip_cursor: 0,
+            claimed: false,
+            _lock: None,
         })
     }
 
-    fn report(&self) {
-        if let Some(progress) = &self.progress_fn {
-            progress(&self.progress);
+    /// A run of `builder` over the input known as `input`: with a results directory, the
+    /// load is recorded there, or, when resuming, the record found there is taken up (its
+    /// jobs looked up on the org, open ones aborted).
+    async fn start(builder: IngestBuilder, input: InputIdentity) -> Result<Run> {
+        let resume = builder.resume;
+        let mut run = Run::new(builder)?;
+        let Some(dir) = run.options.results_dir.clone() else {
+            return Ok(run);
+        };
+        let lock = {
+            let dir = dir.clone();
+            blocking(&dir.join(LOAD_RECORD_FILE), move || lock_dir(&dir))
+                .await
+                .map_err(Error::nothing_sent)?
+        };
+        let Some(lock) = lock else {
+            return Err(Error::not_sent(format!(
+                "another run is loading into {} (it holds the lock on its load record); wait for it to end, or give this load another results directory",
+                dir.display()
+            )));
+        };
+        run._lock = Some(lock);
+        let fresh = Manifest::new(
+            &run.object,
+            run.operation.wire(),
+            run.operation.external_id_field(),
+            run.options.column_delimiter.wire(),
+            run.options.line_ending.wire(),
+            input,
+        );
+        let recorded = if resume {
+            let dir = dir.clone();
+            blocking(&dir.join(LOAD_RECORD_FILE), move || {
+                Ok(Manifest::read(&dir))
+            })
+            .await?
+            .map_err(Error::nothing_sent)?
+        } else {
+            None
+        };
+        match recorded {
+            None => {
+                run.manifest = Some(fresh);
+                run.save_manifest().await.map_err(Error::nothing_sent)?;
+            }
+            Some(recorded) if !recorded.same_load(&fresh) => {
+                let path = dir.join(LOAD_RECORD_FILE);
+                let why = if fresh.input.path.is_none() {
+                    "input read from a stream cannot be matched to a recorded load".to_string()
+                } else {
+                    format!("this is a load of {}", fresh.describe())
+                };
+                return Err(Error::not_sent(format!(
+                    "{} records another load ({}, {}); {why}: a results directory holds one load, so resume that one, start this one over, or give this one another directory",
+                    path.display(),
+                    recorded.describe(),
+                    count_jobs(recorded.jobs.iter().filter(|j| !j.replaced).count()),
+                ))
+                .other_load());
+            }
+            Some(mut recorded) => {
+                // This run owns the record from now on (a late write of the interrupted run
+                // is dropped), and it names the input where it is now.
+                recorded.run = fresh.run;
+                recorded.input = fresh.input;
+                run.take_up(recorded).await?
+            }
         }
+        Ok(run)
+    }
+
+    /// Takes up the jobs of an interrupted run of this load: each is looked up on the org;
+    /// one still `Open` is aborted and its rows will be sent again; the others are followed
+    /// to the end, their rows skipped.
+    async fn take_up(&mut self, recorded: Manifest) -> Result<()> {
+        let mut manifest = recorded;
+        for n in 0..manifest.jobs.len() {
+            let entry = manifest.jobs[n].clone();
+            if entry.replaced {
+                continue;
+            }
+            let rows = entry.first_row..entry.first_row + entry.rows;
+            let job = IngestJob {
+                client: self.client.clone(),
+                id: entry.id.clone(),
+            };
+            let mut info = match job.info().await {
+                Ok(info) => Some(info),
+                Err(error) if error.status() == Some(404) => None,
+                Err(error) => return Err(self.failed(error)),
+            };
+            let never_closed = entry.state == JobState::Open.as_str();
+            let mut replace = false;
+            if info.as_ref().and_then(JobInfo::job_state) == Some(JobState::Open) {
+                match job.abort().await {
+                    Ok(_) => replace = true,
+                    // Closed by someone in the meantime: follow it instead.
+                    Err(error) if error.error_code() == Some("INVALIDJOBSTATE") => {
+                        info = Some(job.info().await.map_err(|e| self.failed(e))?);
+                    }
+                    Err(error) => return Err(self.failed(error)),
+                }
+            }
+            let state = info.as_ref().and_then(JobInfo::job_state);
+            let processed = info
+                .as_ref()
+                .and_then(|i| i.number_records_processed)
+                .unwrap_or(0);
+            // Aborted before it was ever closed (say by hand after an interrupt): it processed
+            // nothing, so none of its rows was loaded.
+            if state == Some(JobState::Aborted) && never_closed && processed == 0 {
+                replace = true;
+            }
+            let started = StartedJob {
+                id: entry.id.clone(),
+                state: if replace {
+                    Some(JobState::Aborted)
+                } else {
+                    state
+                },
+                records: if replace { 0 } else { entry.rows },
+                rows: rows.clone(),
+            };
+            if replace {
+                tracing::debug!(job = %entry.id, "bulk ingest job of an interrupted run was open; aborted, its rows go to a new job");
+                manifest.jobs[n].replaced = true;
+                manifest.jobs[n].state = JobState::Aborted.as_str().to_string();
+                self.manifest = Some(manifest.clone());
+                self.save_manifest().await?;
+                self.replaced.push(started.clone());
+                self.report(&started, JobEvent::Replaced);
+            } else {
+                if let Some(state) = state {
+                    manifest.jobs[n].state = state.as_str().to_string();
+                }
+                self.counts.jobs_created += 1;
+                self.counts.records_uploaded += entry.rows;
+                self.skip.push(rows);
+                self.started.push(Tracked {
+                    job: started.clone(),
+                    resumed: true,
+                    gone: info.is_none(),
+                });
+                self.report(&started, JobEvent::Resumed);
+            }
+        }
+        self.skip.sort_by_key(|r| r.start);
+        self.manifest = Some(manifest);
+        self.save_manifest().await
+    }
+
+    fn report(&self, job: &StartedJob, event: JobEvent) {
+        if let Some(progress) = &self.progress_fn {
+            progress(&progress_of(&self.counts, job, event));
+        }
+    }
+
+    /// Writes the record of the load, if there is one; the run's first write claims it.
+    async fn save_manifest(&mut self) -> Result<()> {
+        let (Some(manifest), Some(dir)) = (&self.manifest, &self.options.results_dir) else {
+            return Ok(());
+        };
+        let (manifest, dir, claim) = (manifest.clone(), dir.clone(), !self.claimed);
+        let path = dir.join(LOAD_RECORD_FILE);
+        let written = blocking(&path, move || manifest.save(&dir, claim)).await?;
+        if !written {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{} was taken over by another run of the load; this one stops",
+                    path.display()
+                ),
+            )
+            .sent());
+        }
+        self.claimed = true;
+        Ok(())
+    }
+
+    /// Records a change to job `id` in the load's record and writes it.
+    async fn record_job(&mut self, id: &str, change: impl FnOnce(&mut ManifestJob)) -> Result<()> {
+        let Some(manifest) = &mut self.manifest else {
+            return Ok(());
+        };
+        if let Some(entry) = manifest.jobs.iter_mut().find(|j| j.id == id) {
+            change(entry);
+        }
+        self.save_manifest().await
     }
 
     fn set_header(&mut self, header: Vec<u8>) {
@@ -409,13 +742,33 @@ impl Run {
         self.header = header;
     }
 
+    /// Whether input row `index` is held by a job of an interrupted run. Rows come in order,
+    /// so the ranges behind them are passed once.
+    fn skipped(&mut self, index: u64) -> bool {
+        while self
+            .skip
+            .get(self.skip_cursor)
+            .is_some_and(|range| range.end <= index)
+        {
+            self.skip_cursor += 1;
+        }
+        self.skip
+            .get(self.skip_cursor)
+            .is_some_and(|range| range.contains(&index))
+    }
+
     /// Adds one complete row (with its line ending), first sending the upload if the row
-    /// would not fit.
+    /// would not fit. A row that a job of an interrupted run holds is not sent again; the rows
+    /// gathered before it are sent first, so that each job holds consecutive input rows.
     async fn push_row(&mut self, row: &[u8]) -> Result<()> {
+        let index = self.rows_seen;
         self.rows_seen += 1;
+        if self.skipped(index) {
+            return self.send_upload().await;
+        }
         if self.header.len() + row.len() > self.options.max_upload_bytes {
             return Err(Error::not_sent(format!(
-                "row {} is {} bytes, which with the header does not fit in one upload of at most {} bytes (max_upload_bytes)",
+                "row {} is {} bytes, which with the header does not fit in one upload of at most {} bytes",
                 self.rows_seen,
                 row.len(),
                 self.options.max_upload_bytes
@@ -424,12 +777,19 @@ impl Run {
         if self.upload.len() + row.len() > self.options.max_upload_bytes {
             self.send_upload().await?;
         }
+        if self.rows_in_upload == 0 {
+            self.upload_first_row = index;
+        }
         self.upload.extend_from_slice(row);
         self.rows_in_upload += 1;
         Ok(())
     }
 
-    /// Creates a job, uploads what was gathered, and closes the job.
+    /// Creates a job, records it, uploads what was gathered, and closes the job.
+    ///
+    /// The job is reported and recorded in the load's record as soon as the org has created
+    /// it, before the upload: a run interrupted during the upload leaves a job `Open`, which
+    /// a resumed run aborts and replaces.
     ///
     /// The upload is retried through server errors and cut connections, as Salesforce keeps at
     /// most one upload of a job: if a retry follows an attempt that had landed after all, the
@@ -441,31 +801,62 @@ impl Run {
         }
         let body = Bytes::from(std::mem::replace(&mut self.upload, self.header.clone()));
         let rows = std::mem::take(&mut self.rows_in_upload);
+        let range = self.upload_first_row..self.upload_first_row + rows;
         let mut tries_left = 2;
         loop {
             tries_left -= 1;
             let job = self.create_job().await?;
             tracing::debug!(job = %job.id, object = %self.object, rows, bytes = body.len(), "bulk ingest job created; uploading");
-            self.started.push(StartedJob {
+            let started = StartedJob {
                 id: job.id.clone(),
                 state: Some(JobState::Open),
                 records: 0,
+                rows: range.clone(),
+            };
+            self.started.push(Tracked {
+                job: started.clone(),
+                resumed: false,
+                gone: false,
             });
+            self.report(&started, JobEvent::Created);
+            if let Some(manifest) = &mut self.manifest {
+                manifest.jobs.push(ManifestJob {
+                    id: job.id.clone(),
+                    first_row: range.start,
+                    rows,
+                    state: JobState::Open.as_str().to_string(),
+                    replaced: false,
+                });
+                self.save_manifest().await?;
+            }
             job.upload_csv(body.clone()).await?;
             let closed = job.close().await;
-            let last = self.started.last_mut().expect("pushed above");
+            let last = &mut self.started.last_mut().expect("pushed above").job;
             match closed {
                 Ok(info) => {
                     last.state = info.job_state();
                     last.records = rows;
-                    break;
+                    let closed = last.clone();
+                    self.record_job(&job.id, |entry| entry.state = info.state.clone())
+                        .await?;
+                    self.counts.jobs_created += 1;
+                    self.counts.records_uploaded += rows;
+                    self.report(&closed, JobEvent::Closed);
+                    return Ok(());
                 }
                 Err(error) if tries_left > 0 && error.error_code() == Some("INVALIDJOB") => {
                     tracing::warn!(job = %job.id, %error, "the org refused to close the job (a retried upload may have landed twice); aborting it and uploading to a new job");
                     let aborted = job.abort().await?;
                     last.state = aborted.job_state();
-                    // Aborted before it processed anything: nothing to resume or report.
-                    self.started.pop();
+                    // Aborted before it processed anything: its rows go to the next job.
+                    let replaced = self.started.pop().expect("pushed above").job;
+                    self.record_job(&job.id, |entry| {
+                        entry.state = aborted.state.clone();
+                        entry.replaced = true;
+                    })
+                    .await?;
+                    self.report(&replaced, JobEvent::Replaced);
+                    self.replaced.push(replaced);
                 }
                 Err(error) => {
                     // Refused by the org: still Open. Otherwise the close may have gone
@@ -477,10 +868,6 @@ impl Run {
                 }
             }
         }
-        self.progress.jobs_created += 1;
-        self.progress.records_uploaded += rows;
-        self.report();
-        Ok(())
     }
 
     /// Creates one job for the next upload. Not retried after a failure that may have
@@ -489,10 +876,7 @@ impl Run {
         let create = CreateIngestJob {
             object: self.object.clone(),
             operation: self.operation.wire().to_string(),
-            external_id_field_name: match &self.operation {
-                IngestOperation::Upsert { external_id_field } => Some(external_id_field.clone()),
-                _ => None,
-            },
+            external_id_field_name: self.operation.external_id_field().map(str::to_string),
             content_type: Some("CSV".into()),
             line_ending: Some(self.options.line_ending.wire().into()),
             column_delimiter: Some(self.options.column_delimiter.wire().into()),
@@ -506,13 +890,18 @@ impl Run {
         })
     }
 
-    /// `error`, naming the jobs opened so far and their states (as data, and in words).
+    /// `error`, naming the jobs of the load so far and their states (as data, and in words).
     fn failed(&self, error: Error) -> Error {
-        if self.started.is_empty() {
+        let jobs: Vec<StartedJob> = self
+            .started
+            .iter()
+            .filter(|t| !t.gone)
+            .map(|t| t.job.clone())
+            .collect();
+        if jobs.is_empty() {
             return error;
         }
-        let jobs: Vec<String> = self
-            .started
+        let words: Vec<String> = jobs
             .iter()
             .map(|job| {
                 let state = job.state.map_or("state unknown", JobState::as_str);
@@ -520,8 +909,8 @@ impl Run {
             })
             .collect();
         error
-            .with_note(format!("bulk jobs opened: {}", jobs.join(", ")))
-            .with_bulk_jobs(self.started.clone())
+            .with_note(format!("bulk jobs opened: {}", words.join(", ")))
+            .with_bulk_jobs(jobs)
     }
 
     /// Sends the last upload, waits for every job and gathers the summary. `fed` is how
@@ -544,17 +933,34 @@ impl Run {
         }
         let deadline = Instant::now() + self.options.poll.timeout;
         let mut summary = IngestSummary {
-            records_uploaded: self.progress.records_uploaded,
+            records_uploaded: self.counts.records_uploaded,
+            replaced: self.replaced.clone(),
             ..IngestSummary::default()
         };
         for n in 0..self.started.len() {
-            let (id, rows) = (self.started[n].id.clone(), self.started[n].records);
-            let done_processed = self.progress.records_processed;
-            let done_failed = self.progress.records_failed;
+            let tracked = self.started[n].clone();
+            if tracked.gone {
+                summary.jobs.push(JobSummary {
+                    id: tracked.job.id.clone(),
+                    state: None,
+                    rows: Some(tracked.job.rows.clone()),
+                    resumed: true,
+                    records_uploaded: tracked.job.records,
+                    records_processed: 0,
+                    records_failed: 0,
+                    error_message: Some(
+                        "the org no longer has this job (finished jobs are deleted after 7 days), so what became of its rows is unknown".into(),
+                    ),
+                    results: None,
+                });
+                continue;
+            }
+            let id = tracked.job.id.clone();
             let waited = {
+                let done = self.counts;
                 let progress_fn = self.progress_fn.clone();
-                let progress = &mut self.progress;
-                let job = &mut self.started[n];
+                let counts = &mut self.counts;
+                let job = &mut self.started[n].job;
                 wait_for(
                     &self.client,
                     JobKind::Ingest,
@@ -563,12 +969,12 @@ impl Run {
                     deadline,
                     |info| {
                         job.state = info.job_state();
-                        progress.records_processed =
-                            done_processed + info.number_records_processed.unwrap_or(0);
-                        progress.records_failed =
-                            done_failed + info.number_records_failed.unwrap_or(0);
+                        counts.records_processed =
+                            done.records_processed + info.number_records_processed.unwrap_or(0);
+                        counts.records_failed =
+                            done.records_failed + info.number_records_failed.unwrap_or(0);
                         if let Some(report) = &progress_fn {
-                            report(progress);
+                            report(&progress_of(counts, job, JobEvent::Polled));
                         }
                     },
                 )
@@ -578,13 +984,20 @@ impl Run {
                 Ok(info) => info,
                 Err(error) => return Err(self.failed(error)),
             };
-            let job = match finished(&self.client, &info, self.options.results_dir.as_deref()).await
-            {
-                Ok(job) => job,
-                Err(error) => return Err(self.failed(error)),
-            };
-            let mut job = job;
-            job.records_uploaded = rows;
+            let recorded = self
+                .record_job(&id, |entry| entry.state = info.state.clone())
+                .await;
+            if let Err(error) = recorded {
+                return Err(self.failed(error));
+            }
+            let mut job =
+                match finished(&self.client, &info, self.options.results_dir.as_deref()).await {
+                    Ok(job) => job,
+                    Err(error) => return Err(self.failed(error)),
+                };
+            job.records_uploaded = tracked.job.records;
+            job.rows = Some(tracked.job.rows.clone());
+            job.resumed = tracked.resumed;
             summary.records_processed += job.records_processed;
             summary.records_failed += job.records_failed;
             summary.jobs.push(job);
@@ -596,6 +1009,39 @@ impl Run {
             "bulk ingest finished"
         );
         Ok(summary)
+    }
+}
+
+fn progress_of(counts: &Counts, job: &StartedJob, event: JobEvent) -> IngestProgress {
+    IngestProgress {
+        jobs_created: counts.jobs_created,
+        records_uploaded: counts.records_uploaded,
+        records_processed: counts.records_processed,
+        records_failed: counts.records_failed,
+        job: job.clone(),
+        event,
+    }
+}
+
+fn count_jobs(n: usize) -> String {
+    format!("{n} job{}", if n == 1 { "" } else { "s" })
+}
+
+/// Runs file work on the blocking pool; a failure names `path`. Requests may have been sent
+/// by then, so the error counts as sent unless the caller says otherwise.
+async fn blocking<T: Send + 'static>(
+    path: &Path,
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T> {
+    let what = path.display().to_string();
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Error::io(format!("cannot write {what}"), e).sent()),
+        Err(join) => Err(Error::new(
+            ErrorKind::Io,
+            format!("the writer of {what} stopped: {join}"),
+        )
+        .sent()),
     }
 }
 
@@ -612,6 +1058,8 @@ async fn finished(client: &Client, info: &JobInfo, dir: Option<&Path>) -> Result
     Ok(JobSummary {
         id: info.id.clone(),
         state: info.job_state(),
+        rows: None,
+        resumed: false,
         records_uploaded: 0,
         records_processed: info.number_records_processed.unwrap_or(0),
         records_failed: info.number_records_failed.unwrap_or(0),
@@ -708,7 +1156,7 @@ where
         for (name, cell) in cells {
             let Some(i) = columns.iter().position(|c| *c == name) else {
                 return Err(Error::not_sent(format!(
-                    "record {n} has a field {name} that is not among the columns ({}); name every column in IngestOptions::columns",
+                    "record {n} has a field {name} that is not among the columns ({}), which the first record names unless the columns are given",
                     columns.join(", ")
                 )));
             };
@@ -875,9 +1323,9 @@ impl IngestJob {
             tracing::debug!(job = %self.id, "bulk ingest job is still open; its upload was interrupted");
             return Ok(Resumed::StillOpen(info));
         }
-        Ok(Resumed::Finished(
-            finished(&self.client, &info, options.results_dir.as_deref()).await?,
-        ))
+        let mut summary = finished(&self.client, &info, options.results_dir.as_deref()).await?;
+        summary.resumed = true;
+        Ok(Resumed::Finished(summary))
     }
 
     async fn fetch_results(&self, kind: ResultKind) -> Result<Bytes> {
@@ -948,8 +1396,10 @@ fn parse_results(id: &str, body: &[u8], delimiter: u8) -> Result<Vec<ResultRow>>
             e,
         )
     };
+    // Flexible: a row uploaded with too few or too many cells comes back as it was uploaded.
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
+        .flexible(true)
         .from_reader(body);
     let header = reader.headers().map_err(bad)?.clone();
     let mut rows = Vec::new();
@@ -960,6 +1410,7 @@ fn parse_results(id: &str, body: &[u8], delimiter: u8) -> Result<Vec<ResultRow>>
             created: None,
             error: None,
             values: Vec::with_capacity(record.len()),
+            extra_values: Vec::new(),
         };
         for (name, value) in header.iter().zip(record.iter()) {
             match name {
@@ -969,6 +1420,7 @@ fn parse_results(id: &str, body: &[u8], delimiter: u8) -> Result<Vec<ResultRow>>
                 _ => row.values.push((name.to_string(), value.to_string())),
             }
         }
+        row.extra_values = record.iter().skip(header.len()).map(String::from).collect();
         rows.push(row);
     }
     Ok(rows)

@@ -10,8 +10,16 @@
 //! - **Export** ([`QueryJob::export_to_file`]) writes a query job's result to a file that
 //!   survives a crash: pages go to `FILE.part`, where the next one starts is saved in
 //!   `FILE.part.state` after each, and [`QueryJob::resume_export`] goes on from there.
-//! - **Jobs by id** ([`Bulk::ingest_job`], [`Bulk::query_job`]) pick up a job after a crash:
-//!   wait for it, fetch its results, continue a download from a saved locator, abort, delete.
+//! - **Resuming a load** ([`IngestBuilder::resuming`]): with a results directory, a load is
+//!   recorded there ([`LOAD_RECORD_FILE`]: the input, and each job with its input rows and
+//!   state, written before the job's upload), so running an interrupted load again loads no
+//!   row twice: finished jobs are not loaded again, running ones are waited for, and an open
+//!   one (its upload cut short) is aborted and its rows sent in a new job.
+//! - **Jobs by id** ([`Bulk::ingest_job`], [`Bulk::query_job`], [`Bulk::find_job`]) pick up a
+//!   job after a crash: wait for it, fetch its results, continue a download from a saved
+//!   locator, abort, delete.
+//! - **Listing** ([`Bulk::jobs`], [`Bulk::ingest_jobs`], [`Bulk::query_jobs`]): the org's jobs
+//!   as a lazy stream, page by page.
 //!
 //! Every request goes through the client's one road, so read-only mode, retries and the API
 //! budget hold: ingest jobs are writes (a read-only client refuses them before sending
@@ -50,23 +58,27 @@
 
 mod export;
 mod ingest;
+mod jobs;
+mod manifest;
 mod query;
 
 use std::time::{Duration, Instant};
 
-use forcebridge_wire::bulk::{JobInfo, JobList};
+use forcebridge_wire::bulk::JobInfo;
 use reqwest::Method;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Call, Target};
+use crate::http::Call;
 
 pub use export::{ExportProgress, ExportSummary, export_part_paths};
 pub use ingest::{
     DEFAULT_MAX_UPLOAD_BYTES, IngestBuilder, IngestJob, IngestOperation, IngestOptions,
-    IngestProgress, IngestSummary, JobSummary, ResultFiles, ResultKind, ResultRow, Resumed,
-    StartedJob,
+    IngestProgress, IngestSummary, JobEvent, JobSummary, ResultFiles, ResultKind, ResultRow,
+    Resumed, StartedJob,
 };
+pub use jobs::{JobListing, JobStream, ListedJob};
+pub use manifest::LOAD_RECORD_FILE;
 pub use query::{QueryJob, QueryOptions, QueryPage, QueryPageStream, QuerySummary, QueryWork};
 
 /// Bulk API 2.0 on one client: made by [`Client::bulk`], cheap to clone.
@@ -183,14 +195,21 @@ impl Default for PollOptions {
     }
 }
 
-/// Whether a job is an ingest or a query job: the path segment under `/jobs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JobKind {
+/// Whether a job is an ingest or a query job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// A job that loads rows (`/jobs/ingest`).
     Ingest,
+    /// A job that runs a query (`/jobs/query`).
     Query,
 }
 
 impl JobKind {
+    /// `ingest` or `query`: the path segment under `/jobs`.
+    pub fn as_str(self) -> &'static str {
+        self.segment()
+    }
+
     fn segment(self) -> &'static str {
         match self {
             JobKind::Ingest => "ingest",
@@ -207,36 +226,6 @@ impl JobKind {
         match self {
             JobKind::Ingest => call,
             JobKind::Query => call.reads_only(),
-        }
-    }
-}
-
-impl Bulk {
-    /// Every ingest job the org still keeps (finished jobs are deleted after 7 days).
-    pub async fn list_ingest_jobs(&self) -> Result<Vec<JobInfo>> {
-        self.list(JobKind::Ingest).await
-    }
-
-    /// Every query job the org still keeps.
-    pub async fn list_query_jobs(&self) -> Result<Vec<JobInfo>> {
-        self.list(JobKind::Query).await
-    }
-
-    async fn list(&self, kind: JobKind) -> Result<Vec<JobInfo>> {
-        let mut jobs = Vec::new();
-        let mut call = kind.call(Method::GET, &[]);
-        loop {
-            let page: JobList = self.client.execute_json(call).await?;
-            jobs.extend(page.records);
-            match page.next_records_url {
-                Some(next) if !page.done => {
-                    call = Call::new(Method::GET, Target::Path(next));
-                    if kind == JobKind::Query {
-                        call = call.reads_only();
-                    }
-                }
-                _ => return Ok(jobs),
-            }
         }
     }
 }

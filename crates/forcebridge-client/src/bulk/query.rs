@@ -257,6 +257,12 @@ impl QueryJob {
         QueryPageStream::new(Step::Wait(self.clone(), locator.map(str::to_string)))
     }
 
+    /// [`QueryJob::pages_from`] for a job already waited for: the first page is fetched at
+    /// once.
+    pub(crate) fn pages_of_complete_job(&self, locator: Option<&str>) -> QueryPageStream {
+        QueryPageStream::new(Step::Fetch(self.clone(), locator.map(str::to_string)))
+    }
+
     /// Writes the result from `locator` on into `sink`, one page at a time. From the start
     /// (`None`) the sink gets one CSV with one header row; from a saved locator it gets only
     /// rows (the header was written by the interrupted download), so appending to the

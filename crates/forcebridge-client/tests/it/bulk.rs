@@ -492,11 +492,12 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
         other => panic!("expected an open job, got {other:?}"),
     }
     assert!(
-        bulk.list_ingest_jobs()
+        bulk.ingest_jobs()
+            .fetch_all()
             .await
             .unwrap()
             .iter()
-            .any(|j| j.id == id)
+            .any(|j| j.info.id == id)
     );
 
     // The caller chooses to finish the upload; resuming then waits and fetches the results.
@@ -516,7 +517,7 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
     assert_eq!(other.abort().await.unwrap().state, "Aborted");
     other.delete().await.unwrap();
     bulk.ingest_job(&id).delete().await.unwrap();
-    assert!(bulk.list_ingest_jobs().await.unwrap().is_empty());
+    assert!(bulk.ingest_jobs().fetch_all().await.unwrap().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -591,10 +592,13 @@ async fn a_query_job_creation_is_retried_through_cuts_but_an_ingest_job_creation
     org.emulator.set_faults(FaultConfig::none());
     // Each cut query job creation had landed: unused jobs, no data changed.
     assert_eq!(
-        client.bulk().list_query_jobs().await.unwrap().len() as u64,
+        client.bulk().query_jobs().fetch_all().await.unwrap().len() as u64,
         attempts
     );
-    assert_eq!(client.bulk().list_ingest_jobs().await.unwrap().len(), 1);
+    assert_eq!(
+        client.bulk().ingest_jobs().fetch_all().await.unwrap().len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -624,7 +628,15 @@ async fn a_query_job_creation_and_an_upload_answered_503_are_retried() {
     assert_eq!(client.requests_sent(), sent + 2 * attempts);
     org.emulator.set_faults(FaultConfig::none());
     // None of them landed: no query job, and the ingest job can still take its one upload.
-    assert!(client.bulk().list_query_jobs().await.unwrap().is_empty());
+    assert!(
+        client
+            .bulk()
+            .query_jobs()
+            .fetch_all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
     job.upload_csv(&b"Name\nOnce\n"[..]).await.unwrap();
     job.close().await.unwrap();
     job.wait(&quick_poll()).await.unwrap();
@@ -722,11 +734,12 @@ async fn a_failing_record_source_stops_the_ingest_and_names_the_jobs_already_run
         !text.contains(&source),
         "the message repeats its source: {text}"
     );
-    let jobs = client.bulk().list_ingest_jobs().await.unwrap();
+    let jobs = client.bulk().ingest_jobs().fetch_all().await.unwrap();
     assert!(jobs.len() >= 2, "{jobs:?}");
     let named = error.bulk_jobs();
     assert_eq!(named.len(), jobs.len());
     for job in &jobs {
+        let job = &job.info;
         assert!(text.contains(&job.id), "{text} lacks {}", job.id);
         let started = named.iter().find(|n| n.id == job.id).unwrap();
         // Closed and running on the org: resume it, do not load its rows again.
@@ -809,6 +822,15 @@ fn bulk_futures_are_send(client: Client, sink: tokio::fs::File) {
             .await
     });
     is_send(client.bulk().query_job("750").pages_from(None));
+    fn is_send_static<T: Send + 'static>(_: T) {}
+    is_send_static(client.bulk().jobs().stream());
+    is_send_static(
+        client
+            .bulk()
+            .ingest("Account", IngestOperation::Insert)
+            .resuming()
+            .from_csv_file("accounts.csv"),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -895,8 +917,22 @@ async fn an_export_interrupted_after_some_pages_resumes_to_the_same_bytes() {
     let dir = temp_dir("export");
 
     let whole = dir.join("whole.csv");
-    let summary = job.export_to_file(&whole, |_| {}).await.unwrap();
+    let mut reports = Vec::new();
+    let summary = job
+        .export_to_file(&whole, |p| reports.push(*p))
+        .await
+        .unwrap();
     let expected = std::fs::read(&whole).unwrap();
+    // No total until the job is complete, then the result's row count, never a guess.
+    assert_eq!(reports[0].total_records, None);
+    assert_eq!(reports[1].total_records, Some(summary.records));
+    assert_eq!((reports[1].pages, reports[1].records), (0, 0));
+    assert!(
+        reports[1..]
+            .iter()
+            .all(|r| r.total_records == Some(summary.records))
+    );
+    assert_eq!(reports.last().unwrap().records, summary.records);
     assert!(summary.pages > 4, "{summary:?}");
     assert!(!summary.resumed);
     assert_eq!(summary.bytes, expected.len() as u64);
@@ -982,5 +1018,107 @@ async fn an_export_state_of_another_job_is_refused_and_left_alone() {
         summary.records,
         count(&client, "SELECT COUNT() FROM Account").await
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Reads CSV whose rows may be shorter or longer than its header, as the failed results of
+/// ragged input rows are.
+fn parse_flexible_csv(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[tokio::test]
+async fn results_of_ragged_and_quoted_rows_are_csv_that_reads_back_to_the_input() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let dir = temp_dir("ragged");
+    let input: Vec<Vec<&str>> = vec![
+        vec!["Quote \"q\"", "line one\nline two, with a comma", "Media"],
+        vec!["too few"],
+        vec!["too", "many", "cells", "here, quoted", "and \"more\""],
+        vec!["", "no name, \"so\" it fails", "Media"],
+        vec!["comma, in name", "", "Retail"],
+        vec!["two", "cells"],
+        vec!["last\r\nwith crlf", "x", "Media"],
+    ];
+    let mut writer = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    writer
+        .write_record(["Name", "Description", "Industry"])
+        .unwrap();
+    for row in &input {
+        writer.write_record(row).unwrap();
+    }
+    let csv_bytes = writer.into_inner().unwrap();
+    let summary = insert_accounts(
+        &client,
+        IngestOptions {
+            results_dir: Some(dir.clone()),
+            ..quick_options()
+        },
+    )
+    .from_csv_reader(&csv_bytes[..])
+    .await
+    .unwrap();
+    assert_eq!(summary.records_processed, 7, "{summary:?}");
+    assert_eq!(summary.records_failed, 4, "{summary:?}");
+    let files = summary.jobs[0].results.clone().unwrap();
+
+    // Every input row comes back exactly once: its own cells after sf__Id and sf__Error or
+    // sf__Created, each record on its own line, whatever its width.
+    let (header, failed) = parse_flexible_csv(&std::fs::read(&files.failed).unwrap());
+    assert_eq!(
+        header,
+        ["sf__Id", "sf__Error", "Name", "Description", "Industry"]
+    );
+    let (header, succeeded) = parse_flexible_csv(&std::fs::read(&files.successful).unwrap());
+    assert_eq!(
+        header,
+        ["sf__Id", "sf__Created", "Name", "Description", "Industry"]
+    );
+    let mut back: Vec<Vec<String>> = failed
+        .iter()
+        .map(|row| {
+            assert_eq!(row[0], "", "a failed insert has no id: {row:?}");
+            assert!(!row[1].is_empty(), "{row:?}");
+            row[2..].to_vec()
+        })
+        .chain(succeeded.iter().map(|row| {
+            assert!(row[0].starts_with("001"), "{row:?}");
+            assert_eq!(row[1], "true");
+            row[2..].to_vec()
+        }))
+        .collect();
+    let mut expected: Vec<Vec<String>> = input
+        .iter()
+        .map(|row| row.iter().map(|c| c.to_string()).collect())
+        .collect();
+    back.sort();
+    expected.sort();
+    assert_eq!(back, expected);
+    assert!(
+        failed.iter().any(|r| r[1].contains("column")),
+        "a ragged row says why it failed: {failed:?}"
+    );
+
+    // The client reads them back too, with the cells beyond the header kept.
+    let job = client.bulk().ingest_job(&summary.jobs[0].id);
+    let rows = job.results(ResultKind::Failed).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    let long = rows.iter().find(|r| r.get("Name") == Some("too")).unwrap();
+    assert_eq!(long.get("Industry"), Some("cells"));
+    assert_eq!(long.extra_values, ["here, quoted", "and \"more\""]);
+    let short = rows
+        .iter()
+        .find(|r| r.get("Name") == Some("too few"))
+        .unwrap();
+    assert_eq!(short.get("Description"), None);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod bulk;
+mod bulk_load;
 mod composite;
 mod query;
 mod reliability;

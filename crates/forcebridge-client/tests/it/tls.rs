@@ -11,11 +11,11 @@ use forcebridge_client::{
     AccessTokenCredentials, Client, ErrorKind, LoginUrl, PasswordCredentials, RetryPolicy,
     WebServerFlow,
 };
+use forcebridge_emulator::{Config, Emulator};
 use forcebridge_emulator::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN,
     DEFAULT_USERNAME,
 };
-use forcebridge_emulator::{Config, Emulator};
 
 /// A local org over HTTPS, and the certificate file of its authority.
 struct TlsOrg {

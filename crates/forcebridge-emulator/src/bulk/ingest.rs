@@ -738,8 +738,13 @@ impl ResultWriters {
 }
 
 /// A writer for result CSVs: the job's dialect, every value quoted, as Salesforce writes them.
+///
+/// Flexible, because a row uploaded with too few or too many cells is reported with its own
+/// cells: a strict writer refuses such a record after writing its cells but before its line
+/// ending, which ran it together with the next one.
 fn result_writer(format: CsvFormat) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new()
+        .flexible(true)
         .delimiter(format.delimiter)
         .terminator(if format.crlf {
             csv::Terminator::CRLF
@@ -748,4 +753,41 @@ fn result_writer(format: CsvFormat) -> csv::Writer<Vec<u8>> {
         })
         .quote_style(csv::QuoteStyle::Always)
         .from_writer(Vec::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_rows_of_any_width_end_their_own_lines() {
+        let mut writer = result_writer(CsvFormat {
+            delimiter: b',',
+            crlf: false,
+        });
+        writer
+            .write_record(["sf__Id", "sf__Error", "A", "B"])
+            .unwrap();
+        writer.write_record(["", "E:short", "a"]).unwrap();
+        writer
+            .write_record(["", "E:long", "a", "b", "c, \"d\""])
+            .unwrap();
+        writer.write_record(["", "E:fits", "a\nb", ""]).unwrap();
+        let bytes = writer.into_inner().unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&bytes[..]);
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                vec!["", "E:short", "a"],
+                vec!["", "E:long", "a", "b", "c, \"d\""],
+                vec!["", "E:fits", "a\nb", ""],
+            ]
+        );
+    }
 }
