@@ -42,8 +42,16 @@ pub struct Config {
     pub auto_approve: bool,
     /// The time the org's clock starts at, in epoch milliseconds; `None` uses the system clock.
     pub fixed_time: Option<i64>,
+    /// How long a connection gets to send a complete request head: from the moment it opens (the
+    /// TLS handshake included), and again after each response. A connection that has not sent
+    /// one by then (a client that stalls half-way through its headers, or sends nothing) is
+    /// closed. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
 }
 
+/// How long a connection gets to send a complete request head, by default (see
+/// [`Config::header_read_timeout`]).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
 /// A user who can log in.
 #[derive(Clone)]
 pub struct UserConfig {
@@ -240,7 +248,8 @@ pub const DEFAULT_CLIENT_SECRET: &str = "forcebridge-local-secret";
 
 impl Config {
     /// The built-in org: one admin user, one connected app that allows every flow, a 2-hour
-    /// token lifetime, 100,000 API requests a day, no faults, no data.
+    /// token lifetime, 100,000 API requests a day, no faults, no data, and the default
+    /// connection limits.
     pub fn builtin() -> Config {
         Config {
             org_name: "forcebridge local org".to_string(),
@@ -278,7 +287,19 @@ impl Config {
             data_dir: None,
             auto_approve: false,
             fixed_time: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
+    }
+
+    /// Refuses connection limits that would turn every client away: no time at all to send a
+    /// request head.
+    pub(crate) fn check_limits(&self) -> Result<(), crate::Error> {
+        if self.header_read_timeout.is_zero() {
+            return Err(crate::Error::config(
+                "header_read_timeout must be more than zero",
+            ));
+        }
+        Ok(())
     }
 
     /// The built-in org with the settings of an org file applied on top. A mistake is an

@@ -53,9 +53,9 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 pub use config::{
-    AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD,
-    DEFAULT_SECURITY_TOKEN, DEFAULT_USERNAME, FaultConfig, FaultScope, FieldConfig, FieldDefault,
-    ObjectConfig, SeedConfig, UserConfig, ValidationRuleConfig,
+    AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN, DEFAULT_USERNAME, FaultConfig, FaultScope,
+    FieldConfig, FieldDefault, ObjectConfig, SeedConfig, UserConfig, ValidationRuleConfig,
 };
 pub use control::Control;
 pub use error::{Error, ErrorKind};
@@ -82,13 +82,19 @@ impl Emulator {
     /// HTTP/1.1 response headers go out in their canonical case (`Content-Type`,
     /// `Sforce-Limit-Info`), as Salesforce sends them.
     pub async fn start(config: Config, addr: SocketAddr) -> Result<Emulator, Error> {
+        config.check_limits()?;
+        let header_read_timeout = config.header_read_timeout;
         let org = Org::new(config, false)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| listen_error(addr, e))?;
         let addr = listener.local_addr().map_err(|e| listen_error(addr, e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve::plain(listener, service(org.clone()), rx));
+        let settings = serve::Settings {
+            tls: None,
+            header_read_timeout,
+        };
+        let task = tokio::spawn(serve::serve(listener, service(org.clone()), settings, rx));
         tracing::info!(%addr, "local org listening");
         Ok(Emulator {
             org,
@@ -119,22 +125,22 @@ impl Emulator {
             vec![ip.to_string()]
         };
         // The org first: a configuration mistake is reported before any file is written.
+        config.check_limits()?;
+        let header_read_timeout = config.header_read_timeout;
         let org = Org::new(config, true)?;
         let certificate = tls::prepare(trust_file, &extra_names)?;
-        let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
-            certificate.chain_pem.into_bytes(),
-            certificate.key_pem.into_bytes(),
-        )
-        .await
-        .map_err(|e| Error::with_source(ErrorKind::Tls, "cannot use the TLS certificate", e))?;
-        let listener = std::net::TcpListener::bind(addr).map_err(|e| listen_error(addr, e))?;
-        listener
-            .set_nonblocking(true)
+        let acceptor = serve::tls_acceptor(&certificate.chain_pem, &certificate.key_pem)
+            .map_err(|e| Error::with_source(ErrorKind::Tls, "cannot use the TLS certificate", e))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
             .map_err(|e| listen_error(addr, e))?;
         let addr = listener.local_addr().map_err(|e| listen_error(addr, e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = serve::tls(listener, rustls, service(org.clone()), rx)
-            .map_err(|e| listen_error(addr, e))?;
+        let settings = serve::Settings {
+            tls: Some(acceptor),
+            header_read_timeout,
+        };
+        let task = tokio::spawn(serve::serve(listener, service(org.clone()), settings, rx));
         tracing::info!(%addr, trust_file = %certificate.trust_file.display(), "local org listening (HTTPS)");
         Ok(Emulator {
             org,

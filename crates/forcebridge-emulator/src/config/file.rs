@@ -76,6 +76,8 @@ pub(crate) struct OrgFile {
     pub validation_rules: Vec<ValidationRuleConfig>,
     pub seed: Option<String>,
     pub records: Option<u64>,
+    /// `Config::header_read_timeout`, in seconds (at least 1).
+    pub header_read_timeout_seconds: Option<u64>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -336,6 +338,14 @@ impl OrgFile {
         if let Some(max) = self.daily_api_requests {
             config.daily_api_requests = max;
         }
+        if let Some(seconds) = self.header_read_timeout_seconds {
+            if seconds == 0 {
+                return Err(Error::config(
+                    "header_read_timeout_seconds must be at least 1",
+                ));
+            }
+            config.header_read_timeout = Duration::from_secs(seconds);
+        }
         if !self.users.is_empty() {
             config.users = self
                 .users
@@ -458,5 +468,19 @@ mod tests {
             assert_eq!(error.kind(), crate::ErrorKind::Config);
             assert_eq!(error.to_string(), message);
         }
+    }
+
+    #[test]
+    fn connection_limits_read_in_seconds_and_mebibytes() {
+        let config = Config::from_toml("header_read_timeout_seconds = 5\n").unwrap();
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        let builtin = Config::from_toml("").unwrap();
+        assert_eq!(builtin.header_read_timeout, Duration::from_secs(20));
+        let error = Config::from_toml("header_read_timeout_seconds = 0\n").unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Config);
+        assert_eq!(
+            error.to_string(),
+            "header_read_timeout_seconds must be at least 1"
+        );
     }
 }

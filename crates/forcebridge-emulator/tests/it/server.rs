@@ -1,0 +1,150 @@
+//! The org as a server others can reach: a connection that stalls before its request head is
+//! complete is closed, and one that completes it in time is answered however long the answer
+//! takes.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use forcebridge_emulator::{Config, Emulator, ErrorKind, FaultConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::support::TempDir;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn config() -> Config {
+    let mut config = Config::builtin();
+    config.header_read_timeout = TIMEOUT;
+    config
+}
+
+/// Reads until the org closes the connection (a reset counts as closed); returns what it sent.
+/// Fails if the connection is still open after ten minutes (on the paused clock, which then
+/// moves on at once).
+async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    tokio::time::timeout(Duration::from_secs(600), read_to_close(stream))
+        .await
+        .expect("the org kept the connection open for ten minutes")
+}
+
+async fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) => return received,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return received,
+            Err(e) => panic!("reading failed: {e}"),
+        }
+    }
+}
+
+/// Sends `partial` and nothing more; returns how long (on the paused clock) the org kept the
+/// connection open, and what it sent.
+async fn stall(addr: SocketAddr, partial: &[u8]) -> (Duration, Vec<u8>) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(partial).await.unwrap();
+    let received = read_until_closed(&mut stream).await;
+    (started.elapsed(), received)
+}
+
+// The clock is paused: it moves on only when every task waits, so the org's timers fire
+// without the test waiting for them in real time, and the durations below are exact.
+#[tokio::test(start_paused = true)]
+async fn a_connection_that_stalls_before_its_request_head_is_complete_is_closed() {
+    let emulator = Emulator::start(config(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let h2_preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    for partial in [
+        &b"GET /services/da"[..],
+        b"GET /services/data HTTP/1.1\r\nHost: localhost\r\nUser-Ag",
+        b"",
+        b"PRI * HTTP/2.0\r\n",
+        h2_preface,
+    ] {
+        let (open_for, received) = stall(emulator.addr(), partial).await;
+        let shown = String::from_utf8_lossy(partial);
+        // Closed, and not before its time was up.
+        assert!(open_for >= TIMEOUT, "{shown:?} closed after {open_for:?}");
+        if !partial.starts_with(b"PRI") {
+            // No answer to a request that never arrived (hyper may say 408).
+            let text = String::from_utf8_lossy(&received);
+            assert!(
+                received.is_empty() || text.starts_with("HTTP/1.1 408"),
+                "{shown:?}: {text}"
+            );
+        }
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tls_connection_that_never_says_hello_is_closed() {
+    let dir = TempDir::new();
+    let emulator = Emulator::start_tls(
+        config(),
+        "127.0.0.1:0".parse().unwrap(),
+        &dir.path().join("ca.pem"),
+    )
+    .await
+    .unwrap();
+    let (open_for, received) = stall(emulator.addr(), b"").await;
+    assert!(open_for >= TIMEOUT, "closed after {open_for:?}");
+    assert!(received.is_empty());
+    emulator.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_head_sent_slowly_but_in_time_is_answered_however_long_the_answer_takes() {
+    let mut config = config();
+    // Every API answer takes six times the header timeout.
+    config.faults = FaultConfig {
+        latency: 6 * TIMEOUT,
+        ..FaultConfig::none()
+    };
+    let emulator = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let token = emulator.access_token();
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(emulator.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /services/data/v60.0/limits HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(TIMEOUT / 2).await;
+    stream
+        .write_all(format!("Authorization: Bearer {token}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // The connection stays open after the answer (keep-alive) until it has been idle for the
+    // header timeout.
+    let received = read_until_closed(&mut stream).await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("\"DailyApiRequests\""), "{text}");
+    let open_for = started.elapsed();
+    assert!(
+        open_for >= TIMEOUT / 2 + 6 * TIMEOUT + TIMEOUT,
+        "closed after {open_for:?}"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn limits_that_would_turn_every_client_away_are_refused() {
+    let mut no_time = Config::builtin();
+    no_time.header_read_timeout = Duration::ZERO;
+    for (config, message) in [(no_time, "header_read_timeout must be more than zero")] {
+        let error = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Config);
+        assert_eq!(error.to_string(), message);
+    }
+}
