@@ -47,11 +47,30 @@ pub struct Config {
     /// one by then (a client that stalls half-way through its headers, or sends nothing) is
     /// closed. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
     pub header_read_timeout: Duration,
+    /// The most request-body bytes the org holds at once, across every request being received
+    /// (uploads, JSON bodies, logins). A body that declares its length (`Content-Length`)
+    /// reserves it before its first byte is read; one that does not takes its share as its
+    /// bytes arrive. When the budget is spent, a request waits for others to finish, up to
+    /// `upload_wait`, and is then answered 503 `SERVER_UNAVAILABLE` (a declared length larger
+    /// than the whole budget is answered 413 `REQUEST_ENTITY_TOO_LARGE` at once). A body's
+    /// share returns to the budget once its request has been answered. Default
+    /// [`DEFAULT_UPLOAD_BUDGET`], enough for one upload of Salesforce's 150 MB maximum.
+    pub upload_budget: usize,
+    /// How long a request waits for room in `upload_budget` before it is refused with 503.
+    /// Default [`DEFAULT_UPLOAD_WAIT`].
+    pub upload_wait: Duration,
 }
 
 /// How long a connection gets to send a complete request head, by default (see
 /// [`Config::header_read_timeout`]).
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// The most request-body bytes held at once, by default: 160 MiB (see
+/// [`Config::upload_budget`]).
+pub const DEFAULT_UPLOAD_BUDGET: usize = 160 * 1024 * 1024;
+/// How long a request waits for room in the upload budget, by default (see
+/// [`Config::upload_wait`]).
+pub const DEFAULT_UPLOAD_WAIT: Duration = Duration::from_secs(30);
+
 /// A user who can log in.
 #[derive(Clone)]
 pub struct UserConfig {
@@ -288,15 +307,22 @@ impl Config {
             auto_approve: false,
             fixed_time: None,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            upload_budget: DEFAULT_UPLOAD_BUDGET,
+            upload_wait: DEFAULT_UPLOAD_WAIT,
         }
     }
 
     /// Refuses connection limits that would turn every client away: no time at all to send a
-    /// request head.
+    /// request head, or no room for any request body.
     pub(crate) fn check_limits(&self) -> Result<(), crate::Error> {
         if self.header_read_timeout.is_zero() {
             return Err(crate::Error::config(
                 "header_read_timeout must be more than zero",
+            ));
+        }
+        if self.upload_budget == 0 {
+            return Err(crate::Error::config(
+                "upload_budget must be at least 1 byte",
             ));
         }
         Ok(())

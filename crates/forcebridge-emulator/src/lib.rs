@@ -41,6 +41,7 @@ mod serve;
 mod soql;
 mod store;
 mod tls;
+mod upload;
 mod value;
 mod versions;
 
@@ -54,8 +55,9 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 pub use config::{
     AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN, DEFAULT_USERNAME, FaultConfig, FaultScope,
-    FieldConfig, FieldDefault, ObjectConfig, SeedConfig, UserConfig, ValidationRuleConfig,
+    DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN, DEFAULT_UPLOAD_BUDGET, DEFAULT_UPLOAD_WAIT,
+    DEFAULT_USERNAME, FaultConfig, FaultScope, FieldConfig, FieldDefault, ObjectConfig, SeedConfig,
+    UserConfig, ValidationRuleConfig,
 };
 pub use control::Control;
 pub use error::{Error, ErrorKind};

@@ -273,3 +273,73 @@ fn listening_beyond_this_machine_prints_a_warning() {
         "{errors}"
     );
 }
+
+/// The most memory the process has held (`VmHWM`), in bytes.
+#[cfg(target_os = "linux")]
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in {status}"));
+    kib * 1024
+}
+
+/// What a user notices: eight parallel uploads of 40 MiB each make the org's peak memory grow
+/// by about its upload budget (64 MiB here), not by the 320 MiB sent at once. The bodies are
+/// JSON that does not parse, so the org keeps nothing of them: all memory they take is memory
+/// held while receiving. Uploads larger than 32 MiB are each their own allocation, which the
+/// allocator returns to the system when freed, so the peak is not blurred by reuse.
+#[cfg(target_os = "linux")]
+#[test]
+fn parallel_uploads_raise_peak_memory_by_the_upload_budget_not_by_their_sum() {
+    const MIB: usize = 1024 * 1024;
+    let dir = temp_dir("budget");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("org.toml");
+    std::fs::write(&file, "upload_budget_mb = 64\n").unwrap();
+    let running = Running::start(&["--config", file.to_str().unwrap()]);
+    let url = running.field("url").to_string();
+    let token = running.field("access_token").to_string();
+    let pid = running.child.id();
+    let before = peak_memory(pid);
+    let body: &'static [u8] = Box::leak(vec![b'x'; 40 * MIB].into_boxed_slice());
+    let statuses = runtime().block_on(async {
+        let client = reqwest::Client::new();
+        let uploads: Vec<_> = (0..8)
+            .map(|_| {
+                let request = client
+                    .post(format!("{url}/services/data/v60.0/sobjects/Account"))
+                    .bearer_auth(&token)
+                    .header("Content-Type", "application/json")
+                    .body(body);
+                tokio::spawn(async move {
+                    let response = request.send().await.unwrap();
+                    let status = response.status();
+                    let text = response.text().await.unwrap();
+                    (status, text)
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for upload in uploads {
+            statuses.push(upload.await.unwrap());
+        }
+        statuses
+    });
+    // Every upload was received whole and answered (the JSON does not parse): the budget made
+    // them take turns, it turned none away.
+    for (status, text) in &statuses {
+        assert_eq!(status.as_u16(), 400, "{text}");
+        assert!(text.contains("JSON_PARSER_ERROR"), "{text}");
+    }
+    let grown = peak_memory(pid).saturating_sub(before);
+    assert!(
+        grown <= (64 + 32) as u64 * MIB as u64,
+        "peak memory grew by {} MiB",
+        grown / MIB as u64
+    );
+    drop(running);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -140,7 +140,12 @@ async fn a_head_sent_slowly_but_in_time_is_answered_however_long_the_answer_take
 async fn limits_that_would_turn_every_client_away_are_refused() {
     let mut no_time = Config::builtin();
     no_time.header_read_timeout = Duration::ZERO;
-    for (config, message) in [(no_time, "header_read_timeout must be more than zero")] {
+    let mut no_room = Config::builtin();
+    no_room.upload_budget = 0;
+    for (config, message) in [
+        (no_time, "header_read_timeout must be more than zero"),
+        (no_room, "upload_budget must be at least 1 byte"),
+    ] {
         let error = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap_err();
