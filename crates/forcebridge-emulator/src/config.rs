@@ -59,6 +59,12 @@ pub struct Config {
     /// How long a request waits for room in `upload_budget` before it is refused with 503.
     /// Default [`DEFAULT_UPLOAD_WAIT`].
     pub upload_wait: Duration,
+    /// Serve the built-in users and apps, whose secrets are published, on an address other
+    /// machines can reach. Off by default: [`crate::Emulator::start`] and
+    /// [`crate::Emulator::start_tls`] refuse an address beyond loopback unless the org has users
+    /// and an app of its own. Turn it on only where nobody else can connect, such as inside a
+    /// container whose port is published on the host's loopback address only.
+    pub insecure_public: bool,
 }
 
 /// How long a connection gets to send a complete request head, by default (see
@@ -266,9 +272,10 @@ pub const DEFAULT_CLIENT_ID: &str = "forcebridge-local";
 pub const DEFAULT_CLIENT_SECRET: &str = "forcebridge-local-secret";
 
 impl Config {
-    /// The built-in org: one admin user, one connected app that allows every flow, a 2-hour
-    /// token lifetime, 100,000 API requests a day, no faults, no data, and the default
-    /// connection limits.
+    /// The built-in org: one admin user, one connected app that allows every flow (and the
+    /// Salesforce CLI's `PlatformCLI`), a 2-hour token lifetime, 100,000 API requests a day, no
+    /// faults, no data, and the default connection limits. Its credentials are published, so
+    /// it is served on loopback addresses only (see [`Config::insecure_public`]).
     pub fn builtin() -> Config {
         Config {
             org_name: "forcebridge local org".to_string(),
@@ -309,6 +316,7 @@ impl Config {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             upload_budget: DEFAULT_UPLOAD_BUDGET,
             upload_wait: DEFAULT_UPLOAD_WAIT,
+            insecure_public: false,
         }
     }
 

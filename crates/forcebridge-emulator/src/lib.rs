@@ -28,6 +28,7 @@ mod config;
 mod control;
 mod dml;
 mod error;
+mod exposure;
 mod faults;
 mod http;
 mod ids;
@@ -83,8 +84,18 @@ impl Emulator {
     /// port; see [`Emulator::url`]). HTTP/1.1 and cleartext HTTP/2 (h2c) are both served;
     /// HTTP/1.1 response headers go out in their canonical case (`Content-Type`,
     /// `Sforce-Limit-Info`), as Salesforce sends them.
+    ///
+    /// An address other machines can reach (anything but a loopback address, `0.0.0.0` and
+    /// `::` included) is refused with [`ErrorKind::Exposed`] while the org would accept
+    /// credentials anyone can read in forcebridge's documentation: the built-in user
+    /// ([`DEFAULT_USERNAME`], or any user whose password is [`DEFAULT_PASSWORD`]), an app whose
+    /// secret is [`DEFAULT_CLIENT_SECRET`], no app of its own, or `auto_approve`. There, the
+    /// built-in `forcebridge-local` app is left out (its secret is published); the Salesforce
+    /// CLI's `PlatformCLI` stays, since logging in through it takes a configured user's
+    /// password. [`Config::insecure_public`] turns the check off.
     pub async fn start(config: Config, addr: SocketAddr) -> Result<Emulator, Error> {
         config.check_limits()?;
+        let config = exposure::check(config, addr)?;
         let header_read_timeout = config.header_read_timeout;
         let org = Org::new(config, false)?;
         let listener = tokio::net::TcpListener::bind(addr)
@@ -114,7 +125,8 @@ impl Emulator {
     /// written to `trust_file`; its key is kept next to it (`<file>.key`) and reused, so a
     /// client set up once keeps trusting the org. The org's URLs say `https`, and
     /// [`Emulator::url`] is `https://localhost:PORT` (or the address itself when `addr` names a
-    /// specific, non-loopback one).
+    /// specific, non-loopback one). An address beyond loopback is checked as
+    /// [`Emulator::start`] says.
     pub async fn start_tls(
         config: Config,
         addr: SocketAddr,
@@ -128,6 +140,7 @@ impl Emulator {
         };
         // The org first: a configuration mistake is reported before any file is written.
         config.check_limits()?;
+        let config = exposure::check(config, addr)?;
         let header_read_timeout = config.header_read_timeout;
         let org = Org::new(config, true)?;
         let certificate = tls::prepare(trust_file, &extra_names)?;

@@ -1,11 +1,16 @@
 //! The org as a server others can reach: a connection that stalls before its request head is
-//! complete is closed, and one that completes it in time is answered however long the answer
-//! takes.
+//! complete is closed, one that completes it in time is answered however long the answer takes,
+//! and an address beyond loopback is served only with credentials of the org's own.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use forcebridge_emulator::{Config, Emulator, ErrorKind, FaultConfig};
+use forcebridge_emulator::{
+    Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Emulator,
+    ErrorKind, FaultConfig,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -133,6 +138,136 @@ async fn a_head_sent_slowly_but_in_time_is_answered_however_long_the_answer_take
         open_for >= TIMEOUT / 2 + 6 * TIMEOUT + TIMEOUT,
         "closed after {open_for:?}"
     );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_built_in_login_is_not_served_beyond_loopback() {
+    let error = Emulator::start(Config::builtin(), "0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Exposed);
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "refusing to listen on 0.0.0.0:0 with credentials anyone can know: other machines can connect there"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("[[users]]\nusername = \"you@example.com\""),
+        "{message}"
+    );
+
+    // With TLS too, and before any certificate is written.
+    let dir = TempDir::new();
+    let trust_file = dir.path().join("ca.pem");
+    let error = Emulator::start_tls(Config::builtin(), "[::]:0".parse().unwrap(), &trust_file)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Exposed);
+    assert!(!trust_file.exists());
+
+    // An embedder who means it says so.
+    let mut config = Config::builtin();
+    config.insecure_public = true;
+    let emulator = Emulator::start(config, "0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(emulator.login().client_id, DEFAULT_CLIENT_ID);
+    emulator.shutdown().await;
+}
+
+const OWN_LOGIN: &str = r#"
+[[users]]
+username = "jane@acme.test"
+password = "correct horse battery staple"
+
+[[apps]]
+client_id = "acme-app"
+client_secret = "acme-secret"
+"#;
+
+async fn token(
+    url: &str,
+    client_id: &str,
+    client_secret: &str,
+    username: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let reply = reqwest::Client::new()
+        .post(format!("{url}/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (reply.status(), reply.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn beyond_loopback_only_the_orgs_own_users_and_apps_log_in() {
+    let config = Config::from_toml(OWN_LOGIN).unwrap();
+    let emulator = Emulator::start(config, "0.0.0.0:0".parse().unwrap())
+        .await
+        .unwrap();
+    let url = emulator.url().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let login = emulator.login();
+    assert_eq!(
+        (login.username.as_str(), login.client_id.as_str()),
+        ("jane@acme.test", "acme-app")
+    );
+
+    let (status, body) = token(
+        &url,
+        "acme-app",
+        "acme-secret",
+        "jane@acme.test",
+        "correct horse battery staple",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The published app is gone, whoever logs in through it.
+    let (status, body) = token(
+        &url,
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        "jane@acme.test",
+        "correct horse battery staple",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_client_id", "{body}");
+    let client_credentials = reqwest::Client::new()
+        .post(format!("{url}/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(client_credentials.status(), StatusCode::BAD_REQUEST);
+
+    // And so is the published user.
+    let (status, body) = token(
+        &url,
+        "acme-app",
+        "acme-secret",
+        DEFAULT_USERNAME,
+        DEFAULT_PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
     emulator.shutdown().await;
 }
 
