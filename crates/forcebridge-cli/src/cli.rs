@@ -96,9 +96,14 @@ pub(crate) struct EmulatorArgs {
     /// The port to listen on; 0 picks a free one. [default: 8443 with --tls, else 8080]
     #[arg(long, value_name = "N")]
     pub(crate) port: Option<u16>,
-    /// The address to listen on. Anything but a loopback address lets other machines connect.
+    /// The address to listen on. Anything but a loopback address lets other machines connect,
+    /// and needs users and a connected app of the org file's own (--config).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub(crate) bind: IpAddr,
+    /// Serve the built-in login, whose secrets are published, beyond loopback anyway: only where
+    /// nobody else can connect, such as a container whose port is published on 127.0.0.1 only.
+    #[arg(long)]
+    pub(crate) insecure_public: bool,
     /// Serve HTTPS, with a certificate made for localhost by a local certificate authority.
     #[arg(long)]
     pub(crate) tls: bool,

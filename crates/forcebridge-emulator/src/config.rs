@@ -42,7 +42,40 @@ pub struct Config {
     pub auto_approve: bool,
     /// The time the org's clock starts at, in epoch milliseconds; `None` uses the system clock.
     pub fixed_time: Option<i64>,
+    /// How long a connection gets to send a complete request head: from the moment it opens (the
+    /// TLS handshake included), and again after each response. A connection that has not sent
+    /// one by then (a client that stalls half-way through its headers, or sends nothing) is
+    /// closed. Default [`DEFAULT_HEADER_READ_TIMEOUT`].
+    pub header_read_timeout: Duration,
+    /// The most request-body bytes the org holds at once, across every request being received
+    /// (uploads, JSON bodies, logins). A body that declares its length (`Content-Length`)
+    /// reserves it before its first byte is read; one that does not takes its share as its
+    /// bytes arrive. When the budget is spent, a request waits for others to finish, up to
+    /// `upload_wait`, and is then answered 503 `SERVER_UNAVAILABLE` (a declared length larger
+    /// than the whole budget is answered 413 `REQUEST_ENTITY_TOO_LARGE` at once). A body's
+    /// share returns to the budget once its request has been answered. Default
+    /// [`DEFAULT_UPLOAD_BUDGET`], enough for one upload of Salesforce's 150 MB maximum.
+    pub upload_budget: usize,
+    /// How long a request waits for room in `upload_budget` before it is refused with 503.
+    /// Default [`DEFAULT_UPLOAD_WAIT`].
+    pub upload_wait: Duration,
+    /// Serve the built-in users and apps, whose secrets are published, on an address other
+    /// machines can reach. Off by default: [`crate::Emulator::start`] and
+    /// [`crate::Emulator::start_tls`] refuse an address beyond loopback unless the org has users
+    /// and an app of its own. Turn it on only where nobody else can connect, such as inside a
+    /// container whose port is published on the host's loopback address only.
+    pub insecure_public: bool,
 }
+
+/// How long a connection gets to send a complete request head, by default (see
+/// [`Config::header_read_timeout`]).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// The most request-body bytes held at once, by default: 160 MiB (see
+/// [`Config::upload_budget`]).
+pub const DEFAULT_UPLOAD_BUDGET: usize = 160 * 1024 * 1024;
+/// How long a request waits for room in the upload budget, by default (see
+/// [`Config::upload_wait`]).
+pub const DEFAULT_UPLOAD_WAIT: Duration = Duration::from_secs(30);
 
 /// A user who can log in.
 #[derive(Clone)]
@@ -239,8 +272,10 @@ pub const DEFAULT_CLIENT_ID: &str = "forcebridge-local";
 pub const DEFAULT_CLIENT_SECRET: &str = "forcebridge-local-secret";
 
 impl Config {
-    /// The built-in org: one admin user, one connected app that allows every flow, a 2-hour
-    /// token lifetime, 100,000 API requests a day, no faults, no data.
+    /// The built-in org: one admin user, one connected app that allows every flow (and the
+    /// Salesforce CLI's `PlatformCLI`), a 2-hour token lifetime, 100,000 API requests a day, no
+    /// faults, no data, and the default connection limits. Its credentials are published, so
+    /// it is served on loopback addresses only (see [`Config::insecure_public`]).
     pub fn builtin() -> Config {
         Config {
             org_name: "forcebridge local org".to_string(),
@@ -278,7 +313,27 @@ impl Config {
             data_dir: None,
             auto_approve: false,
             fixed_time: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            upload_budget: DEFAULT_UPLOAD_BUDGET,
+            upload_wait: DEFAULT_UPLOAD_WAIT,
+            insecure_public: false,
         }
+    }
+
+    /// Refuses connection limits that would turn every client away: no time at all to send a
+    /// request head, or no room for any request body.
+    pub(crate) fn check_limits(&self) -> Result<(), crate::Error> {
+        if self.header_read_timeout.is_zero() {
+            return Err(crate::Error::config(
+                "header_read_timeout must be more than zero",
+            ));
+        }
+        if self.upload_budget == 0 {
+            return Err(crate::Error::config(
+                "upload_budget must be at least 1 byte",
+            ));
+        }
+        Ok(())
     }
 
     /// The built-in org with the settings of an org file applied on top. A mistake is an

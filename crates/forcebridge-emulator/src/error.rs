@@ -26,6 +26,11 @@ pub enum ErrorKind {
     /// not accept (the message carries Salesforce's error code), or a change the org cannot
     /// make. Nothing was changed.
     Control,
+    /// The org was asked to listen where other machines can connect while it would accept
+    /// credentials anyone can know (the built-in, published ones): give it users and an app of
+    /// its own, listen on a loopback address, or set `Config::insecure_public`. The message says
+    /// what was found and what to add. Nothing was started.
+    Exposed,
 }
 
 /// An error from this crate's API. The message says what failed and names the thing; the

@@ -10,12 +10,13 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::BytesMut;
 use serde::de::DeserializeOwned;
 
 use crate::api_error::{ApiFailure, json_response};
@@ -73,12 +74,22 @@ pub(crate) fn router(org: Arc<Org>) -> Router {
         .merge(crate::soql::routes())
         .merge(crate::composite::routes())
         .merge(crate::bulk::routes())
+        // Inside the guard: only a caller with a session reserves upload budget.
+        .route_layer(middleware::from_fn_with_state(
+            org.clone(),
+            crate::upload::reserving,
+        ))
         .route_layer(middleware::from_fn_with_state(org.clone(), api_guard))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     Router::new()
         .route("/services/data", get(crate::rest::versions))
         .merge(api)
-        .merge(crate::auth::routes())
+        .merge(
+            crate::auth::routes().route_layer(middleware::from_fn_with_state(
+                org.clone(),
+                crate::upload::as_received,
+            )),
+        )
         .fallback(fallback)
         .layer(middleware::from_fn_with_state(
             org.clone(),
@@ -258,26 +269,96 @@ pub(crate) struct JsonBody<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiFailure;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
         check_json_content_type(request.headers())?;
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiFailure::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "REQUEST_ENTITY_TOO_LARGE",
-                        "The request body is too large",
-                    )
-                } else {
-                    ApiFailure::bad_request(
-                        "JSON_PARSER_ERROR",
-                        format!("The request body could not be read: {e}"),
-                    )
-                }
-            })?;
+        let bytes = read_body(request).await.map_err(|e| match e {
+            BodyError::TooLarge => too_large(),
+            BodyError::Failed(e) => ApiFailure::bad_request(
+                "JSON_PARSER_ERROR",
+                format!("The request body could not be read: {e}"),
+            ),
+        })?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// A whole request body, up to the route's limit (`DefaultBodyLimit`); over it, 413
+/// `REQUEST_ENTITY_TOO_LARGE`. A body that declares its length is read into one buffer of that
+/// size, so the org holds it once (collecting frames and then joining them holds it twice).
+#[derive(Debug)]
+pub(crate) struct WholeBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for WholeBody {
+    type Rejection = ApiFailure;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
+        read_body(request)
+            .await
+            .map(WholeBody)
+            .map_err(|e| match e {
+                BodyError::TooLarge => too_large(),
+                BodyError::Failed(e) => ApiFailure::bad_request(
+                    "INVALID_REQUEST",
+                    format!("The request body could not be read: {e}"),
+                ),
+            })
+    }
+}
+
+#[derive(Debug)]
+enum BodyError {
+    TooLarge,
+    Failed(axum::Error),
+}
+
+fn too_large() -> ApiFailure {
+    ApiFailure::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "REQUEST_ENTITY_TOO_LARGE",
+        "The request body is too large",
+    )
+}
+
+async fn read_body(request: Request) -> Result<Bytes, BodyError> {
+    use axum::RequestExt;
+    use http_body_util::BodyExt;
+    use hyper::body::Body as _;
+
+    let mut body = request.into_limited_body();
+    // A declared length (never more than the limit allows) sizes the buffer; a body of unknown
+    // length grows it as it comes.
+    let capacity = body
+        .size_hint()
+        .exact()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(MAX_CSV_BODY);
+    let mut bytes = BytesMut::with_capacity(capacity);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            if is_length_limit(&e) {
+                BodyError::TooLarge
+            } else {
+                BodyError::Failed(e)
+            }
+        })?;
+        if let Ok(data) = frame.into_data() {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes.freeze())
+}
+
+/// Whether a body failed because it passed the route's limit.
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = cause {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// Parses a JSON body, with Salesforce's error for bodies that do not parse.

@@ -28,6 +28,7 @@ mod config;
 mod control;
 mod dml;
 mod error;
+mod exposure;
 mod faults;
 mod http;
 mod ids;
@@ -41,6 +42,7 @@ mod serve;
 mod soql;
 mod store;
 mod tls;
+mod upload;
 mod value;
 mod versions;
 
@@ -53,9 +55,10 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 pub use config::{
-    AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD,
-    DEFAULT_SECURITY_TOKEN, DEFAULT_USERNAME, FaultConfig, FaultScope, FieldConfig, FieldDefault,
-    ObjectConfig, SeedConfig, UserConfig, ValidationRuleConfig,
+    AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN, DEFAULT_UPLOAD_BUDGET, DEFAULT_UPLOAD_WAIT,
+    DEFAULT_USERNAME, FaultConfig, FaultScope, FieldConfig, FieldDefault, ObjectConfig, SeedConfig,
+    UserConfig, ValidationRuleConfig,
 };
 pub use control::Control;
 pub use error::{Error, ErrorKind};
@@ -81,14 +84,30 @@ impl Emulator {
     /// port; see [`Emulator::url`]). HTTP/1.1 and cleartext HTTP/2 (h2c) are both served;
     /// HTTP/1.1 response headers go out in their canonical case (`Content-Type`,
     /// `Sforce-Limit-Info`), as Salesforce sends them.
+    ///
+    /// An address other machines can reach (anything but a loopback address, `0.0.0.0` and
+    /// `::` included) is refused with [`ErrorKind::Exposed`] while the org would accept
+    /// credentials anyone can read in forcebridge's documentation: the built-in user
+    /// ([`DEFAULT_USERNAME`], or any user whose password is [`DEFAULT_PASSWORD`]), an app whose
+    /// secret is [`DEFAULT_CLIENT_SECRET`], no app of its own, or `auto_approve`. There, the
+    /// built-in `forcebridge-local` app is left out (its secret is published); the Salesforce
+    /// CLI's `PlatformCLI` stays, since logging in through it takes a configured user's
+    /// password. [`Config::insecure_public`] turns the check off.
     pub async fn start(config: Config, addr: SocketAddr) -> Result<Emulator, Error> {
+        config.check_limits()?;
+        let config = exposure::check(config, addr)?;
+        let header_read_timeout = config.header_read_timeout;
         let org = Org::new(config, false)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| listen_error(addr, e))?;
         let addr = listener.local_addr().map_err(|e| listen_error(addr, e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve::plain(listener, service(org.clone()), rx));
+        let settings = serve::Settings {
+            tls: None,
+            header_read_timeout,
+        };
+        let task = tokio::spawn(serve::serve(listener, service(org.clone()), settings, rx));
         tracing::info!(%addr, "local org listening");
         Ok(Emulator {
             org,
@@ -106,7 +125,8 @@ impl Emulator {
     /// written to `trust_file`; its key is kept next to it (`<file>.key`) and reused, so a
     /// client set up once keeps trusting the org. The org's URLs say `https`, and
     /// [`Emulator::url`] is `https://localhost:PORT` (or the address itself when `addr` names a
-    /// specific, non-loopback one).
+    /// specific, non-loopback one). An address beyond loopback is checked as
+    /// [`Emulator::start`] says.
     pub async fn start_tls(
         config: Config,
         addr: SocketAddr,
@@ -119,22 +139,23 @@ impl Emulator {
             vec![ip.to_string()]
         };
         // The org first: a configuration mistake is reported before any file is written.
+        config.check_limits()?;
+        let config = exposure::check(config, addr)?;
+        let header_read_timeout = config.header_read_timeout;
         let org = Org::new(config, true)?;
         let certificate = tls::prepare(trust_file, &extra_names)?;
-        let rustls = axum_server::tls_rustls::RustlsConfig::from_pem(
-            certificate.chain_pem.into_bytes(),
-            certificate.key_pem.into_bytes(),
-        )
-        .await
-        .map_err(|e| Error::with_source(ErrorKind::Tls, "cannot use the TLS certificate", e))?;
-        let listener = std::net::TcpListener::bind(addr).map_err(|e| listen_error(addr, e))?;
-        listener
-            .set_nonblocking(true)
+        let acceptor = serve::tls_acceptor(&certificate.chain_pem, &certificate.key_pem)
+            .map_err(|e| Error::with_source(ErrorKind::Tls, "cannot use the TLS certificate", e))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
             .map_err(|e| listen_error(addr, e))?;
         let addr = listener.local_addr().map_err(|e| listen_error(addr, e))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = serve::tls(listener, rustls, service(org.clone()), rx)
-            .map_err(|e| listen_error(addr, e))?;
+        let settings = serve::Settings {
+            tls: Some(acceptor),
+            header_read_timeout,
+        };
+        let task = tokio::spawn(serve::serve(listener, service(org.clone()), settings, rx));
         tracing::info!(%addr, trust_file = %certificate.trust_file.display(), "local org listening (HTTPS)");
         Ok(Emulator {
             org,

@@ -66,6 +66,8 @@ pub(crate) struct Org {
     pub cursors: crate::soql::Cursors,
     pub jobs: crate::bulk::Jobs,
     pub faults: crate::faults::Faults,
+    /// The request-body bytes all requests may hold at once (`config.upload_budget`).
+    pub uploads: crate::upload::UploadBudget,
     /// Whether the org is served over HTTPS (decides the scheme of URLs it hands out).
     pub tls: bool,
     /// When the org started (epoch milliseconds, real time).
@@ -113,6 +115,7 @@ impl Org {
             cursors: crate::soql::Cursors::default(),
             jobs: crate::bulk::Jobs::default(),
             faults: crate::faults::Faults::new(config.faults.clone()),
+            uploads: crate::upload::UploadBudget::new(config.upload_budget, config.upload_wait),
             schema_objects: std::sync::Mutex::new(config.schema.clone()),
             config,
             store,

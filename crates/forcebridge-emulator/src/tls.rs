@@ -11,7 +11,8 @@
 //! `VERIFY_X509_STRICT`, webpki) refuse a certificate that is both the trust anchor and the end
 //! entity, or that lacks the extensions a proper chain has.
 //!
-//! It deliberately does no TLS itself: `axum-server` (rustls) serves with what this returns.
+//! It deliberately does no TLS itself: `serve.rs` (rustls, through tokio-rustls) serves with what
+//! this returns.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

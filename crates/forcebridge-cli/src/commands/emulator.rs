@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use forcebridge_emulator::{Config, Emulator, LATEST_API_VERSION, SeedConfig};
+use forcebridge_emulator::{
+    Config, DEFAULT_CLIENT_ID, Emulator, ErrorKind, LATEST_API_VERSION, SeedConfig,
+};
 use serde::Serialize;
 
 use crate::cli::EmulatorArgs;
@@ -106,6 +108,7 @@ fn configuration(args: &EmulatorArgs) -> anyhow::Result<Config> {
     if args.auto_approve {
         config.auto_approve = true;
     }
+    config.insecure_public = args.insecure_public;
     Ok(config)
 }
 
@@ -141,12 +144,35 @@ async fn serve(args: EmulatorArgs, config: Config) -> anyhow::Result<Outcome> {
     } else {
         (Emulator::start(config, addr).await, None)
     };
-    let emulator = emulator.with_context(|| format!("cannot start the local org on {addr}"))?;
-    if !args.bind.is_loopback() {
-        output::stderr(&format!(
-            "warning: listening on {}, which other machines may reach; every API call still needs a session, but anyone who can connect can try the login details below\n",
-            args.bind
-        ));
+    if emulator.is_err()
+        && let Some(dir) = &temporary
+    {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let emulator = match emulator {
+        Ok(emulator) => emulator,
+        Err(e) if e.kind() == ErrorKind::Exposed => {
+            return Err(output::usage(format!(
+                "{e}\n\nforcebridge emulator reads the org file given with --config FILE; --insecure-public serves the built-in login anyway, which is safe only where nobody else can connect (such as a container whose port is published on 127.0.0.1 only)"
+            )));
+        }
+        Err(e) => {
+            return Err(anyhow::Error::new(e))
+                .with_context(|| format!("cannot start the local org on {addr}"));
+        }
+    };
+    if !args.bind.to_canonical().is_loopback() {
+        output::stderr(&if args.insecure_public {
+            format!(
+                "warning: listening on {} with --insecure-public: other machines may connect, and the built-in login below is published, so anyone who can reach this address can log in and read or change every record\n",
+                args.bind
+            )
+        } else {
+            format!(
+                "warning: listening on {}, which other machines may reach: only the org file's users and apps can log in (the built-in {DEFAULT_CLIENT_ID} app is off)\n",
+                args.bind
+            )
+        });
     }
     let details = Details::of(
         &emulator,

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use forcebridge_wire::bulk::{CreateIngestJob, JobInfo, JobList, JobStateChange};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{CsvFormat, JobState, base_info, unknown_job};
 use crate::api_error::{ApiFailure, DmlError};
 use crate::dml::{self, Match};
-use crate::http::{Caller, JsonBody, no_content, ok_json};
+use crate::http::{Caller, JsonBody, WholeBody, no_content, ok_json};
 use crate::ids::RecordId;
 use crate::org::Org;
 use crate::schema::ObjectIdx;
@@ -252,15 +252,16 @@ pub(super) async fn list(State(org): State<Arc<Org>>) -> Response {
     })
 }
 
-/// `PUT /jobs/ingest/{id}/batches`: one CSV upload; the answer is exactly 201 with no body.
+/// `PUT /jobs/ingest/{id}/batches`: one CSV upload; the answer is exactly 201 with no body. The
+/// job and the content type are checked before the body is read.
 pub(super) async fn upload(
     State(org): State<Arc<Org>>,
     Path(path): Path<JobPath>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, ApiFailure> {
     let job = find(&org, &path.id)?;
-    let content_type = headers
+    let content_type = request
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
@@ -273,6 +274,14 @@ pub(super) async fn upload(
             ),
         ));
     }
+    let state = job.progress().state;
+    if state != JobState::Open {
+        return Err(invalid_state(
+            state,
+            "data can be uploaded only while the job is Open",
+        ));
+    }
+    let WholeBody(body) = WholeBody::from_request(request, &()).await?;
     let mut progress = job.progress();
     if progress.state != JobState::Open {
         return Err(invalid_state(

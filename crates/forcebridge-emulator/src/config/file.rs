@@ -76,6 +76,12 @@ pub(crate) struct OrgFile {
     pub validation_rules: Vec<ValidationRuleConfig>,
     pub seed: Option<String>,
     pub records: Option<u64>,
+    /// `Config::header_read_timeout`, in seconds (at least 1).
+    pub header_read_timeout_seconds: Option<u64>,
+    /// `Config::upload_budget`, in MiB (at least 1).
+    pub upload_budget_mb: Option<u64>,
+    /// `Config::upload_wait`, in seconds (0 refuses at once when the budget is spent).
+    pub upload_wait_seconds: Option<u64>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -336,6 +342,30 @@ impl OrgFile {
         if let Some(max) = self.daily_api_requests {
             config.daily_api_requests = max;
         }
+        if let Some(seconds) = self.header_read_timeout_seconds {
+            if seconds == 0 {
+                return Err(Error::config(
+                    "header_read_timeout_seconds must be at least 1",
+                ));
+            }
+            config.header_read_timeout = Duration::from_secs(seconds);
+        }
+        if let Some(mb) = self.upload_budget_mb {
+            let bytes = usize::try_from(mb)
+                .ok()
+                .and_then(|mb| mb.checked_mul(1024 * 1024));
+            match bytes {
+                Some(bytes) if bytes > 0 => config.upload_budget = bytes,
+                _ => {
+                    return Err(Error::config(format!(
+                        "upload_budget_mb must be at least 1 (and fit in memory), not {mb}"
+                    )));
+                }
+            }
+        }
+        if let Some(seconds) = self.upload_wait_seconds {
+            config.upload_wait = Duration::from_secs(seconds);
+        }
         if !self.users.is_empty() {
             config.users = self
                 .users
@@ -452,6 +482,35 @@ mod tests {
             (
                 "[faults]\nscope = \"sometimes\"\n",
                 "faults.scope must be \"all\", \"writes\", \"reads\" or a path starting with /, not \"sometimes\"",
+            ),
+        ] {
+            let error = Config::from_toml(text).unwrap_err();
+            assert_eq!(error.kind(), crate::ErrorKind::Config);
+            assert_eq!(error.to_string(), message);
+        }
+    }
+
+    #[test]
+    fn connection_limits_read_in_seconds_and_mebibytes() {
+        let config = Config::from_toml(
+            "header_read_timeout_seconds = 5\nupload_budget_mb = 300\nupload_wait_seconds = 0\n",
+        )
+        .unwrap();
+        assert_eq!(config.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(config.upload_budget, 300 * 1024 * 1024);
+        assert_eq!(config.upload_wait, Duration::ZERO);
+        let builtin = Config::from_toml("").unwrap();
+        assert_eq!(builtin.header_read_timeout, Duration::from_secs(20));
+        assert_eq!(builtin.upload_budget, 160 * 1024 * 1024);
+        assert_eq!(builtin.upload_wait, Duration::from_secs(30));
+        for (text, message) in [
+            (
+                "header_read_timeout_seconds = 0\n",
+                "header_read_timeout_seconds must be at least 1",
+            ),
+            (
+                "upload_budget_mb = 0\n",
+                "upload_budget_mb must be at least 1 (and fit in memory), not 0",
             ),
         ] {
             let error = Config::from_toml(text).unwrap_err();

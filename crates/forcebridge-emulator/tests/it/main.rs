@@ -10,6 +10,7 @@ mod persist;
 mod query;
 mod rest;
 mod search;
+mod server;
 mod support;
 mod tls;
 mod wire;
