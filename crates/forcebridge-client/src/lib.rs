@@ -65,7 +65,7 @@ pub use composite::{
 };
 pub use error::{ApiErrorDetail, Error, ErrorKind, Result};
 pub use org::{RawRequest, RawResponse};
-pub use query::{Page, PageStream, Query, RecordStream};
+pub use query::{Page, PageStream, Query, RawPage, RawPageStream, RecordStream};
 pub use record::Record;
 pub use reqwest::Method;
 pub use retry::RetryPolicy;
