@@ -1,0 +1,93 @@
+//! The CSV's promises: whatever the values, a CSV reader reads back exactly what the records
+//! hold; bad records and failing outputs are errors of their own kind.
+
+use std::io::{self, Write};
+
+use forcebridge_rows::{Columns, ErrorKind, Format, RowWriter};
+use proptest::prelude::*;
+
+use crate::support::{read_csv, write};
+
+proptest! {
+    #[test]
+    fn any_text_reads_back_from_the_csv(
+        names in proptest::collection::vec(
+            prop_oneof![
+                any::<String>(),
+                "[\"',\\n\\r\\t ;a-zé日😀]{0,12}",
+            ],
+            1..20,
+        ),
+    ) {
+        let records: Vec<String> = names
+            .iter()
+            .map(|name| serde_json::json!({
+                "attributes": {"type": "Contact"},
+                "LastName": name,
+                "Account": {"attributes": {"type": "Account"}, "Name": name},
+            }).to_string())
+            .collect();
+        let records: Vec<&str> = records.iter().map(String::as_str).collect();
+        let (text, _) = write(Format::Csv, "SELECT LastName, Account.Name FROM Contact", &records);
+        let (header, rows) = read_csv(&text);
+        prop_assert_eq!(header, ["LastName", "Account.Name"]);
+        prop_assert_eq!(rows.len(), names.len());
+        for (row, name) in rows.iter().zip(&names) {
+            prop_assert_eq!(row, &vec![name.clone(), name.clone()]);
+        }
+    }
+}
+
+#[test]
+fn a_record_that_is_not_json_is_an_invalid_record() {
+    let mut writer = RowWriter::new(
+        Format::Csv,
+        Columns::of_soql("SELECT Id FROM Account"),
+        Vec::new(),
+    );
+    let error = writer.write_json(r#"{"Id": "001"#).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidRecord);
+}
+
+/// An output whose reader has gone, as `| head` leaves stdout.
+struct ClosedPipe;
+
+impl Write for ClosedPipe {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_closed_output_is_an_io_error_with_the_cause_inside() {
+    for format in [Format::Csv, Format::Jsonl] {
+        let mut writer = RowWriter::new(
+            format,
+            Columns::of_soql("SELECT Id FROM Account"),
+            ClosedPipe,
+        );
+        writer
+            .write_json(r#"{"attributes":{"type":"Account"},"Id":"001"}"#)
+            .unwrap();
+        let error = writer.finish().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Io);
+        let cause = std::error::Error::source(&error)
+            .and_then(|e| e.downcast_ref::<io::Error>())
+            .unwrap();
+        assert_eq!(cause.kind(), io::ErrorKind::BrokenPipe);
+    }
+}
+
+#[test]
+fn line_breaks_between_tokens_never_split_a_json_line() {
+    let (text, _) = write(
+        Format::Jsonl,
+        "SELECT Id FROM Account",
+        &["{\"Id\":\r\n \"001\",\n\"Name\":\"a\\nb\"}"],
+    );
+    assert_eq!(text, "{\"Id\": \"001\",\"Name\":\"a\\nb\"}\n");
+}
