@@ -61,14 +61,14 @@ impl Cells {
         self.n_frames = 0;
         let frame = self.new_frame(None);
         let mut deserializer = serde_json::Deserializer::from_str(json);
-        RecordSeed {
+        // A record must be an object (null or another value is passed over only in a parent).
+        deserializer.deserialize_map(RecordSeed {
             level,
             prefix: Prefix::Root,
             cells: self,
             frame,
             expand_children,
-        }
-        .deserialize(&mut deserializer)?;
+        })?;
         deserializer.end()
     }
 
@@ -256,6 +256,37 @@ impl<'de> DeserializeSeed<'de> for RecordSeed<'_, '_> {
     }
 }
 
+/// A value where a record or child records were expected (which Salesforce never sends) is
+/// passed over: its cells stay empty, rather than the output ending there.
+macro_rules! pass_over_other_values {
+    ($value:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($value)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($value)
+        }
+    };
+}
+
 impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
     type Value = ();
 
@@ -266,6 +297,8 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
     }
+
+    pass_over_other_values!(());
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let RecordSeed {
@@ -369,6 +402,8 @@ impl<'de> Visitor<'de> for ChildrenSeed<'_, '_> {
     fn visit_unit<E: de::Error>(self) -> Result<Option<ChildrenRead>, E> {
         Ok(None)
     }
+
+    pass_over_other_values!(None);
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<ChildrenRead>, A::Error> {
         let mut read = ChildrenRead {

@@ -42,11 +42,17 @@ proptest! {
 fn a_record_that_is_not_json_is_an_invalid_record() {
     let mut writer = RowWriter::new(
         Format::Csv,
-        Columns::of_soql("SELECT Id FROM Account"),
+        Columns::of_soql("SELECT Id, Parent.Name FROM Account"),
         Vec::new(),
     );
-    let error = writer.write_json(r#"{"Id": "001"#).unwrap_err();
-    assert_eq!(error.kind(), ErrorKind::InvalidRecord);
+    for bad in [r#"{"Id": "001"#, "null", r#""001""#, r#"{"Id":"001"} {}"#] {
+        let error = writer.write_json(bad).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidRecord, "{bad}");
+    }
+    // A parent that is not an object is passed over: its cells stay empty.
+    writer
+        .write_json(r#"{"attributes":{"type":"Account"},"Id":"001","Parent":"?"}"#)
+        .unwrap();
 }
 
 /// An output whose reader has gone, as `| head` leaves stdout.
