@@ -127,8 +127,13 @@ impl RawPage {
         &self.body
     }
 
-    /// Reads a page body: checks that it is UTF-8 and JSON, and finds its records without
-    /// building them.
+    /// A page from its JSON text (`{"totalSize":...,"done":...,"records":[...]}`, as the
+    /// query resource answers): checks that it is JSON and finds its records without
+    /// building them. For pages kept from earlier, and for tests; streams make their own.
+    pub fn from_json(body: String) -> Result<RawPage> {
+        RawPage::read(body, "a query page")
+    }
+
     fn from_reply(reply: Reply) -> Result<RawPage> {
         let request = reply.request;
         let body = String::from_utf8(Vec::from(reply.body)).map_err(|e| {
@@ -137,6 +142,10 @@ impl RawPage {
                 e.utf8_error(),
             )
         })?;
+        RawPage::read(body, &request)
+    }
+
+    fn read(body: String, request: &str) -> Result<RawPage> {
         let page: forcebridge_wire::query::QueryResult<&RawValue> = serde_json::from_str(&body)
             .map_err(|e| Error::decode(format!("{request}: unexpected response body: {e}"), e))?;
         // Each record's text is a slice of the body: its place is where the slice starts.
@@ -645,6 +654,26 @@ impl<T> Unpin for RecordStream<T> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raw_page_finds_each_record_in_its_text() {
+        let body = r#"{"totalSize":3,"done":false,"nextRecordsUrl":"/q/01gx-2","records":[ {"a":"]},{"},{"b":[1,{"c":null}]} ]}"#;
+        let page = RawPage::from_json(body.into()).unwrap();
+        assert_eq!(
+            page.records().collect::<Vec<_>>(),
+            [r#"{"a":"]},{"}"#, r#"{"b":[1,{"c":null}]}"#]
+        );
+        assert_eq!((page.total_size, page.done, page.len()), (3, false, 2));
+        assert_eq!(page.next_records_url.as_deref(), Some("/q/01gx-2"));
+        for bad in [
+            r#"{"totalSize":1,"done":true,"records":[{"a":1}"#,
+            r#"{"records":[]}"#,
+            "[]",
+        ] {
+            let error = RawPage::from_json(bad.into()).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Decode, "{bad}");
+        }
+    }
 
     #[test]
     fn the_envelope_is_read_from_the_head_of_a_page() {
