@@ -31,11 +31,11 @@ impl Error {
         self.kind
     }
 
-    pub(crate) fn invalid_record(error: serde_json::Error) -> Error {
+    pub(crate) fn invalid_record(error: Option<serde_json::Error>) -> Error {
         Error {
             kind: ErrorKind::InvalidRecord,
-            message: "a record is not valid JSON".into(),
-            source: Some(Box::new(error)),
+            message: "a record is not a JSON object".into(),
+            source: error.map(|e| Box::new(e) as _),
         }
     }
 }
@@ -58,19 +58,6 @@ impl From<std::io::Error> for Error {
             kind: ErrorKind::Io,
             message: "cannot write the output".into(),
             source: Some(Box::new(error)),
-        }
-    }
-}
-
-impl From<csv::Error> for Error {
-    fn from(error: csv::Error) -> Error {
-        match error.into_kind() {
-            csv::ErrorKind::Io(error) => Error::from(error),
-            other => Error {
-                kind: ErrorKind::Io,
-                message: format!("cannot write the CSV: {:?}", other),
-                source: None,
-            },
         }
     }
 }

@@ -15,7 +15,7 @@ use unicode_width::UnicodeWidthChar;
 
 use crate::columns::Columns;
 use crate::error::{Error, Result};
-use crate::read::{Cells, Row};
+use crate::read::{Cell, Cells, Kind, Row, Texts};
 
 /// How many records decide the columns found in records, and the widths of a table.
 pub const SAMPLE: usize = 200;
@@ -54,7 +54,7 @@ pub struct RowWriter<W: Write> {
     /// Records held back until the columns and a table's widths are settled.
     sample: Vec<String>,
     cells: Cells,
-    row: Vec<Option<(usize, usize)>>,
+    row: Vec<Option<Cell>>,
     widths: Vec<usize>,
     /// A table line being put together.
     line: String,
@@ -64,9 +64,11 @@ pub struct RowWriter<W: Write> {
     rows: u64,
 }
 
-enum Out<W: Write> {
-    Plain(BufWriter<W>),
-    Csv(csv::Writer<W>),
+/// Where output goes: through a buffer, and for a CSV, a row at a time.
+struct Out<W: Write> {
+    buffer: BufWriter<W>,
+    /// The CSV row being put together.
+    csv_row: Vec<u8>,
 }
 
 /// What a writer wrote, and what it could not.
@@ -139,13 +141,9 @@ impl<W: Write> fmt::Debug for RowWriter<W> {
 impl<W: Write> RowWriter<W> {
     /// A writer of `format` to `out`; a table and a CSV have `columns`.
     pub fn new(format: Format, columns: Columns, out: W) -> RowWriter<W> {
-        let out = match format {
-            Format::Csv => Out::Csv(
-                csv::WriterBuilder::new()
-                    .buffer_capacity(BUFFER)
-                    .from_writer(out),
-            ),
-            _ => Out::Plain(BufWriter::with_capacity(BUFFER, out)),
+        let out = Out {
+            buffer: BufWriter::with_capacity(BUFFER, out),
+            csv_row: Vec::new(),
         };
         let mut writer = RowWriter {
             format,
@@ -169,12 +167,18 @@ impl<W: Write> RowWriter<W> {
         writer
     }
 
-    /// Writes one record given as the JSON text the org sent: a member of a query page's
-    /// `records` ([`RawPage::records`]). JSON and JSON lines copy it as it is (so it must be
-    /// valid JSON, as a raw page's records are); a table and a CSV read it, and fail with
-    /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) if it is not a JSON
-    /// object.
+    /// Writes one record given as JSON text, as the org sends records (a member of a query
+    /// page's `records`). Text that is not a JSON object fails with
+    /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) and writes nothing.
+    /// JSON and JSON lines write the text as it is, on one line.
     pub fn write_json(&mut self, record: &str) -> Result<()> {
+        check(record)?;
+        self.write_checked(record)
+    }
+
+    /// Writes a record whose text is known to be a JSON object (checked by the client, or
+    /// just serialized).
+    fn write_checked(&mut self, record: &str) -> Result<()> {
         self.records += 1;
         match self.format {
             Format::Json | Format::Jsonl => {
@@ -206,10 +210,10 @@ impl<W: Write> RowWriter<W> {
         }
     }
 
-    /// Writes every record of a raw query page.
+    /// Writes every record of a raw query page (whose records the client has checked).
     pub fn write_page(&mut self, page: &RawPage) -> Result<()> {
         for record in page.records() {
-            self.write_json(record)?;
+            self.write_checked(record)?;
         }
         Ok(())
     }
@@ -219,9 +223,13 @@ impl<W: Write> RowWriter<W> {
     pub fn write<R: Serialize + ?Sized>(&mut self, record: &R) -> Result<()> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        serde_json::to_writer(&mut scratch, record).map_err(Error::invalid_record)?;
+        serde_json::to_writer(&mut scratch, record).map_err(|e| Error::invalid_record(Some(e)))?;
         let text = String::from_utf8(scratch).expect("serde_json writes UTF-8");
-        let written = self.write_json(&text);
+        let written = if text.starts_with('{') {
+            self.write_checked(&text)
+        } else {
+            Err(Error::invalid_record(None))
+        };
         self.scratch = text.into_bytes();
         written
     }
@@ -229,10 +237,7 @@ impl<W: Write> RowWriter<W> {
     /// Writes out what is buffered (for output that should show up as it comes, say after
     /// each page). Records a table or CSV holds back to settle its columns stay held.
     pub fn flush(&mut self) -> Result<()> {
-        match &mut self.out {
-            Out::Plain(out) => out.flush()?,
-            Out::Csv(out) => out.flush()?,
-        }
+        self.out.buffer.flush()?;
         Ok(())
     }
 
@@ -275,10 +280,7 @@ impl<W: Write> RowWriter<W> {
     }
 
     fn plain(&mut self) -> &mut BufWriter<W> {
-        match &mut self.out {
-            Out::Plain(out) => out,
-            Out::Csv(_) => unreachable!("only a CSV goes through the CSV writer"),
-        }
+        &mut self.out.buffer
     }
 
     /// Numbers the columns (they are all known by now).
@@ -299,7 +301,7 @@ impl<W: Write> RowWriter<W> {
             if self.columns.is_open() {
                 for record in &self.sample {
                     let record: Map<String, Value> =
-                        serde_json::from_str(record).map_err(Error::invalid_record)?;
+                        serde_json::from_str(record).map_err(|e| Error::invalid_record(Some(e)))?;
                     self.columns.discover_in(&record);
                 }
             }
@@ -309,12 +311,12 @@ impl<W: Write> RowWriter<W> {
             for record in &self.sample {
                 self.cells
                     .read(&self.columns.root, record, false)
-                    .map_err(Error::invalid_record)?;
+                    .map_err(|_| Error::invalid_record(None))?;
                 let widths = &mut self.widths;
-                self.cells.rows(&mut self.row, &mut |cells, row| {
-                    for (width, slot) in widths.iter_mut().zip(row) {
-                        if let Some(slot) = slot {
-                            *width = (*width).max(display_width(cells.text(*slot)).min(MAX_WIDTH));
+                self.cells.rows(record, &mut self.row, &mut |texts, row| {
+                    for (width, cell) in widths.iter_mut().zip(row) {
+                        if let Some(cell) = cell {
+                            *width = (*width).max(display_width(texts.get(*cell)).min(MAX_WIDTH));
                         }
                     }
                     Ok::<_, Error>(())
@@ -338,9 +340,18 @@ impl<W: Write> RowWriter<W> {
         if headers.is_empty() {
             return Ok(());
         }
-        match &mut self.out {
-            Out::Csv(out) => out.write_record(headers)?,
-            Out::Plain(out) => {
+        match self.format {
+            Format::Csv => {
+                let row = &mut self.out.csv_row;
+                row.clear();
+                for (i, header) in headers.iter().enumerate() {
+                    csv_field(row, i, header.as_bytes(), Kind::Own);
+                }
+                csv_end(row, headers.len());
+                self.out.buffer.write_all(row)?;
+            }
+            _ => {
+                let out = &mut self.out.buffer;
                 self.line.clear();
                 for (i, (header, width)) in headers.iter().zip(&self.widths).enumerate() {
                     if i > 0 {
@@ -368,7 +379,7 @@ impl<W: Write> RowWriter<W> {
         let expand_children = self.format == Format::Csv;
         self.cells
             .read(&self.columns.root, record, expand_children)
-            .map_err(Error::invalid_record)?;
+            .map_err(|_| Error::invalid_record(None))?;
         let RowWriter {
             out,
             cells,
@@ -377,38 +388,97 @@ impl<W: Write> RowWriter<W> {
             line,
             ..
         } = self;
-        let rows = match out {
-            Out::Csv(out) => cells.rows(row, &mut |cells, row| write_csv_row(out, cells, row))?,
-            Out::Plain(out) => cells.rows(row, &mut |cells, row| {
-                write_table_row(out, line, widths, cells, row)
-            })?,
+        let Out { buffer, csv_row } = out;
+        let rows = if expand_children {
+            cells.rows(record, row, &mut |texts, row| {
+                write_csv_row(buffer, csv_row, texts, row)
+            })?
+        } else {
+            cells.rows(record, row, &mut |texts, row| {
+                write_table_row(buffer, line, widths, texts, row)
+            })?
         };
         self.rows += rows;
         Ok(())
     }
 }
 
-fn write_csv_row<W: Write>(out: &mut csv::Writer<W>, cells: &Cells, row: &Row) -> Result<()> {
-    for slot in row {
-        out.write_field(slot.map_or("", |slot| cells.text(slot)))?;
+fn write_csv_row<W: Write>(
+    out: &mut BufWriter<W>,
+    line: &mut Vec<u8>,
+    texts: Texts<'_>,
+    row: &Row,
+) -> Result<()> {
+    line.clear();
+    for (i, cell) in row.iter().enumerate() {
+        match cell {
+            Some(cell) => csv_field(line, i, texts.bytes(*cell), cell.kind),
+            None => csv_field(line, i, b"", Kind::Bare),
+        }
     }
-    out.write_record(None::<&[u8]>)?;
+    csv_end(line, row.len());
+    out.write_all(line)?;
     Ok(())
+}
+
+/// Appends a CSV field as RFC 4180 has it: quoted (with its quotes doubled) when it holds a
+/// comma, a quote or a line break, as it is otherwise. Its kind says which of these it can
+/// hold at all.
+fn csv_field(line: &mut Vec<u8>, index: usize, field: &[u8], kind: Kind) {
+    if index > 0 {
+        line.push(b',');
+    }
+    let plain = match kind {
+        Kind::Bare => true,
+        Kind::Comma => {
+            // No quote to double.
+            line.push(b'"');
+            line.extend_from_slice(field);
+            line.push(b'"');
+            return;
+        }
+        Kind::Json => false,
+        Kind::Own => field
+            .iter()
+            .all(|&b| !matches!(b, b',' | b'"' | b'\n' | b'\r')),
+    };
+    if plain {
+        line.extend_from_slice(field);
+        return;
+    }
+    line.push(b'"');
+    let mut rest = field;
+    while let Some(at) = memchr::memchr(b'"', rest) {
+        line.extend_from_slice(&rest[..=at]);
+        line.push(b'"');
+        rest = &rest[at + 1..];
+    }
+    line.extend_from_slice(rest);
+    line.push(b'"');
+}
+
+/// Ends a CSV row. A row of one empty field is written `""`, so that it is not an empty line
+/// (which CSV readers skip).
+fn csv_end(line: &mut Vec<u8>, n_fields: usize) {
+    if n_fields == 1 && line.is_empty() {
+        line.extend_from_slice(b"\"\"");
+    }
+    line.push(b'\n');
 }
 
 fn write_table_row<W: Write>(
     out: &mut W,
     line: &mut String,
     widths: &[usize],
-    cells: &Cells,
+    texts: Texts<'_>,
     row: &Row,
 ) -> Result<()> {
     line.clear();
-    for (i, (slot, width)) in row.iter().zip(widths).enumerate() {
+    for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
         if i > 0 {
             line.push_str("  ");
         }
-        table_cell(line, slot.map_or("", |slot| cells.text(slot)), *width);
+        table_cell(line, cell.map_or("", |cell| texts.get(cell)), *width);
     }
     out.write_all(line.trim_end().as_bytes())?;
     out.write_all(b"\n")?;
@@ -447,6 +517,17 @@ fn one_line(c: char) -> char {
         ' '
     } else {
         c
+    }
+}
+
+/// Checks that a record's text is a JSON object.
+fn check(record: &str) -> Result<()> {
+    serde_json::from_str::<serde::de::IgnoredAny>(record)
+        .map_err(|e| Error::invalid_record(Some(e)))?;
+    if record.trim_start().starts_with('{') {
+        Ok(())
+    } else {
+        Err(Error::invalid_record(None))
     }
 }
 

@@ -38,6 +38,77 @@ proptest! {
     }
 }
 
+/// Any JSON value, nested a little.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
+        "[\"\\\\/\n\u{0}-\u{1f}aé日😀,{}\\[\\]:]{0,10}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z\"]{1,3}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A cell as the CSV should show a value: a string bare, null empty, anything else as JSON.
+fn cell(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+proptest! {
+    #[test]
+    fn every_value_reads_back_as_its_cell(
+        a in json_value(),
+        b in json_value(),
+        x in json_value(),
+        extra in json_value(),
+        parent_null in any::<bool>(),
+    ) {
+        let parent = if parent_null {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!({"attributes": {"type": "Account"}, "X": x, "Other": extra})
+        };
+        let record = serde_json::json!({
+            "attributes": {"type": "Thing", "url": "/x"},
+            "A": a, "Skipped": extra, "P": parent, "B": b,
+        });
+        let (text, _) = write(Format::Csv, "SELECT A, P.X, B FROM Thing", &[&record.to_string()]);
+        let (_, rows) = read_csv(&text);
+        let expected = vec![
+            cell(record.get("A")),
+            cell(record.pointer("/P/X")),
+            cell(record.get("B")),
+        ];
+        prop_assert_eq!(rows, vec![expected]);
+    }
+}
+
+#[test]
+fn a_row_of_one_empty_cell_is_still_a_row() {
+    let (text, _) = write(
+        Format::Csv,
+        "SELECT Title FROM Contact",
+        &[r#"{"Title":null}"#, r#"{"Title":"CEO"}"#],
+    );
+    assert_eq!(text, "Title\n\"\"\nCEO\n");
+    assert_eq!(read_csv(&text).1, [[""], ["CEO"]]);
+}
+
 #[test]
 fn a_record_that_is_not_json_is_an_invalid_record() {
     let mut writer = RowWriter::new(
