@@ -759,27 +759,66 @@ fn unescape(quoted: &str) -> Read<String> {
     Ok(out)
 }
 
+/// Appends a JSON string (quotes included) with its escapes resolved: `\"`, `\\`, `\/`,
+/// `\b`, `\f`, `\n`, `\r`, `\t` and `\uXXXX` (UTF-16, surrogate pairs joined).
 fn unescape_into(quoted: &str, out: &mut String) -> Read {
-    use serde::Deserializer as _;
-    serde_json::Deserializer::from_str(quoted)
-        .deserialize_str(AppendStr(out))
-        .map_err(|_| Malformed)
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .ok_or(Malformed)?;
+    let mut rest = inner;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escape = *rest.as_bytes().get(at + 1).ok_or(Malformed)?;
+        if !escape.is_ascii() {
+            return Err(Malformed);
+        }
+        rest = &rest[at + 2..];
+        let c = match escape {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let first = hex4(&mut rest)?;
+                if (0xD800..0xDC00).contains(&first) {
+                    let low = rest
+                        .strip_prefix("\\u")
+                        .map(|after| {
+                            rest = after;
+                            hex4(&mut rest)
+                        })
+                        .ok_or(Malformed)??;
+                    if !(0xDC00..0xE000).contains(&low) {
+                        return Err(Malformed);
+                    }
+                    char::from_u32(0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00))
+                        .ok_or(Malformed)?
+                } else {
+                    char::from_u32(first).ok_or(Malformed)?
+                }
+            }
+            _ => return Err(Malformed),
+        };
+        out.push(c);
+    }
+    out.push_str(rest);
+    Ok(())
 }
 
-/// Appends a string, unescaped, to a buffer.
-struct AppendStr<'a>(&'a mut String);
-
-impl serde::de::Visitor<'_> for AppendStr<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a string")
+/// Four hex digits, taken from the start of `rest`.
+fn hex4(rest: &mut &str) -> Read<u32> {
+    let digits = rest.get(..4).ok_or(Malformed)?;
+    let value = u32::from_str_radix(digits, 16).map_err(|_| Malformed)?;
+    if digits.starts_with('+') {
+        return Err(Malformed);
     }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<(), E> {
-        self.0.push_str(text);
-        Ok(())
-    }
+    *rest = &rest[4..];
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -829,6 +868,50 @@ mod tests {
                 r#"{"city":"Oslo","zip":[1,2]}"#
             ]]
         );
+    }
+
+    #[test]
+    fn escapes_are_resolved_as_json_has_them() {
+        let mut out = String::new();
+        unescape_into(
+            r#""a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00\u20AC""#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, "a\"b\\c/d\u{8}\u{c}\n\r\té😀€");
+        for bad in [
+            r#""\ud83d""#,
+            r#""\ud83dx""#,
+            r#""\u12""#,
+            r#""\x""#,
+            r#""\""#,
+            r#""\u+123""#,
+            r#""\é""#,
+            r#""\u00é1""#,
+        ] {
+            assert!(unescape_into(bad, &mut String::new()).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_makes_the_reader_panic(
+            cut in 0usize..400,
+            insert in proptest::prelude::any::<String>(),
+            noise in proptest::prelude::any::<String>(),
+        ) {
+            let soql = "SELECT Name, Account.Name, (SELECT LastName, (SELECT Subject FROM Cases) FROM Contacts) FROM Account";
+            let record = r#"{"attributes":{"type":"Account"},"Name":"A\u00e9\"b","Account":{"Name":"P"},"Contacts":{"totalSize":1,"done":false,"records":[{"LastName":"L","Cases":{"totalSize":1,"done":true,"records":[{"Subject":"S"}]}}]}}"#;
+            let mut cut = cut.min(record.len());
+            while !record.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let mangled = format!("{}{insert}{}", &record[..cut], &record[cut..]);
+            for text in [&mangled, &noise, &record[..cut].to_string()] {
+                let _ = rows(soql, text, true);
+                let _ = rows(soql, text, false);
+            }
+        }
     }
 
     #[test]
