@@ -4,8 +4,9 @@
 //!   handed back to you), JWT bearer, the web-server flow with PKCE and a local callback,
 //!   the SOAP login, or an access token you already have. Sessions are refreshed once, for all
 //!   requests at once, when the org stops accepting them.
-//! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional` and a page
-//!   stream; memory stays bounded by three pages whatever the result size.
+//! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional`, a page
+//!   stream, and raw pages (the org's JSON text, each record's place found but nothing built);
+//!   memory stays bounded by three pages whatever the result size.
 //! - **sObjects, describe (cached), search, composite, collections of any size.**
 //! - **Bulk API 2.0** ([`Client::bulk`]): ingest from CSV files, readers or records, split into
 //!   jobs under the upload limit, with per-row results and resume by job id; bulk queries
