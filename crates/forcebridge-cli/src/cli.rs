@@ -226,7 +226,8 @@ pub(crate) struct FormatArgs {
     /// Print one JSON object per line.
     #[arg(long)]
     pub(crate) jsonl: bool,
-    /// Print CSV with a header row (nested fields as Account.Name columns).
+    /// Print CSV with a header row: the SELECT list's columns in order (parents' fields as
+    /// Account.Name), and a row per child record of a subquery.
     #[arg(long)]
     pub(crate) csv: bool,
 }

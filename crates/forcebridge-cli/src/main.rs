@@ -30,8 +30,13 @@ fn main() -> ExitCode {
 }
 
 fn run_async(global: cli::GlobalArgs, command: Command) -> anyhow::Result<output::Outcome> {
+    // One worker runs the network (requests, and the connections behind them) while this
+    // thread writes output and the blocking pool checks pages. With two workers, a
+    // connection and the request reading from it take turns across threads for every chunk
+    // of a body: a 200,000-row query made 8,000 to 10,000 context switches instead of about
+    // 1,000, and cost 10 to 15% more CPU.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("starting the async runtime")?;

@@ -5,8 +5,9 @@
 //!   service, or with a local callback listener for a CLI), the SOAP login, or an access token
 //!   you already have. Sessions are refreshed once, for all requests at once, when the org
 //!   stops accepting them.
-//! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional` and a page
-//!   stream; memory stays bounded by three pages whatever the result size. Every SOQL and SOSL
+//! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional`, a page
+//!   stream, and raw pages (the org's JSON text, each record's place found but nothing built);
+//!   memory stays bounded by three pages whatever the result size. Every SOQL and SOSL
 //!   statement is parsed before it is sent: an invalid one fails with
 //!   [`ErrorKind::InvalidQuery`] (diagnostics and a code frame included) and nothing leaves. A
 //!   query too long for a URL goes through `/composite`.
@@ -79,7 +80,7 @@ pub use composite::{
 };
 pub use error::{ApiErrorDetail, Error, ErrorKind, Result};
 pub use org::{RawRequest, RawResponse};
-pub use query::{Page, PageStream, Query, RecordStream};
+pub use query::{Page, PageStream, Query, RawPage, RawPageStream, RecordStream};
 pub use record::Record;
 pub use reqwest::Method;
 pub use retry::RetryPolicy;

@@ -8,21 +8,27 @@
 //! reading the one before that all overlap, and a stream holds at most three pages in memory
 //! (one being read, one parsed, one downloading) whatever the size of the result. Dropping
 //! the stream cancels the background work.
+//!
+//! Raw pages ([`Query::raw_pages`]) come the same way, but each is kept as the JSON text the
+//! org sent, with where each record is in it: for code that passes records on as they are
+//! (to a file, a socket) or reads them with its own visitor, and never needs them as values.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_util::{Stream, StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Call, Target};
+use crate::http::{Call, Reply, Target};
 use crate::record::Record;
 use crate::statement::{self, Check, Language};
 
@@ -70,6 +76,111 @@ pub struct Page<T> {
     pub records: Vec<T>,
     /// The server-relative URL of the next page, while there is one.
     pub next_records_url: Option<String>,
+}
+
+/// One page of results as the org sent it: the JSON text of the page, and where each record
+/// is in it. Nothing is read into values: each record is a `&str` of JSON as the org wrote it
+/// (Salesforce writes it compact), checked (the whole page is UTF-8 and valid JSON) but not
+/// built into anything.
+///
+/// ```
+/// # async fn demo(client: forcebridge_client::Client) -> forcebridge_client::Result<()> {
+/// use futures_util::TryStreamExt;
+///
+/// let mut pages = client.query("SELECT Id, Name FROM Contact").raw_pages();
+/// while let Some(page) = pages.try_next().await? {
+///     for record in page.records() {
+///         // `{"attributes":{...},"Id":"003...","Name":"..."}`
+///         assert!(record.starts_with('{'));
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RawPage {
+    /// How many records the whole query matches (the same on every page).
+    pub total_size: u64,
+    /// Whether this is the last page.
+    pub done: bool,
+    /// The server-relative URL of the next page, while there is one.
+    pub next_records_url: Option<String>,
+    body: String,
+    records: Vec<Range<usize>>,
+}
+
+impl std::fmt::Debug for RawPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawPage")
+            .field("total_size", &self.total_size)
+            .field("done", &self.done)
+            .field("next_records_url", &self.next_records_url)
+            .field("records", &self.records.len())
+            .field("bytes", &self.body.len())
+            .finish()
+    }
+}
+
+impl RawPage {
+    /// The records of this page, each as its JSON text, in the order the org returned them.
+    pub fn records(&self) -> impl ExactSizeIterator<Item = &str> + DoubleEndedIterator + '_ {
+        self.records.iter().map(|range| &self.body[range.clone()])
+    }
+
+    /// How many records this page holds.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether this page holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The whole page as the org sent it (`{"totalSize":...,"records":[...]}`).
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// A page from its JSON text (`{"totalSize":...,"done":...,"records":[...]}`, as the
+    /// query resource answers): checks that it is JSON and finds its records without
+    /// building them. For pages kept from earlier, and for tests; streams make their own.
+    pub fn from_json(body: String) -> Result<RawPage> {
+        RawPage::read(body, "a query page")
+    }
+
+    fn from_reply(reply: Reply) -> Result<RawPage> {
+        let request = reply.request;
+        let body = String::from_utf8(Vec::from(reply.body)).map_err(|e| {
+            Error::decode(
+                format!("{request}: the response body is not UTF-8: {e}"),
+                e.utf8_error(),
+            )
+        })?;
+        RawPage::read(body, &request)
+    }
+
+    fn read(body: String, request: &str) -> Result<RawPage> {
+        let page: forcebridge_wire::query::QueryResult<&RawValue> = serde_json::from_str(&body)
+            .map_err(|e| Error::decode(format!("{request}: unexpected response body: {e}"), e))?;
+        // Each record's text is a slice of the body: its place is where the slice starts.
+        let start = body.as_ptr() as usize;
+        let records = page
+            .records
+            .iter()
+            .map(|record| {
+                let text = record.get();
+                let from = text.as_ptr() as usize - start;
+                from..from + text.len()
+            })
+            .collect();
+        Ok(RawPage {
+            total_size: page.total_size,
+            done: page.done,
+            next_records_url: page.next_records_url,
+            records,
+            body,
+        })
+    }
 }
 
 impl Client {
@@ -158,6 +269,20 @@ impl<T: DeserializeOwned + Send + 'static> Query<T> {
         }
     }
 
+    /// The results page by page, each as the JSON text the org sent ([`RawPage`]), with the
+    /// same prefetching as [`Query::pages`].
+    pub fn raw_pages(self) -> RawPageStream {
+        let state = match self.first_call() {
+            Ok(first) => State::Start(first),
+            Err(error) => State::Refused(error),
+        };
+        RawPageStream {
+            client: self.client,
+            state,
+            batch_size: self.batch_size,
+        }
+    }
+
     /// The results record by record.
     pub fn stream(self) -> RecordStream<T> {
         RecordStream {
@@ -215,16 +340,67 @@ impl<T: DeserializeOwned + Send + 'static> Query<T> {
     }
 }
 
-enum State<T> {
+/// Where a stream of pages (of type `P`) is.
+enum State<P> {
     /// The statement was refused before sending: the stream yields this error, then ends.
     Refused(Error),
     Start(Call),
-    Fetching(JoinHandle<Result<Fetched<T>>>),
+    Fetching(JoinHandle<Result<Fetched<P>>>),
     Done,
 }
 
 /// A page, and the download of the next one, already under way.
-type Fetched<T> = (Page<T>, Option<Download>);
+type Fetched<P> = (P, Option<Download>);
+
+/// A page as a stream yields it, read from the org's reply.
+trait ReadPage: Sized + Send + 'static {
+    fn read(reply: Reply) -> Result<Self>;
+    fn n_records(&self) -> usize;
+    fn total_size(&self) -> u64;
+    fn done(&self) -> bool;
+}
+
+impl<T: DeserializeOwned + Send + 'static> ReadPage for Page<T> {
+    fn read(reply: Reply) -> Result<Page<T>> {
+        let page = reply.json::<forcebridge_wire::query::QueryResult<T>>()?;
+        Ok(Page {
+            total_size: page.total_size,
+            done: page.done,
+            records: page.records,
+            next_records_url: page.next_records_url,
+        })
+    }
+
+    fn n_records(&self) -> usize {
+        self.records.len()
+    }
+
+    fn total_size(&self) -> u64 {
+        self.total_size
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
+
+impl ReadPage for RawPage {
+    fn read(reply: Reply) -> Result<RawPage> {
+        RawPage::from_reply(reply)
+    }
+
+    fn n_records(&self) -> usize {
+        self.len()
+    }
+
+    fn total_size(&self) -> u64 {
+        self.total_size
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
 
 /// A page body being downloaded in the background; dropping it cancels the download.
 struct Download(JoinHandle<Result<crate::http::Reply>>);
@@ -256,36 +432,82 @@ struct Envelope {
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<T> {
     client: Client,
-    state: State<T>,
+    state: State<Page<T>>,
     batch_size: Option<u32>,
 }
 
+/// A lazy stream of [`RawPage`]s, fetched ahead as a [`PageStream`] is.
+#[must_use = "streams do nothing unless polled"]
+pub struct RawPageStream {
+    client: Client,
+    state: State<RawPage>,
+    batch_size: Option<u32>,
+}
+
+impl std::fmt::Debug for RawPageStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawPageStream")
+            .field("state", &self.state.name())
+            .finish()
+    }
+}
+
+impl Drop for RawPageStream {
+    fn drop(&mut self) {
+        self.state.abort();
+    }
+}
+
+impl Stream for RawPageStream {
+    type Item = Result<RawPage>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        poll_pages(&this.client, &mut this.state, this.batch_size, cx)
+    }
+}
+
+impl Unpin for RawPageStream {}
+
 impl<T> std::fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match self.state {
-            State::Refused(_) => "refused",
-            State::Start(_) => "start",
-            State::Fetching(_) => "fetching",
-            State::Done => "done",
-        };
-        f.debug_struct("PageStream").field("state", &state).finish()
+        f.debug_struct("PageStream")
+            .field("state", &self.state.name())
+            .finish()
     }
 }
 
 impl<T> Drop for PageStream<T> {
     fn drop(&mut self) {
-        if let State::Fetching(handle) = &self.state {
+        self.state.abort();
+    }
+}
+
+impl<P> State<P> {
+    fn name(&self) -> &'static str {
+        match self {
+            State::Refused(_) => "refused",
+            State::Start(_) => "start",
+            State::Fetching(_) => "fetching",
+            State::Done => "done",
+        }
+    }
+
+    /// Cancels the page being fetched, if any.
+    fn abort(&self) {
+        if let State::Fetching(handle) = self {
             handle.abort();
         }
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> PageStream<T> {
-    fn spawn(&self, source: Source) -> JoinHandle<Result<Fetched<T>>> {
-        let client = self.client.clone();
-        let batch_size = self.batch_size;
-        tokio::spawn(async move { fetch_page(client, source, batch_size).await })
-    }
+fn spawn_fetch<P: ReadPage>(
+    client: &Client,
+    source: Source,
+    batch_size: Option<u32>,
+) -> JoinHandle<Result<Fetched<P>>> {
+    let client = client.clone();
+    tokio::spawn(async move { fetch_page(client, source, batch_size).await })
 }
 
 /// The envelope read from the bytes before `"records"`, where Salesforce writes `totalSize`,
@@ -330,11 +552,11 @@ fn with_batch_size(call: Call, batch_size: Option<u32>) -> Result<Call> {
     }
 }
 
-async fn fetch_page<T: DeserializeOwned + Send + 'static>(
+async fn fetch_page<P: ReadPage>(
     client: Client,
     source: Source,
     batch_size: Option<u32>,
-) -> Result<Fetched<T>> {
+) -> Result<Fetched<P>> {
     let reply = match source {
         Source::Call(call) => client.execute(with_batch_size(call, batch_size)?).await?,
         Source::InFlight(mut download) => (&mut download.0).await.map_err(|join| {
@@ -364,9 +586,9 @@ async fn fetch_page<T: DeserializeOwned + Send + 'static>(
     // as on many, and on a current-thread runtime too). A small page is parsed in place, as
     // handing it over would cost more than parsing it.
     let page = if reply.body.len() <= PARSE_IN_PLACE {
-        reply.json::<forcebridge_wire::query::QueryResult<T>>()?
+        P::read(reply)?
     } else {
-        tokio::task::spawn_blocking(move || reply.json::<forcebridge_wire::query::QueryResult<T>>())
+        tokio::task::spawn_blocking(move || P::read(reply))
             .await
             .map_err(|join| {
                 Error::new(
@@ -376,18 +598,60 @@ async fn fetch_page<T: DeserializeOwned + Send + 'static>(
             })??
     };
     tracing::debug!(
-        records = page.records.len(),
-        total_size = page.total_size,
-        done = page.done,
+        records = page.n_records(),
+        total_size = page.total_size(),
+        done = page.done(),
         "query page"
     );
-    let page = Page {
-        total_size: page.total_size,
-        done: page.done,
-        records: page.records,
-        next_records_url: page.next_records_url,
-    };
     Ok((page, next))
+}
+
+/// The next page of a stream: the one being fetched, once it is in, with the fetch of the page
+/// after it started.
+fn poll_pages<P: ReadPage>(
+    client: &Client,
+    state: &mut State<P>,
+    batch_size: Option<u32>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<P>>> {
+    loop {
+        match state {
+            State::Done => return Poll::Ready(None),
+            State::Refused(_) => {
+                let State::Refused(error) = std::mem::replace(state, State::Done) else {
+                    unreachable!("matched just above")
+                };
+                return Poll::Ready(Some(Err(error)));
+            }
+            State::Start(call) => {
+                let source = Source::Call(call.clone());
+                *state = State::Fetching(spawn_fetch(client, source, batch_size));
+            }
+            State::Fetching(handle) => {
+                let joined = ready!(Pin::new(handle).poll(cx));
+                let fetched = match joined {
+                    Ok(fetched) => fetched,
+                    Err(join) => Err(Error::new(
+                        ErrorKind::Decode,
+                        format!("the page fetch stopped: {join}"),
+                    )),
+                };
+                *state = State::Done;
+                let (page, next) = match fetched {
+                    Ok(fetched) => fetched,
+                    Err(error) => return Poll::Ready(Some(Err(error))),
+                };
+                if let Some(download) = next {
+                    *state = State::Fetching(spawn_fetch(
+                        client,
+                        Source::InFlight(download),
+                        batch_size,
+                    ));
+                }
+                return Poll::Ready(Some(Ok(page)));
+            }
+        }
+    }
 }
 
 impl<T: DeserializeOwned + Send + 'static> Stream for PageStream<T> {
@@ -395,41 +659,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for PageStream<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        loop {
-            match &mut this.state {
-                State::Done => return Poll::Ready(None),
-                State::Refused(_) => {
-                    let State::Refused(error) = std::mem::replace(&mut this.state, State::Done)
-                    else {
-                        unreachable!("matched just above")
-                    };
-                    return Poll::Ready(Some(Err(error)));
-                }
-                State::Start(call) => {
-                    let source = Source::Call(call.clone());
-                    this.state = State::Fetching(this.spawn(source));
-                }
-                State::Fetching(handle) => {
-                    let joined = ready!(Pin::new(handle).poll(cx));
-                    let fetched = match joined {
-                        Ok(fetched) => fetched,
-                        Err(join) => Err(Error::new(
-                            ErrorKind::Decode,
-                            format!("the page fetch stopped: {join}"),
-                        )),
-                    };
-                    this.state = State::Done;
-                    let (page, next) = match fetched {
-                        Ok(fetched) => fetched,
-                        Err(error) => return Poll::Ready(Some(Err(error))),
-                    };
-                    if let Some(download) = next {
-                        this.state = State::Fetching(this.spawn(Source::InFlight(download)));
-                    }
-                    return Poll::Ready(Some(Ok(page)));
-                }
-            }
-        }
+        poll_pages(&this.client, &mut this.state, this.batch_size, cx)
     }
 }
 
@@ -480,6 +710,26 @@ impl<T> Unpin for RecordStream<T> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raw_page_finds_each_record_in_its_text() {
+        let body = r#"{"totalSize":3,"done":false,"nextRecordsUrl":"/q/01gx-2","records":[ {"a":"]},{"},{"b":[1,{"c":null}]} ]}"#;
+        let page = RawPage::from_json(body.into()).unwrap();
+        assert_eq!(
+            page.records().collect::<Vec<_>>(),
+            [r#"{"a":"]},{"}"#, r#"{"b":[1,{"c":null}]}"#]
+        );
+        assert_eq!((page.total_size, page.done, page.len()), (3, false, 2));
+        assert_eq!(page.next_records_url.as_deref(), Some("/q/01gx-2"));
+        for bad in [
+            r#"{"totalSize":1,"done":true,"records":[{"a":1}"#,
+            r#"{"records":[]}"#,
+            "[]",
+        ] {
+            let error = RawPage::from_json(bad.into()).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Decode, "{bad}");
+        }
+    }
 
     #[test]
     fn the_envelope_is_read_from_the_head_of_a_page() {

@@ -1,5 +1,6 @@
 //! Questions about a query, answered without running it: which object it reads, which fields
-//! and relationship paths it touches, whether it aggregates, and its LIMIT.
+//! and relationship paths it touches, whether it aggregates, its LIMIT, and the columns of its
+//! result.
 //!
 //! The answers come from the text alone. Aliases are resolved (`FROM Contact c ... c.Name` reads
 //! `Name`), but a leading object name (`SELECT Account.Name FROM Account`) is left in place:
@@ -7,7 +8,7 @@
 //! caller's job.
 
 use crate::ast::{
-    Condition, Expr, FieldPath, FieldSet, Function, FunctionKind, Operand, Query, SelectItem,
+    Condition, Expr, FieldPath, FieldSet, Function, FunctionKind, Ident, Operand, Query, SelectItem,
 };
 use crate::span::Span;
 
@@ -227,6 +228,144 @@ impl QueryInfo {
     }
 }
 
+/// A column of a query's result, in SELECT-list order, named as the org names the members of
+/// each record it returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResultColumn {
+    /// A member at this path of keys: `["Name"]`, `["Account", "Owner", "Name"]` (a parent's
+    /// field), `["expr0"]` or an alias (a computed value).
+    Value(Vec<String>),
+    /// A parent-to-child subquery: the relationship (`Contacts`) and the columns of its
+    /// records.
+    Children {
+        relationship: String,
+        columns: Vec<ResultColumn>,
+    },
+    /// `FIELDS(ALL)`, `FIELDS(STANDARD)` or `FIELDS(CUSTOM)`: which fields, only the org can say.
+    FieldSet(FieldSet),
+}
+
+/// The columns of `query`'s result, in SELECT-list order, each once.
+///
+/// The names follow the org's rules for the JSON of each record:
+///
+/// - in a record query, a field is a member at its path (`Account.Name` is `Name` inside
+///   `Account`), and so is a field under `toLabel`, `FORMAT`, `convertCurrency` or
+///   `convertTimezone` (an alias replaces its last key); each field of a `TYPEOF` is under the
+///   polymorphic relationship; any other expression (`DISTANCE(...)`) is a top-level member
+///   named by its alias or `expr0`, `expr1`, ... in order;
+/// - in an aggregate query (GROUP BY, or an aggregate function), every column is a top-level
+///   member: its alias, else a grouped field's last name (`Account.Name` gives `Name`), else
+///   `exprN`.
+///
+/// Aliases of the FROM clause are resolved; as for the rest of this module, a leading object
+/// name (`SELECT Account.Name FROM Account`) is left in place.
+pub fn result_columns(query: &Query) -> Vec<ResultColumn> {
+    let scope = AliasScope::of(query);
+    let aggregate = query.group_by.is_some()
+        || query.select.iter().any(|item| {
+            matches!(item, SelectItem::Expr { expr: Expr::Call(call), .. }
+                if call.function.kind() == FunctionKind::Aggregate)
+        });
+    let mut columns = Vec::new();
+    let mut n_computed = 0;
+    let mut computed = |alias: &Option<Ident>| match alias {
+        Some(alias) => vec![alias.name.clone()],
+        None => {
+            let name = format!("expr{n_computed}");
+            n_computed += 1;
+            vec![name]
+        }
+    };
+    for item in &query.select {
+        match item {
+            SelectItem::Expr { expr, alias, .. } if aggregate => {
+                let path = match (alias, expr) {
+                    (None, Expr::Field(field)) => match field.segments.last() {
+                        Some(last) => vec![last.name.clone()],
+                        None => continue,
+                    },
+                    _ => computed(alias),
+                };
+                push_column(&mut columns, ResultColumn::Value(path));
+            }
+            SelectItem::Expr { expr, alias, .. } => {
+                let path = match shown_field(expr) {
+                    Some(field) => {
+                        let mut path = scope.resolve(field);
+                        if let (Some(alias), Some(last)) = (alias, path.last_mut()) {
+                            *last = alias.name.clone();
+                        }
+                        path
+                    }
+                    None => computed(alias),
+                };
+                push_column(&mut columns, ResultColumn::Value(path));
+            }
+            SelectItem::Fields { set, .. } => {
+                push_column(&mut columns, ResultColumn::FieldSet(*set));
+            }
+            SelectItem::Subquery { query: sub, .. } => {
+                let column = ResultColumn::Children {
+                    relationship: sub.from.object.dotted(),
+                    columns: result_columns(sub),
+                };
+                push_column(&mut columns, column);
+            }
+            SelectItem::TypeOf(t) => {
+                let base = scope.resolve(&t.field);
+                let branches = t.whens.iter().flat_map(|w| &w.fields).chain(&t.else_fields);
+                for field in branches {
+                    let mut path = base.clone();
+                    path.extend(field.segments.iter().map(|s| s.name.clone()));
+                    push_column(&mut columns, ResultColumn::Value(path));
+                }
+            }
+        }
+    }
+    columns
+}
+
+/// The field an expression shows, when the org returns it in the field's place: the field
+/// itself, or the field under a function that only changes how it is shown.
+fn shown_field(expr: &Expr) -> Option<&FieldPath> {
+    match expr {
+        Expr::Field(field) => Some(field),
+        Expr::Call(call) if call.function.kind() == FunctionKind::Transform => {
+            match call.args.as_slice() {
+                [arg] => shown_field(arg),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Adds a column unless an equal one (names compared without case) is there already.
+fn push_column(columns: &mut Vec<ResultColumn>, column: ResultColumn) {
+    let same_path = |a: &[String], b: &[String]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.eq_ignore_ascii_case(b))
+    };
+    let duplicate = columns.iter().any(|c| match (c, &column) {
+        (ResultColumn::Value(a), ResultColumn::Value(b)) => same_path(a, b),
+        (
+            ResultColumn::Children {
+                relationship: a, ..
+            },
+            ResultColumn::Children {
+                relationship: b, ..
+            },
+        ) => a.eq_ignore_ascii_case(b),
+        (ResultColumn::FieldSet(a), ResultColumn::FieldSet(b)) => a == b,
+        _ => false,
+    });
+    if !duplicate
+        && !matches!(&column, ResultColumn::Value(path) if path.iter().any(String::is_empty))
+    {
+        columns.push(column);
+    }
+}
+
 fn first_field(expr: &Expr) -> Option<&FieldPath> {
     match expr {
         Expr::Field(path) => Some(path),
@@ -278,6 +417,74 @@ impl AliasScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn columns(text: &str) -> Vec<ResultColumn> {
+        let parse = crate::parse_query(text);
+        assert!(parse.errors.is_empty(), "{:?}", parse.errors);
+        result_columns(&parse.tree)
+    }
+
+    fn value(path: &str) -> ResultColumn {
+        ResultColumn::Value(path.split('.').map(str::to_string).collect())
+    }
+
+    #[test]
+    fn result_columns_follow_the_select_list_as_the_org_names_them() {
+        assert_eq!(
+            columns(
+                "SELECT c.Name, c.Account.Owner.Name, toLabel(LeadSource), FORMAT(Birthdate) bd, \
+                 DISTANCE(MailingAddress, GEOLOCATION(1, 2), 'km'), Id, id \
+                 FROM Contact c WHERE Name = 'x' ORDER BY CreatedDate"
+            ),
+            [
+                value("Name"),
+                value("Account.Owner.Name"),
+                value("LeadSource"),
+                value("bd"),
+                value("expr0"),
+                value("Id"),
+            ]
+        );
+    }
+
+    #[test]
+    fn aggregate_columns_are_flat_with_aliases_or_expr_names() {
+        assert_eq!(
+            columns(
+                "SELECT Account.Name, COUNT(Id), MAX(Amount) top, CALENDAR_YEAR(CloseDate), SUM(Amount) \
+                 FROM Opportunity GROUP BY Account.Name, CALENDAR_YEAR(CloseDate)"
+            ),
+            [
+                value("Name"),
+                value("expr0"),
+                value("top"),
+                value("expr1"),
+                value("expr2"),
+            ]
+        );
+        assert_eq!(columns("SELECT COUNT(Id) FROM Contact"), [value("expr0")]);
+    }
+
+    #[test]
+    fn subqueries_typeof_and_field_sets_are_columns_of_their_own() {
+        assert_eq!(
+            columns(
+                "SELECT Name, (SELECT LastName, Owner.Name FROM Contacts), \
+                 TYPEOF Owner WHEN User THEN Email, Name WHEN Group THEN Name END, FIELDS(STANDARD) \
+                 FROM Account"
+            ),
+            [
+                value("Name"),
+                ResultColumn::Children {
+                    relationship: "Contacts".into(),
+                    columns: vec![value("LastName"), value("Owner.Name")],
+                },
+                value("Owner.Email"),
+                value("Owner.Name"),
+                ResultColumn::FieldSet(FieldSet::Standard),
+            ]
+        );
+    }
 
     fn info(text: &str) -> QueryInfo {
         let parse = crate::parse_query(text);

@@ -19,7 +19,7 @@ use crate::cli::{
 };
 use crate::org::Org;
 use crate::output::{self, Exit, Outcome, usage};
-use crate::rows::{Format, RowWriter};
+use crate::rows::{Columns, Format, RowWriter};
 
 /// The statement text: the argument, or all of stdin for `-`.
 pub(crate) fn read_arg(text: &str, what: &str) -> anyhow::Result<String> {
@@ -35,6 +35,8 @@ pub(crate) fn read_arg(text: &str, what: &str) -> anyhow::Result<String> {
 
 pub(crate) async fn query(global: &GlobalArgs, args: QueryArgs) -> anyhow::Result<Outcome> {
     let soql = read_arg(&args.soql, "query")?;
+    // A table's and a CSV's columns: the SELECT list, in its order.
+    let columns = Columns::of_soql(&soql);
     // The client checks the statement before sending it; this look only decides how to show
     // the result, and points a SOSL search to the command that runs it.
     let count_only = match forcebridge_soql::check_length(&soql)
@@ -72,18 +74,16 @@ pub(crate) async fn query(global: &GlobalArgs, args: QueryArgs) -> anyhow::Resul
         }
         return Ok(Exit::Success);
     }
-    let mut writer = RowWriter::new(format, io::stdout().lock());
+    let mut writer = RowWriter::with_columns(format, columns, io::stdout().lock());
     let progress = Progress::new("records");
-    let mut pages = query.pages();
+    let mut pages = query.raw_pages();
     while let Some(page) = pages.try_next().await? {
         progress.set_total(page.total_size);
-        for record in &page.records {
-            writer.write(&record.to_map())?;
-        }
-        progress.advance(page.records.len() as u64);
+        writer.write_page(&page)?;
+        progress.advance(page.len() as u64);
     }
-    let written = writer.finish()?;
     progress.finish();
+    let written = writer.finish()?;
     if format == Format::Table && output::stderr_is_terminal() {
         output::stderr(&format!(
             "{} from {}\n",

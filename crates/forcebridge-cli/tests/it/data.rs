@@ -83,10 +83,121 @@ fn query_results_print_as_table_json_jsonl_and_csv() {
     let count = stdout_of(&env, &["query", "SELECT COUNT() FROM Contact"]);
     assert_eq!(all.lines().count().to_string(), count.trim());
 
-    // Empty results are still valid output.
-    let none = "SELECT Id FROM Account WHERE Name = 'nobody at all'";
+    // Empty results are still valid output, and a CSV still has its header.
+    let none = "SELECT Id, Name FROM Account WHERE Name = 'nobody at all'";
     assert_eq!(stdout_of(&env, &["query", none, "--json"]), "[]\n");
-    assert_eq!(stdout_of(&env, &["query", none, "--csv"]), "");
+    assert_eq!(stdout_of(&env, &["query", none, "--csv"]), "Id,Name\n");
+}
+
+/// A CSV read back with a CSV reader: its header and its rows.
+fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|row| row.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn csv_columns_follow_the_select_list() {
+    let env = connected();
+    // The org nests Account.Industry next to Account.Name, and ReportsTo is null on every
+    // contact: the columns are still the SELECT list, in its order.
+    let soql = "SELECT Account.Name, LastName, ReportsTo.Name, Account.Industry FROM Contact \
+                ORDER BY LastName LIMIT 30";
+    let (header, rows) = read_csv(&stdout_of(&env, &["query", soql, "--csv"]));
+    assert_eq!(
+        header,
+        [
+            "Account.Name",
+            "LastName",
+            "ReportsTo.Name",
+            "Account.Industry"
+        ]
+    );
+    let jsonl = stdout_of(&env, &["query", soql, "--jsonl"]);
+    let expected: Vec<Vec<String>> = jsonl
+        .lines()
+        .map(|line| {
+            let record: Value = serde_json::from_str(line).unwrap();
+            [
+                "/Account/Name",
+                "/LastName",
+                "/ReportsTo/Name",
+                "/Account/Industry",
+            ]
+            .iter()
+            .map(|path| {
+                record
+                    .pointer(path)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 30);
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn csv_gives_each_child_record_a_row_of_its_own() {
+    let env = connected();
+    let soql = "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account ORDER BY Name LIMIT 40";
+    let (header, rows) = read_csv(&stdout_of(&env, &["query", soql, "--csv"]));
+    assert_eq!(header, ["Name", "Contacts.LastName"]);
+    let mut expected = Vec::new();
+    for line in stdout_of(&env, &["query", soql, "--jsonl"]).lines() {
+        let account: Value = serde_json::from_str(line).unwrap();
+        let name = account["Name"].as_str().unwrap().to_string();
+        let contacts = account["Contacts"]["records"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if contacts.is_empty() {
+            expected.push(vec![name.clone(), String::new()]);
+        }
+        for contact in contacts {
+            expected.push(vec![
+                name.clone(),
+                contact["LastName"].as_str().unwrap().to_string(),
+            ]);
+        }
+    }
+    assert!(expected.len() > 40, "some accounts have several contacts");
+    assert!(
+        expected.iter().any(|row| row[1].is_empty()),
+        "and some none"
+    );
+    assert_eq!(rows, expected);
+
+    // The table counts them.
+    let table = stdout_of(&env, &["query", soql]);
+    assert!(
+        table.lines().next().unwrap().ends_with("Contacts"),
+        "{table}"
+    );
+    assert!(
+        table.contains(" records]") || table.contains("[1 record]"),
+        "{table}"
+    );
+}
+
+#[test]
+fn any_text_reads_back_from_the_csv() {
+    let env = connected();
+    let odd = "O'Brien, \"Bo\"\r\nsecond line; naïve 日本 😀\ttab";
+    let id = stdout_of(&env, &["create", "Contact", &format!("LastName={odd}")]);
+    let soql = format!(
+        "SELECT Id, LastName, ReportsTo.Name FROM Contact WHERE Id = '{}'",
+        id.trim()
+    );
+    let (header, rows) = read_csv(&stdout_of(&env, &["query", &soql, "--csv"]));
+    assert_eq!(header, ["Id", "LastName", "ReportsTo.Name"]);
+    assert_eq!(rows, [[id.trim(), odd, ""]]);
 }
 
 #[test]

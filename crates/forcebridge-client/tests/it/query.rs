@@ -162,6 +162,43 @@ async fn full_pages_read_the_same_typed_and_dynamic() {
 }
 
 #[tokio::test]
+async fn raw_pages_hold_each_record_as_the_org_sent_it() {
+    let org = TestOrg::seeded(3000).await;
+    let client = org.client();
+    let odd = "O\"Brien, \\ line one\nline two \u{e9}\u{1F600}\t";
+    org.create(&client, "Contact", json!({"LastName": odd}))
+        .await;
+    let soql = "SELECT Id, LastName, Account.Name FROM Contact ORDER BY Id";
+
+    let raw: Vec<forcebridge_client::RawPage> = client
+        .query(soql)
+        .batch_size(200)
+        .raw_pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let records: Vec<Record> = client.query(soql).fetch_all().await.unwrap();
+    assert!(raw.len() > 2, "several pages: {}", raw.len());
+    assert!(
+        raw.iter()
+            .all(|p| p.len() <= 200 && p.total_size == records.len() as u64)
+    );
+    assert!(raw.last().unwrap().done && raw.last().unwrap().next_records_url.is_none());
+
+    let texts: Vec<&str> = raw.iter().flat_map(|p| p.records()).collect();
+    assert_eq!(texts.len(), records.len());
+    for (text, record) in texts.iter().zip(&records) {
+        // Each text is exactly one record: it reads back as the record the stream gave.
+        let read: Record = serde_json::from_str(text).unwrap();
+        assert_eq!(&read, record);
+        assert!(!text.contains('\n'), "{text}");
+    }
+    let odd_one = texts.iter().find(|t| t.contains("Brien")).unwrap();
+    let read: Record = serde_json::from_str(odd_one).unwrap();
+    assert_eq!(read.get_str("LastName"), Some(odd));
+}
+
+#[tokio::test]
 async fn terminals_fetch_one_optional_and_count() {
     let org = TestOrg::start().await;
     let client = org.client();
@@ -320,6 +357,7 @@ fn the_client_its_futures_and_streams_are_send_and_static() {
     .unwrap();
     is_send_static(&client.query("SELECT Id FROM Account").stream());
     is_send_static(&client.query("SELECT Id FROM Account").pages());
+    is_send_static(&client.query("SELECT Id FROM Account").raw_pages());
     is_send_static(&client.query("SELECT Id FROM Account").fetch_all());
     is_send_static(
         &client
