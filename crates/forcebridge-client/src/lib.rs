@@ -87,7 +87,7 @@ pub use retry::RetryPolicy;
 pub use search::{ParameterizedSearch, SearchObject};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use sobject::{Deleted, SObject, Updated, UpsertOutcome};
-pub use types::{ApiVersion, RecordId};
+pub use types::ApiVersion;
 pub use usage::{ApiBudget, ApiUsage};
 
 /// The Salesforce wire types this crate returns (describe, limits, job info, ...).

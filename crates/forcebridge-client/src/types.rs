@@ -1,4 +1,5 @@
-//! Domain strings with rules: API versions and record ids.
+//! Domain strings with rules: API versions. (Record ids and their checksum live in
+//! `forcebridge_wire::id`, shared with the local org.)
 
 use std::fmt;
 use std::str::FromStr;
@@ -54,77 +55,6 @@ impl FromStr for ApiVersion {
     }
 }
 
-/// A Salesforce record id, always held in its 18-character case-safe form.
-///
-/// Parses 15-character (case-sensitive) and 18-character ids; an 18-character id whose last
-/// three characters do not match its first fifteen is refused, since it was mistyped or
-/// changed case somewhere on the way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RecordId([u8; 18]);
-
-impl RecordId {
-    /// The 18-character form.
-    pub fn as_str(&self) -> &str {
-        // Only ASCII alphanumerics are ever stored.
-        std::str::from_utf8(&self.0).unwrap_or_default()
-    }
-
-    /// The 15-character, case-sensitive form.
-    pub fn to_15(&self) -> &str {
-        &self.as_str()[..15]
-    }
-
-    /// The three-character key prefix that names the object (`001` for Account).
-    pub fn key_prefix(&self) -> &str {
-        &self.as_str()[..3]
-    }
-}
-
-impl FromStr for RecordId {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<RecordId, Error> {
-        let bytes = text.as_bytes();
-        if !(bytes.len() == 15 || bytes.len() == 18) || !bytes.iter().all(u8::is_ascii_alphanumeric)
-        {
-            return Err(Error::not_sent(format!(
-                "invalid record id {text:?}: expected 15 or 18 letters and digits"
-            )));
-        }
-        let mut id15 = [0u8; 15];
-        id15.copy_from_slice(&bytes[..15]);
-        let sum = forcebridge_wire::id::checksum(&id15);
-        if bytes.len() == 18 && !bytes[15..].eq_ignore_ascii_case(&sum) {
-            return Err(Error::not_sent(format!(
-                "invalid record id {text:?}: its last three characters do not match the first fifteen"
-            )));
-        }
-        let mut id = [0u8; 18];
-        id[..15].copy_from_slice(&id15);
-        id[15..].copy_from_slice(&sum);
-        Ok(RecordId(id))
-    }
-}
-
-impl fmt::Display for RecordId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl serde::Serialize for RecordId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for RecordId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,20 +69,5 @@ mod tests {
         for bad in ["", "v", "60.5", "sixty", "5"] {
             assert!(bad.parse::<ApiVersion>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn ids_gain_their_checksum_and_refuse_a_wrong_one() {
-        // Examples from Salesforce's documentation of the case-safe id.
-        let id: RecordId = "001D000000IqhSL".parse().unwrap();
-        assert_eq!(id.as_str(), "001D000000IqhSLIAZ");
-        assert_eq!(id.to_15(), "001D000000IqhSL");
-        assert_eq!(id.key_prefix(), "001");
-        assert_eq!("001D000000IqhSLIAZ".parse::<RecordId>().unwrap(), id);
-        assert_eq!("001D000000IqhSLiaz".parse::<RecordId>().unwrap(), id);
-        let error = "001D000000IqhSLAAA".parse::<RecordId>().unwrap_err();
-        assert!(error.to_string().contains("do not match"), "{error}");
-        assert!("001D00000".parse::<RecordId>().is_err());
-        assert!("001D000000IqhS-".parse::<RecordId>().is_err());
     }
 }
