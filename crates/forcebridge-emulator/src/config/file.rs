@@ -262,6 +262,8 @@ pub struct FieldConfig {
     /// Whether deleting the parent deletes this record too.
     #[serde(default)]
     pub cascade_delete: bool,
+    /// The help text shown beside the field in the UI (describe's `inlineHelpText`).
+    pub help_text: Option<String>,
 }
 
 impl FieldConfig {
@@ -286,6 +288,7 @@ impl FieldConfig {
             relationship_name: None,
             child_relationship_name: None,
             cascade_delete: false,
+            help_text: None,
         }
     }
 }

@@ -45,6 +45,7 @@ impl FieldBuilder {
             child_relationship_name: None,
             cascade_delete: false,
             compound_field_name: None,
+            help_text: None,
         })
     }
 

@@ -505,6 +505,19 @@ fn add_field(
         built = built.cascade_delete();
     }
     let mut def = built.build();
+    // Setup caps help text at 510 characters.
+    if let Some(text) = &field.help_text
+        && text.chars().count() > 510
+    {
+        return Err(format!(
+            "help_text is {} characters; at most 510 are allowed",
+            text.chars().count()
+        ));
+    }
+    def.help_text = field
+        .help_text
+        .clone()
+        .filter(|text| !text.trim().is_empty());
     if let Some(default) = &field.default {
         set_default(&mut def, default)?;
     }

@@ -176,7 +176,7 @@ fn describe_field(f: &FieldDef) -> Field {
         high_scale_number: false,
         html_formatted: f.html_formatted,
         id_lookup: f.id_lookup,
-        inline_help_text: None,
+        inline_help_text: f.help_text.clone(),
         label: f.label.clone(),
         length: if text { f.length } else { 0 },
         mask: None,

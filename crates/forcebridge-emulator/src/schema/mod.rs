@@ -224,6 +224,8 @@ pub(crate) struct FieldDef {
     pub cascade_delete: bool,
     /// For components of a compound field: the compound's name (`BillingStreet` → `BillingAddress`).
     pub compound_field_name: Option<String>,
+    /// Help text shown beside the field (`inlineHelpText`).
+    pub help_text: Option<String>,
 }
 
 /// A default value for a field, applied on create.

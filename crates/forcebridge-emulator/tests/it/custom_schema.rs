@@ -291,6 +291,15 @@ async fn the_readme_org_file_is_valid() {
         field(&lines.json, "Invoice__c")["cascadeDelete"],
         json!(true)
     );
+    let invoices = org.get("/sobjects/Invoice__c/describe").await;
+    assert_eq!(
+        field(&invoices.json, "Amount__c")["inlineHelpText"],
+        json!("The invoice total, tax included")
+    );
+    assert_eq!(
+        field(&invoices.json, "Status__c")["inlineHelpText"],
+        json!(null)
+    );
     let account = org.get("/sobjects/Account/describe").await;
     assert_eq!(account.status, StatusCode::OK, "{}", account.text);
     assert_eq!(
