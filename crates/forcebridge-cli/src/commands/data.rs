@@ -450,11 +450,7 @@ impl ApiTarget {
         let relative = path.trim_start_matches('/');
         let path = if relative.starts_with("services/") || relative == "services" {
             format!("/{relative}")
-        } else if relative
-            .split('/')
-            .next()
-            .is_some_and(|first| is_api_version(first))
-        {
+        } else if relative.split('/').next().is_some_and(is_api_version) {
             // Under /services/data/, with the version written out.
             format!("/services/data/{relative}")
         } else {
@@ -651,5 +647,112 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, path: &str, query: &str) {
+        let target = ApiTarget::parse(text, "https://acme.my.salesforce.com").unwrap();
+        assert_eq!(
+            target,
+            ApiTarget {
+                path: path.into(),
+                query: query.into()
+            },
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn api_paths_are_read_from_every_spelling() {
+        check("limits", "limits", "");
+        check("/limits", "limits", "");
+        check("sobjects/Account/", "sobjects/Account/", "");
+        check(
+            "query?q=SELECT+Id+FROM+Account",
+            "query",
+            "q=SELECT+Id+FROM+Account",
+        );
+        check("v60.0/limits", "/services/data/v60.0/limits", "");
+        check(
+            "/services/data/v60.0/limits",
+            "/services/data/v60.0/limits",
+            "",
+        );
+        check("services/data/", "/services/data/", "");
+        check("/services/oauth2/userinfo", "/services/oauth2/userinfo", "");
+        check(
+            "/services/data/v60.0/sobjects/Account/001RO0000000001YAA",
+            "/services/data/v60.0/sobjects/Account/001RO0000000001YAA",
+            "",
+        );
+        check(
+            "https://acme.my.salesforce.com/services/data/v60.0/limits?x=1",
+            "/services/data/v60.0/limits",
+            "x=1",
+        );
+        check(
+            "https://ACME.my.salesforce.com:443/services/data/",
+            "/services/data/",
+            "",
+        );
+        // A version-like word that is not a version stays under the version.
+        check("v1/thing", "v1/thing", "");
+    }
+
+    #[test]
+    fn an_api_url_on_another_host_or_port_is_refused() {
+        for url in [
+            "https://evil.example.com/services/data/v60.0/limits",
+            "http://acme.my.salesforce.com/services/data/v60.0/limits",
+            "https://acme.my.salesforce.com:8443/services/data/",
+            "https://acme.my.salesforce.com.evil.example.com/services/data/",
+        ] {
+            let error = ApiTarget::parse(url, "https://acme.my.salesforce.com").unwrap_err();
+            assert!(
+                error.to_string().contains("is not on the org's instance"),
+                "{url}: {error}"
+            );
+        }
+        assert!(ApiTarget::parse("", "https://acme.my.salesforce.com").is_err());
+    }
+
+    #[test]
+    fn compound_fields_are_shown_once() {
+        let record: Map<String, Value> = serde_json::from_value(json!({
+            "attributes": {"type": "Account"},
+            "Name": "Acme",
+            "BillingStreet": "1 Main Street",
+            "BillingCity": "Springfield",
+            "BillingAddress": {"city": "Springfield", "street": "1 Main Street"},
+            "ShippingStreet": null,
+            "ShippingAddress": null,
+            "Site__Latitude__s": 1.5,
+            "Site__Longitude__s": 2.5,
+            "Site__c": {"latitude": 1.5, "longitude": 2.5},
+            "Owner": {"attributes": {"type": "User"}, "Name": "Ada"},
+        }))
+        .unwrap();
+        assert_eq!(
+            field_lines(&record),
+            "Name:               Acme\n\
+             BillingStreet:      1 Main Street\n\
+             BillingCity:        Springfield\n\
+             ShippingStreet:\n\
+             Site__Latitude__s:  1.5\n\
+             Site__Longitude__s: 2.5\n\
+             Owner.Name:         Ada\n"
+        );
+        let alone: Map<String, Value> = serde_json::from_value(json!({
+            "BillingAddress": {"city": "Springfield", "country": null, "street": "1 Main Street"},
+        }))
+        .unwrap();
+        assert_eq!(
+            field_lines(&alone),
+            "BillingAddress: 1 Main Street, Springfield\n"
+        );
     }
 }
