@@ -49,7 +49,11 @@ pub(crate) enum Command {
   forcebridge query --all \"SELECT Id FROM Account WHERE IsDeleted = true\" --jsonl
   forcebridge query --tooling \"SELECT Id, Name FROM ApexClass\"")]
     Query(QueryArgs),
-    /// Print one record by id.
+    /// Print one record by id, one `Field: value` line per field.
+    ///
+    /// A compound field (BillingAddress, a location) is left out when its component fields
+    /// (BillingStreet, BillingCity, ...) are there, and shown as its parts when asked for
+    /// alone. --json, --jsonl and --csv print the record as the org sent it.
     Get(GetArgs),
     /// Create a record from Field=value pairs or JSON, and print its id.
     Create(WriteArgs),
@@ -59,13 +63,15 @@ pub(crate) enum Command {
     Upsert(UpsertArgs),
     /// Delete a record (it goes to the recycle bin).
     Delete(DeleteArgs),
-    /// Describe an object's fields, or list every object.
+    /// Describe an object's fields (type, length, nillable, createable, updateable, external
+    /// id, unique, references, active picklist values), or list every object. --json prints
+    /// the org's whole describe.
     Describe(DescribeArgs),
     /// Run a SOSL search.
     Search(SearchArgs),
     /// Print the org's limits and how much of each is used.
     Limits(FormatArgs),
-    /// Send any REST request under the API version (`GET limits`, `GET sobjects/Account`).
+    /// Send any REST request (`GET limits`, `GET /services/data/v60.0/sobjects/Account`).
     Api(ApiArgs),
     /// Load and export large amounts of data with Bulk API 2.0.
     #[command(subcommand)]
@@ -199,8 +205,12 @@ pub(crate) enum SoqlCommand {
 #[derive(Debug, Args)]
 pub(crate) struct SoqlInput {
     /// The SOQL query or SOSL search (SOSL starts with FIND). Use `-` to read it from stdin.
-    #[arg(value_name = "QUERY")]
-    pub(crate) query: String,
+    #[arg(value_name = "QUERY", required_unless_present = "file")]
+    pub(crate) query: Option<String>,
+    /// Read the statement from FILE (`-` for stdin) instead; a leading UTF-8 byte order mark
+    /// is ignored.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "query")]
+    pub(crate) file: Option<PathBuf>,
     /// Print machine-readable JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
@@ -394,8 +404,12 @@ pub(crate) struct AddArgs {
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
     /// The SOQL query; `-` reads it from stdin. It is checked before it is sent.
-    #[arg(value_name = "SOQL")]
-    pub(crate) soql: String,
+    #[arg(value_name = "SOQL", required_unless_present = "file")]
+    pub(crate) soql: Option<String>,
+    /// Read the query from FILE (`-` for stdin) instead; a leading UTF-8 byte order mark is
+    /// ignored.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "soql")]
+    pub(crate) file: Option<PathBuf>,
     /// Include deleted and archived records (queryAll).
     #[arg(long)]
     pub(crate) all: bool,
@@ -492,8 +506,12 @@ pub(crate) struct DescribeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SearchArgs {
     /// The SOSL search, such as `FIND {Acme} RETURNING Account(Name)`; `-` reads stdin.
-    #[arg(value_name = "SOSL")]
-    pub(crate) sosl: String,
+    #[arg(value_name = "SOSL", required_unless_present = "file")]
+    pub(crate) sosl: Option<String>,
+    /// Read the search from FILE (`-` for stdin) instead; a leading UTF-8 byte order mark is
+    /// ignored.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "sosl")]
+    pub(crate) file: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) format: FormatArgs,
 }
@@ -553,7 +571,10 @@ pub(crate) struct CatalogArgs {
 pub(crate) struct ApiArgs {
     /// GET, POST, PATCH, PUT or DELETE.
     pub(crate) method: String,
-    /// The path under /services/data/vNN.N/, such as `limits` or `sobjects/Account/describe`.
+    /// Where to send it: a path under /services/data/vNN.N/ (`limits`,
+    /// `sobjects/Account/describe`), a path from the root (`/services/data/v60.0/limits`, a
+    /// record's `attributes.url`, `/services/oauth2/userinfo`), or a URL on the org's own
+    /// host. A query string may follow.
     pub(crate) path: String,
     /// A JSON body; `-` reads it from stdin.
     #[arg(long, value_name = "JSON")]
@@ -638,8 +659,12 @@ pub(crate) struct DeleteIngestArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExportArgs {
     /// The SOQL query; `-` reads it from stdin.
-    #[arg(value_name = "SOQL")]
-    pub(crate) soql: String,
+    #[arg(value_name = "SOQL", required_unless_present = "file")]
+    pub(crate) soql: Option<String>,
+    /// Read the query from FILE (`-` for stdin) instead; a leading UTF-8 byte order mark is
+    /// ignored.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "soql")]
+    pub(crate) file: Option<PathBuf>,
     /// The CSV file to write; it appears complete or not at all. Without it, CSV goes to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,

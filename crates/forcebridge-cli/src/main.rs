@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod input;
 mod org;
 mod output;
 mod rows;
@@ -40,25 +41,62 @@ fn run_async(global: cli::GlobalArgs, command: Command) -> anyhow::Result<output
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let prints_only = prints_only(&command);
     runtime.block_on(async move {
-        match command {
-            Command::Demo(args) => commands::demo::run(args).await,
-            Command::Connect(command) => connect::run(&global, command).await,
-            Command::Query(args) => data::query(&global, args).await,
-            Command::Get(args) => data::get(&global, args).await,
-            Command::Create(args) => data::create(&global, args).await,
-            Command::Update(args) => data::update(&global, args).await,
-            Command::Upsert(args) => data::upsert(&global, args).await,
-            Command::Delete(args) => data::delete(&global, args).await,
-            Command::Describe(args) => data::describe(&global, args).await,
-            Command::Search(args) => data::search(&global, args).await,
-            Command::Limits(args) => data::limits(&global, args).await,
-            Command::Api(args) => data::api(&global, args).await,
-            Command::Bulk(command) => commands::bulk::run(&global, command).await,
-            Command::Catalog(args) => commands::catalog::run(&global, args).await,
-            Command::Soql(_) | Command::Emulator(_) => unreachable!("handled synchronously"),
+        let run = run_command(&global, command);
+        if !prints_only {
+            return run.await;
+        }
+        // Nobody reads any more (`| head` is done): stop at once, quietly, rather than fetch
+        // (and retry) what cannot be shown.
+        tokio::select! {
+            outcome = run => outcome,
+            () = output::stdout_closed() => Ok(output::Exit::Success),
         }
     })
+}
+
+/// Whether a command's only effect is what it prints, so that it may stop as soon as its
+/// reader has gone. A write (`create`, a bulk load, a POST through `api`) always runs to its
+/// end, so that what it did is known.
+fn prints_only(command: &Command) -> bool {
+    use crate::cli::BulkCommand;
+    match command {
+        Command::Query(_)
+        | Command::Get(_)
+        | Command::Describe(_)
+        | Command::Search(_)
+        | Command::Limits(_) => true,
+        Command::Api(args) => ["GET", "HEAD"].contains(&args.method.to_ascii_uppercase().as_str()),
+        Command::Bulk(BulkCommand::Export(args)) => args.output.is_none(),
+        Command::Bulk(BulkCommand::Results(_) | BulkCommand::List(_) | BulkCommand::Status(_)) => {
+            true
+        }
+        _ => false,
+    }
+}
+
+async fn run_command(
+    global: &cli::GlobalArgs,
+    command: Command,
+) -> anyhow::Result<output::Outcome> {
+    match command {
+        Command::Demo(args) => commands::demo::run(args).await,
+        Command::Connect(command) => connect::run(global, command).await,
+        Command::Query(args) => data::query(global, args).await,
+        Command::Get(args) => data::get(global, args).await,
+        Command::Create(args) => data::create(global, args).await,
+        Command::Update(args) => data::update(global, args).await,
+        Command::Upsert(args) => data::upsert(global, args).await,
+        Command::Delete(args) => data::delete(global, args).await,
+        Command::Describe(args) => data::describe(global, args).await,
+        Command::Search(args) => data::search(global, args).await,
+        Command::Limits(args) => data::limits(global, args).await,
+        Command::Api(args) => data::api(global, args).await,
+        Command::Bulk(command) => commands::bulk::run(global, command).await,
+        Command::Catalog(args) => commands::catalog::run(global, args).await,
+        Command::Soql(_) | Command::Emulator(_) => unreachable!("handled synchronously"),
+    }
 }
 
 /// Logs on stderr: warnings by default, more with each `-v`; `RUST_LOG` overrides both.

@@ -217,10 +217,54 @@ pub(crate) fn stderr_is_terminal() -> bool {
     io::IsTerminal::is_terminal(&io::stderr())
 }
 
+/// Resolves once stdout is a pipe whose reader has gone, as when `| head` has read its
+/// lines; never otherwise (a terminal, a file). A command that only prints races this, so that
+/// it stops fetching (and retrying, and warning about it) as soon as nobody reads, not only at
+/// its next write.
+#[cfg(unix)]
+pub(crate) async fn stdout_closed() {
+    use std::os::unix::fs::FileTypeExt;
+    use tokio::io::Interest;
+    use tokio::net::unix::pipe::Sender;
+
+    // A copy of the descriptor, watched for readiness and never written through: stdout
+    // itself stays as it is (blocking, which is why the unchecked constructor, which does not
+    // make it non-blocking, is the right one).
+    let watched = std::os::fd::AsFd::as_fd(&io::stdout())
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .ok()
+        .filter(|file| file.metadata().is_ok_and(|m| m.file_type().is_fifo()))
+        .and_then(|file| Sender::from_file_unchecked(file).ok());
+    let Some(pipe) = watched else {
+        return std::future::pending().await;
+    };
+    // Linux reports an error on a pipe's writing end once it has no reader left.
+    loop {
+        match pipe.ready(Interest::ERROR).await {
+            // Woken with no error (which tokio allows): look again a little later.
+            Ok(ready) if !ready.is_error() => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            _ => return,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) async fn stdout_closed() {
+    std::future::pending().await
+}
+
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+        let kind = match cause.downcast_ref::<io::Error>() {
+            Some(e) => Some(e.kind()),
+            // serde_json's error holds the io::Error without showing it as its source.
+            None => cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind),
+        };
+        kind == Some(io::ErrorKind::BrokenPipe)
     })
 }

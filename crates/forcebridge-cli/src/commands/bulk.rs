@@ -22,7 +22,7 @@ use crate::cli::{
     BulkCommand, ExportArgs, GlobalArgs, IngestArgs, JobArgs, JobKindArg, ListArgs, ResultKindArg,
     ResultsArgs, ResumeArgs,
 };
-use crate::commands::data::{Progress, count, read_arg};
+use crate::commands::data::{Progress, count};
 use crate::org::Org;
 use crate::output::{self, Exit, Outcome, usage};
 
@@ -61,6 +61,10 @@ async fn ingest(
     // Ctrl-C and SIGTERM are caught from here on, so an interrupted load can say what it
     // leaves behind instead of vanishing.
     let mut stop = Stop::catch()?;
+    // A file that cannot be read is said before anything is sent.
+    if args.file != Path::new("-") {
+        crate::input::open(&args.file, "the CSV file")?;
+    }
     let org = Org::open(global).await?;
     std::fs::create_dir_all(&args.results_dir).with_context(|| {
         format!(
@@ -392,7 +396,7 @@ fn report_ingest(summary: &IngestSummary, as_json: bool) -> anyhow::Result<Outco
 }
 
 async fn export(global: &GlobalArgs, args: ExportArgs) -> anyhow::Result<Outcome> {
-    let soql = read_arg(&args.soql, "query")?;
+    let soql = crate::input::statement(args.soql.as_deref(), args.file.as_deref(), "the query")?;
     let org = Org::open(global).await?;
     let bulk = org.client.bulk();
     let work = if args.all {
@@ -547,7 +551,12 @@ async fn to_stdout(
         records += page.records;
         progress.show(records, total);
     }
-    out.flush().await.ok();
+    // Tokio hands each write to another thread: a reader gone during the last one is known
+    // only here, and then nothing was exported to anyone.
+    match out.flush().await {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Exit::Success),
+        other => other.context("writing to stdout")?,
+    }
     progress.finish();
     report_export(job, records, None, as_json)
 }
@@ -779,7 +788,8 @@ async fn results(global: &GlobalArgs, args: ResultsArgs) -> anyhow::Result<Outco
     };
     let mut out = tokio::io::stdout();
     job.results_into(kind, &mut out).await?;
-    out.flush().await.ok();
+    // A reader gone by now is a closed pipe like any other (quiet); another failure is not.
+    out.flush().await.context("writing to stdout")?;
     Ok(Exit::Success)
 }
 

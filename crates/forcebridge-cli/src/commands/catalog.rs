@@ -196,8 +196,7 @@ impl Target {
 }
 
 fn read_catalog(path: &Path, option: &str) -> anyhow::Result<Catalog> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("{option} {}: {e}", path.display())))?;
+    let text = crate::input::file(path, option)?;
     Catalog::from_json(&text).with_context(|| format!("{option} {}", path.display()))
 }
 

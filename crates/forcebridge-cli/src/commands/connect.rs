@@ -222,12 +222,7 @@ async fn asked(connections: &Connections, args: &AddArgs) -> anyhow::Result<(Pro
 /// The connection a Salesforce CLI auth URL describes (`--sfdx-url-file`): a web-flow
 /// connection with the refresh token, logging in where the URL says.
 fn imported(args: &AddArgs, path: &std::path::Path) -> anyhow::Result<(Profile, Secrets)> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read the Salesforce CLI auth URL file {}",
-            path.display()
-        )
-    })?;
+    let text = crate::input::file(path, "--sfdx-url-file")?;
     let url = SfdxAuthUrl::from_file_contents(&text)
         .map_err(|e| usage(format!("{}: {e}", path.display())))?;
     if let Some(id) = &args.client_id
@@ -302,8 +297,7 @@ fn secret_input(
     if kind == SecretKind::PrivateKey
         && let Some(path) = &args.key_file
     {
-        let pem = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the private key file {}", path.display()))?;
+        let pem = crate::input::file(path, "--key-file")?;
         if !pem.contains("PRIVATE KEY-----") {
             return Err(usage(format!(
                 "{} is not a PEM private key (expected a -----BEGIN PRIVATE KEY----- block)",

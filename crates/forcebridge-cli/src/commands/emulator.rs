@@ -50,8 +50,7 @@ fn install_logging() {
 fn configuration(args: &EmulatorArgs) -> anyhow::Result<Config> {
     let mut config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the org file {}", path.display()))?;
+            let text = crate::input::file(path, "--config")?;
             Config::from_toml(&text)
                 .with_context(|| format!("the org file {} is not valid", path.display()))?
         }

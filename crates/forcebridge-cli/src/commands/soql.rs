@@ -1,8 +1,5 @@
 //! `forcebridge soql`: offline checks, formatting and inspection of SOQL and SOSL.
 
-use std::io::Read;
-
-use anyhow::Context;
 use forcebridge_soql::analysis::QueryInfo;
 use forcebridge_soql::{Diagnostic, Parse, Statement, format_pretty, parse, to_soql};
 use serde::Serialize;
@@ -19,17 +16,14 @@ pub(crate) fn run(command: SoqlCommand) -> anyhow::Result<Outcome> {
     }
 }
 
-/// The query text: the argument, or all of stdin for `-` (the whole input is one statement).
+/// The statement: the argument, all of stdin for `-` (the whole input is one statement), or
+/// the `--file`.
 fn read_input(input: &SoqlInput) -> anyhow::Result<String> {
-    if input.query != "-" {
-        return Ok(input.query.clone());
-    }
-    let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("reading the query from stdin")?;
-    // A trailing newline from `echo` or a file is not part of the statement.
-    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+    crate::input::statement(
+        input.query.as_deref(),
+        input.file.as_deref(),
+        "the statement",
+    )
 }
 
 #[derive(Serialize)]

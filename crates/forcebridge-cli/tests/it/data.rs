@@ -7,37 +7,18 @@ use std::process::Stdio;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{Env, outputs};
-
-/// An org with a saved default connection (an access token: no login per command).
-fn connected() -> Env {
-    let env = Env::new();
-    let token = env.access_token();
-    env.cmd(&[
-        "connect",
-        "add",
-        "org",
-        "--token",
-        "--instance-url",
-        env.url(),
-    ])
-    .env("FORCEBRIDGE_ACCESS_TOKEN", token)
-    .assert()
-    .success();
-    env
-}
-
-fn stdout_of(env: &Env, args: &[&str]) -> String {
-    outputs(&env.cmd(args).assert().success()).0
-}
+use crate::support::{Env, connected, outputs, stdout_of};
 
 #[test]
 fn query_results_print_as_table_json_jsonl_and_csv() {
     let env = connected();
     let soql = "SELECT Id, Name, Account.Name FROM Contact ORDER BY Name LIMIT 25";
 
+    // JSON is the org's own answer, in one piece: the count, then every record.
     let json: Value = serde_json::from_str(&stdout_of(&env, &["query", soql, "--json"])).unwrap();
-    let records = json.as_array().unwrap();
+    assert_eq!(json["totalSize"], 25);
+    assert_eq!(json["done"], true);
+    let records = json["records"].as_array().unwrap();
     assert_eq!(records.len(), 25);
     assert_eq!(records[0]["attributes"]["type"], "Contact");
     let first_name = records[0]["Name"].as_str().unwrap().to_string();
@@ -85,7 +66,11 @@ fn query_results_print_as_table_json_jsonl_and_csv() {
 
     // Empty results are still valid output, and a CSV still has its header.
     let none = "SELECT Id, Name FROM Account WHERE Name = 'nobody at all'";
-    assert_eq!(stdout_of(&env, &["query", none, "--json"]), "[]\n");
+    let empty: Value = serde_json::from_str(&stdout_of(&env, &["query", none, "--json"])).unwrap();
+    assert_eq!(
+        empty,
+        serde_json::json!({ "totalSize": 0, "done": true, "records": [] })
+    );
     assert_eq!(stdout_of(&env, &["query", none, "--csv"]), "Id,Name\n");
 }
 
@@ -614,4 +599,199 @@ fn the_demo_tours_the_local_org_with_no_set_up() {
     assert!(steps[4]["result"]["records"].as_u64().unwrap() > 0);
     // Nothing was saved: the demo needs no connection and leaves none.
     assert!(!env.file("connections.toml").exists());
+}
+
+#[test]
+fn api_takes_a_path_under_the_version_a_full_path_a_record_url_or_a_url() {
+    let env = connected();
+    let limits = format!("{}/services/data/v60.0/limits", env.url());
+    for path in [
+        "limits",
+        "/limits",
+        "v60.0/limits",
+        "/services/data/v60.0/limits",
+        "/services/data/v60.0/limits/",
+        &limits,
+    ] {
+        let answer = env.cmd(&["api", "GET", path]).assert().success();
+        let limits: Value = serde_json::from_str(&outputs(&answer).0).unwrap();
+        assert!(
+            limits["DailyApiRequests"]["Max"].as_u64().unwrap() > 0,
+            "{path}: {limits}"
+        );
+    }
+    // Other roots than /services/data/.
+    let versions: Value =
+        serde_json::from_str(&stdout_of(&env, &["api", "GET", "/services/data/"])).unwrap();
+    assert!(versions[0]["version"].is_string(), "{versions}");
+    let user: Value = serde_json::from_str(&stdout_of(
+        &env,
+        &["api", "GET", "/services/oauth2/userinfo"],
+    ))
+    .unwrap();
+    assert!(user["preferred_username"].is_string(), "{user}");
+    // A full path keeps its query string.
+    let count: Value = serde_json::from_str(&stdout_of(
+        &env,
+        &[
+            "api",
+            "GET",
+            "/services/data/v60.0/query?q=SELECT+COUNT()+FROM+Account",
+        ],
+    ))
+    .unwrap();
+    assert!(count["totalSize"].as_u64().unwrap() > 0);
+
+    // A record's attributes.url, as a query prints it.
+    let record = stdout_of(
+        &env,
+        &["query", "SELECT Id, Name FROM Account LIMIT 1", "--jsonl"],
+    );
+    let record: Value = serde_json::from_str(record.trim()).unwrap();
+    let url = record["attributes"]["url"].as_str().unwrap();
+    assert!(url.starts_with("/services/data/v"), "{url}");
+    let got: Value = serde_json::from_str(&stdout_of(&env, &["api", "GET", url])).unwrap();
+    assert_eq!(got["Id"], record["Id"]);
+    assert_eq!(got["Name"], record["Name"]);
+
+    // A URL on another host is refused: the session's token never goes there.
+    env.cmd(&[
+        "api",
+        "GET",
+        "https://elsewhere.example.com/services/data/v60.0/limits",
+    ])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains("is not on the org's instance"));
+}
+
+#[test]
+fn counts_go_to_stderr_for_a_table_and_into_json() {
+    let env = connected();
+    let soql = "SELECT Id, Name FROM Contact ORDER BY Name LIMIT 12";
+    let table = env.cmd(&["query", soql]).assert().success();
+    let (stdout, stderr) = outputs(&table);
+    assert_eq!(stdout.lines().count(), 14, "{stdout}");
+    assert_eq!(stderr, "12 records\n");
+    let one = env
+        .cmd(&["query", "SELECT Id FROM Contact LIMIT 1"])
+        .assert()
+        .success();
+    assert_eq!(outputs(&one).1, "1 record\n");
+
+    let json = env.cmd(&["query", soql, "--json"]).assert().success();
+    let (stdout, stderr) = outputs(&json);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["totalSize"], 12);
+    assert_eq!(json["records"].as_array().unwrap().len(), 12);
+    assert_eq!(stderr, "");
+    // A COUNT() query answers as the org does.
+    let count: Value = serde_json::from_str(&stdout_of(
+        &env,
+        &["query", "SELECT COUNT() FROM Contact", "--json"],
+    ))
+    .unwrap();
+    assert!(count["totalSize"].as_u64().unwrap() > 12);
+    assert_eq!(count["records"], serde_json::json!([]));
+
+    // CSV and JSON lines into a pipe are for programs: the data alone.
+    for format in ["--csv", "--jsonl"] {
+        let piped = env.cmd(&["query", soql, format]).assert().success();
+        assert_eq!(outputs(&piped).1, "", "{format}");
+    }
+}
+
+#[test]
+fn get_prints_one_field_per_line_and_each_address_once() {
+    let env = connected();
+    let id = stdout_of(
+        &env,
+        &[
+            "create",
+            "Account",
+            "Name=Acme Lines",
+            "BillingStreet=1 Main Street",
+            "BillingCity=Springfield",
+            "Description=first line\nsecond line",
+        ],
+    );
+    let id = id.trim();
+    let text = stdout_of(&env, &["get", "Account", id]);
+    let lines: Vec<&str> = text.lines().collect();
+    let field = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+            .to_string()
+    };
+    // Values start in one column, whatever the name's length.
+    let column = field("Id").find(id).unwrap();
+    assert_eq!(field("Name").find("Acme Lines"), Some(column), "{text}");
+    assert_eq!(
+        field("BillingCity").find("Springfield"),
+        Some(column),
+        "{text}"
+    );
+    assert!(lines.iter().all(|l| l.len() < 200), "{text}");
+    // Its parts are there, so the compound address is not.
+    assert!(!text.contains("BillingAddress"), "{text}");
+    assert!(text.contains("ShippingCity:"), "{text}");
+    assert!(!text.contains("ShippingAddress"), "{text}");
+    assert!(!text.contains("attributes"), "{text}");
+    // A value of several lines keeps to the values' column.
+    let description = lines
+        .iter()
+        .position(|l| l.starts_with("Description:"))
+        .unwrap();
+    assert_eq!(
+        lines[description + 1].find("second line"),
+        Some(column),
+        "{text}"
+    );
+
+    // Asked for alone, the compound address is shown, as its parts.
+    let address = stdout_of(&env, &["get", "Account", id, "--fields", "BillingAddress"]);
+    assert!(
+        address.contains("BillingAddress:") && address.contains("1 Main Street, Springfield"),
+        "{address}"
+    );
+}
+
+#[test]
+fn describe_shows_external_ids_unique_fields_and_picklist_values() {
+    let env = connected();
+    let field = |object: &str, name: &str| -> Value {
+        let rows = stdout_of(&env, &["describe", object, "--jsonl"]);
+        rows.lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .find(|row| row["name"] == name)
+            .unwrap_or_else(|| panic!("no {object}.{name} in:\n{rows}"))
+    };
+    let external = field("Product2", "ExternalId");
+    assert_eq!(external["externalId"], true);
+    assert_eq!(field("Product2", "Name")["externalId"], false);
+    assert_eq!(field("User", "Username")["unique"], true);
+    assert_eq!(field("User", "FirstName")["unique"], false);
+    let industry = field("Account", "Industry");
+    let values = industry["picklistValues"].as_str().unwrap();
+    assert!(values.split(';').count() > 3, "{values}");
+
+    let table = stdout_of(&env, &["describe", "Account"]);
+    let header = table.lines().next().unwrap();
+    for column in ["externalId", "unique", "picklistValues"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let csv = stdout_of(&env, &["describe", "Account", "--csv"]);
+    assert!(csv.contains(values), "{csv}");
+
+    // The JSON is the org's describe, which says all three of each field.
+    let json: Value =
+        serde_json::from_str(&stdout_of(&env, &["describe", "Product2", "--json"])).unwrap();
+    let fields = json["fields"].as_array().unwrap();
+    let external = fields.iter().find(|f| f["name"] == "ExternalId").unwrap();
+    assert_eq!(external["externalId"], true);
+    assert!(external["unique"].is_boolean());
+    let family = fields.iter().find(|f| f["name"] == "Family").unwrap();
+    assert!(!family["picklistValues"].as_array().unwrap().is_empty());
 }

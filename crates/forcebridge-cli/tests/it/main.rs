@@ -5,6 +5,8 @@ mod catalog;
 mod connect;
 mod data;
 mod emulator;
+mod input;
+mod pipes;
 mod soql;
 mod support;
 mod tooling;

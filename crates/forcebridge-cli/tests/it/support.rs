@@ -1,5 +1,6 @@
 //! The one helper the connection and data tests use: a local org running in this process, an
-//! empty forcebridge home for saved connections, and the binary pointed at both.
+//! empty forcebridge home for saved connections, and the binary pointed at both (with a saved
+//! connection to it: `connected`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -207,6 +208,33 @@ impl Env {
         let _guard = self.runtime.enter();
         self.emulator.access_token()
     }
+}
+
+/// An org with a saved default connection (an access token: no login per command).
+pub(crate) fn connected() -> Env {
+    connected_to(Env::new())
+}
+
+/// `env` with a saved default connection to its org (an access token).
+pub(crate) fn connected_to(env: Env) -> Env {
+    let token = env.access_token();
+    env.cmd(&[
+        "connect",
+        "add",
+        "org",
+        "--token",
+        "--instance-url",
+        env.url(),
+    ])
+    .env("FORCEBRIDGE_ACCESS_TOKEN", token)
+    .assert()
+    .success();
+    env
+}
+
+/// The stdout of `forcebridge ARGS`, which must succeed.
+pub(crate) fn stdout_of(env: &Env, args: &[&str]) -> String {
+    outputs(&env.cmd(args).assert().success()).0
 }
 
 /// Stdout and stderr of a finished command, as text.

@@ -33,7 +33,7 @@ fn a_tooling_query_goes_to_the_tooling_api() {
         .assert()
         .success();
     let expected: Value = serde_json::from_str(&outputs(&standard).0).unwrap();
-    assert!(!records.as_array().unwrap().is_empty());
+    assert!(!records["records"].as_array().unwrap().is_empty());
     assert_eq!(records, expected);
     // Checked before it is sent, like any query.
     env.cmd(&["query", "--tooling", "SELECT Id FROM"])
