@@ -1,8 +1,9 @@
 //! Text the user hands a command: an argument, stdin (`-`), or a file (a query, a JSON body,
 //! a key, an org file). The one place that reads it, so every command alike drops a leading
 //! UTF-8 byte order mark (editors on Windows write one), refuses text that is not UTF-8 and
-//! says where, and reports a file it cannot read as a usage error naming the option. It does
-//! not read data files that are streamed (the CSV of a bulk load).
+//! says where, and reports a file it cannot read as a usage error naming the option. Data
+//! files that are streamed (the CSV of a bulk load) are not held in memory: [`csv_lines`]
+//! reads one through once, counting its lines and checking it is UTF-8.
 
 use std::io::Read;
 use std::path::Path;
@@ -69,6 +70,61 @@ pub(crate) fn open(path: &Path, what: &str) -> anyhow::Result<std::fs::File> {
             path.display()
         ))),
         _ => Ok(file),
+    }
+}
+
+/// The line breaks of the data file at `path` (`what` names it: `the CSV file`), read through
+/// once without holding it; text that is not UTF-8 is a usage error that says where, since
+/// Bulk API 2.0 takes UTF-8 only and would otherwise fail the rows on the org.
+pub(crate) fn csv_lines(path: &Path, what: &str) -> anyhow::Result<u64> {
+    let mut file = open(path, what)?;
+    let mut buffer = vec![0u8; 1 << 16];
+    // The bytes of a character cut by the end of the last read, carried to the next.
+    let mut carried = 0usize;
+    let (mut lines, mut offset, mut line_start) = (0u64, 0u64, 0u64);
+    loop {
+        let n = file
+            .read(&mut buffer[carried..])
+            .map_err(|e| unreadable(path, what, &e))?;
+        let filled = carried + n;
+        let chunk = &buffer[..filled];
+        let (valid, rest) = match std::str::from_utf8(chunk) {
+            Ok(_) => (filled, 0),
+            // A character cut short by the read: keep its bytes for the next one.
+            Err(e) if e.error_len().is_none() && n > 0 => {
+                (e.valid_up_to(), filled - e.valid_up_to())
+            }
+            Err(e) => {
+                let at = e.valid_up_to();
+                let before = &chunk[..at];
+                let line = lines + before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                let start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(line_start, |i| offset + i as u64 + 1);
+                let column = offset + at as u64 - start + 1;
+                return Err(usage(format!(
+                    "{what} {} is not UTF-8 text: byte 0x{:02X} at line {line}, byte {column} of the line (byte offset {}); save it as UTF-8",
+                    path.display(),
+                    chunk[at],
+                    offset + at as u64,
+                )));
+            }
+        };
+        for (i, _) in chunk[..valid]
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+        {
+            lines += 1;
+            line_start = offset + i as u64 + 1;
+        }
+        offset += valid as u64;
+        buffer.copy_within(valid..filled, 0);
+        carried = rest;
+        if n == 0 {
+            return Ok(lines);
+        }
     }
 }
 

@@ -61,10 +61,13 @@ async fn ingest(
     // Ctrl-C and SIGTERM are caught from here on, so an interrupted load can say what it
     // leaves behind instead of vanishing.
     let mut stop = Stop::catch()?;
-    // A file that cannot be read is said before anything is sent.
-    if args.file != Path::new("-") {
-        crate::input::open(&args.file, "the CSV file")?;
-    }
+    // A file that cannot be read, or is not UTF-8, is said before anything is sent.
+    let from_stdin = args.file == Path::new("-");
+    let rows = if from_stdin {
+        None
+    } else {
+        Some(estimate_rows(&args.file)?)
+    };
     let org = Org::open(global).await?;
     std::fs::create_dir_all(&args.results_dir).with_context(|| {
         format!(
@@ -79,10 +82,9 @@ async fn ingest(
         results_dir: Some(args.results_dir.clone()),
         ..IngestOptions::default()
     };
-    let from_stdin = args.file == Path::new("-");
     let progress = Progress::on_terminal("records");
-    if !from_stdin {
-        progress.set_total(estimate_rows(&args.file)?);
+    if let Some(rows) = rows {
+        progress.set_total(rows);
     }
     let jobs = LoadJobs::default();
     let bar = progress.clone();
@@ -293,20 +295,9 @@ fn next_steps(results_dir: &Path) -> String {
 
 /// Rows in a CSV file, for the progress bar: its lines less the header (a value with a line
 /// break in it makes this an overestimate).
+/// Reading it checks the file is UTF-8, before anything is sent.
 fn estimate_rows(path: &Path) -> anyhow::Result<u64> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut lines = 0u64;
-    loop {
-        let n = std::io::Read::read(&mut file, &mut buffer)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        lines += buffer[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-    Ok(lines.saturating_sub(1))
+    Ok(crate::input::csv_lines(path, "the CSV file")?.saturating_sub(1))
 }
 
 fn report_ingest(summary: &IngestSummary, as_json: bool) -> anyhow::Result<Outcome> {

@@ -151,6 +151,27 @@ fn input_that_cannot_be_used_is_a_usage_error_that_says_where() {
             .assert(),
         &["is not UTF-8 text"],
     );
+    // A bulk load's CSV is streamed, not held, and checked through before any job opens; the
+    // bad byte sits past the first 64 KiB read, after a character cut by that read's end.
+    let mut csv = b"Name,Description\n".to_vec();
+    while csv.len() < (1 << 16) - 1 {
+        csv.extend_from_slice("Caf\u{e9} \u{2013} fine,ok\n".as_bytes());
+    }
+    let lines_before = csv.iter().filter(|&&b| b == b'\n').count();
+    csv.extend_from_slice(b"Bad,Caf\xE9\n");
+    let file = env.file("latin1.csv");
+    std::fs::write(&file, &csv).unwrap();
+    check_usage(
+        env.cmd(&["bulk", "import", "Account", file.to_str().unwrap()])
+            .assert(),
+        &[
+            "the CSV file",
+            "is not UTF-8 text",
+            &format!("byte 0xE9 at line {}, byte 8 of the line", lines_before + 1),
+        ],
+    );
+    let jobs = stdout_of(&env, &["bulk", "list", "--json"]);
+    assert!(!jobs.contains("Account"), "no job was opened: {jobs}");
     check_usage(
         env.cmd(&["update", "Account", "001000000000000AAA", "--data", "-"])
             .write_stdin(b"{\"Name\": \"Caf\xE9\"}".to_vec())
