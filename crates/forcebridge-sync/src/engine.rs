@@ -420,6 +420,10 @@ struct ObjectRun<'a> {
 
 impl ObjectRun<'_> {
     async fn sync(&mut self, object: &Object, deleted: Option<DeleteLog>) -> Result<Flow> {
+        if self.budget.spent() {
+            // Not one request: the object waits for the next run, from its saved cursor.
+            return Ok(Flow::Budget);
+        }
         let options = self.config.options_for(&object.name).clone();
         let def = Arc::new(TableDef::new(object, &options)?);
         let now_text = utc(self.server_now);
