@@ -7,4 +7,5 @@ mod data;
 mod emulator;
 mod soql;
 mod support;
+mod sync;
 mod tooling;
