@@ -534,10 +534,10 @@ impl ObjectRun<'_> {
             {
                 reconcile_because = Some("scheduled".into());
             }
-            if let Some(why) = reconcile_because {
-                if let Flow::Budget = self.reconcile(&def, &options, &mut state, why).await? {
-                    return Ok(Flow::Budget);
-                }
+            if let Some(why) = reconcile_because
+                && let Flow::Budget = self.reconcile(&def, &options, &mut state, why).await?
+            {
+                return Ok(Flow::Budget);
             }
         }
 
