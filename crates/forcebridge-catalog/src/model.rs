@@ -384,6 +384,22 @@ impl Field {
 }
 
 impl Catalog {
+    /// A catalog of `objects` (sorted here by name), read with `api_version` at
+    /// `extracted_at` (UTC, RFC 3339): for callers that describe objects themselves, such as
+    /// the sync engine, which writes the catalog tables of what it syncs.
+    pub fn new(
+        api_version: impl Into<String>,
+        extracted_at: impl Into<String>,
+        mut objects: Vec<Object>,
+    ) -> Catalog {
+        objects.sort_by(|a, b| a.name.cmp(&b.name));
+        Catalog {
+            api_version: api_version.into(),
+            extracted_at: extracted_at.into(),
+            objects,
+        }
+    }
+
     /// The object named `name` (case-insensitive, as Salesforce names are).
     pub fn object(&self, name: &str) -> Option<&Object> {
         self.objects

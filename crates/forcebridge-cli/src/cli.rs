@@ -88,6 +88,22 @@ pub(crate) enum Command {
   forcebridge catalog --to sqlite:catalog.db
   forcebridge catalog --diff catalog-last-week.json")]
     Catalog(CatalogArgs),
+    /// Copy objects into SQLite or PostgreSQL, and keep them up to date on every run.
+    ///
+    /// The first run loads everything; later runs read what changed since the last (by
+    /// SystemModstamp and Id), deletes included. Each page of rows is committed with the
+    /// object's cursor, so a run stopped at any point continues where it stopped. Nothing is
+    /// written to Salesforce. Exit code 4: the API budget was reached (run again later to
+    /// continue).
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:
+  forcebridge sync Account Contact
+  forcebridge sync --to postgres://me@localhost/crm '*__c' --json
+  forcebridge sync --config forcebridge.toml --max-api-calls 500
+  forcebridge sync status"
+    )]
+    Sync(SyncArgs),
     /// Check, format and inspect SOQL queries and SOSL searches, offline.
     #[command(subcommand)]
     Soql(SoqlCommand),
@@ -95,6 +111,70 @@ pub(crate) enum Command {
     ///
     /// Prints the URL and the login details, then serves until Ctrl-C.
     Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<SyncCommand>,
+    /// Objects to sync: API names or patterns (`*__c`). [default: the config file's, else
+    /// every replicable object]
+    #[arg(value_name = "OBJECT")]
+    pub(crate) objects: Vec<String>,
+    #[command(flatten)]
+    pub(crate) target: SyncTarget,
+    /// Read only up to this many seconds behind the org's clock, so transactions still in
+    /// flight are not passed over. [default: 300]
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) lag: Option<u64>,
+    /// Re-read this many seconds before the last cursor on every run. [default: 600]
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) overlap: Option<u64>,
+    /// Stop (exit 4) after this many API requests; the next run continues.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_api_calls: Option<u64>,
+    /// Stop (exit 4) once the org reports this share (0 to 1) of its daily API limit used.
+    #[arg(long, value_name = "SHARE")]
+    pub(crate) max_api_share: Option<f64>,
+    /// Read every row on every run and diff, instead of what changed.
+    #[arg(long)]
+    pub(crate) full: bool,
+    /// Remove deleted rows instead of marking them (`_sf_is_deleted`).
+    #[arg(long)]
+    pub(crate) hard_deletes: bool,
+    /// Objects synced at once. [default: 4]
+    #[arg(long, value_name = "N")]
+    pub(crate) concurrency: Option<usize>,
+    /// Print the run summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Where a sync writes, and the settings file.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct SyncTarget {
+    /// The destination: sqlite:PATH or a postgres:// URL. [default: the config file's, else
+    /// sqlite:forcebridge.db]
+    #[arg(long, value_name = "DEST")]
+    pub(crate) to: Option<String>,
+    /// A TOML file whose [sync] section holds the settings (flags win over it).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SyncCommand {
+    /// Show each synced object's cursor, last run and row count (reads only the destination).
+    Status(SyncStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SyncStatusArgs {
+    #[command(flatten)]
+    pub(crate) target: SyncTarget,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

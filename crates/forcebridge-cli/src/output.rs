@@ -148,6 +148,14 @@ fn exit_for(error: &anyhow::Error) -> Exit {
                 _ => return Exit::Failure,
             }
         }
+        if let Some(e) = cause.downcast_ref::<forcebridge_sync::Error>() {
+            match e.kind() {
+                // The client error inside says more.
+                forcebridge_sync::ErrorKind::Org => continue,
+                forcebridge_sync::ErrorKind::Config => return Exit::Usage,
+                _ => return Exit::Failure,
+            }
+        }
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage;
         }

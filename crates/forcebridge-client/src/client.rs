@@ -147,6 +147,13 @@ impl Client {
     pub fn requests_sent(&self) -> u64 {
         self.inner.usage.sent()
     }
+
+    /// The org's clock as of its latest API answer (the `Date` header, whole seconds in UTC);
+    /// `None` before the first answer. A replica reads "now" here rather than from this
+    /// machine's clock, which may disagree with the org's.
+    pub fn server_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.inner.usage.server_time()
+    }
 }
 
 impl ClientBuilder {

@@ -308,6 +308,12 @@ impl Client {
                     {
                         inner.usage.record(usage);
                     }
+                    if let Some(date) = headers
+                        .get(reqwest::header::DATE)
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        inner.usage.record_date(date);
+                    }
                     match response.bytes().await {
                         Ok(body) => Ok(Reply {
                             status,

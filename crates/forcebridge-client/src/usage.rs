@@ -1,7 +1,7 @@
 //! API usage as the org reports it (`Sforce-Limit-Info: api-usage=18/5000`) and the optional
 //! budget that stops a client before the org's daily quota is spent.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The org's API request count and daily limit, from the last response that reported them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,8 @@ pub(crate) struct UsageTracker {
     max: AtomicU64,
     /// Requests this client has sent, whatever the org reported.
     sent: AtomicU64,
+    /// The org's clock at its latest answer (the `Date` header), as Unix seconds; 0 before any.
+    server_time: AtomicI64,
 }
 
 impl UsageTracker {
@@ -53,6 +55,22 @@ impl UsageTracker {
         let previous = self.used.load(Ordering::Relaxed);
         if usage.used >= previous || previous - usage.used > usage.max / 2 {
             self.used.store(usage.used, Ordering::Relaxed);
+        }
+    }
+
+    /// Keeps the org's clock from a response's `Date` header (`Tue, 01 Jan 2999 00:00:00 GMT`).
+    /// The latest answer wins: the org's clock only moves forward.
+    pub(crate) fn record_date(&self, date: &str) {
+        if let Ok(time) = chrono::DateTime::parse_from_rfc2822(date) {
+            self.server_time
+                .fetch_max(time.timestamp(), Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn server_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match self.server_time.load(Ordering::Relaxed) {
+            0 => None,
+            seconds => chrono::DateTime::from_timestamp(seconds, 0),
         }
     }
 

@@ -268,6 +268,50 @@ impl Control {
             .map_err(ControlFailure::into_error)
     }
 
+    /// Sets the value of a formula or roll-up field (`calculated` in the describe) of the record
+    /// `id`, as the platform does when what the formula reads changes elsewhere: its
+    /// `SystemModstamp` and `LastModifiedDate` stay as they were, so a replica polling by
+    /// timestamp never sees the change. `value` is JSON, as a REST write gives values.
+    /// Refused for a field that is not calculated.
+    pub fn set_calculated_value(
+        &self,
+        object: &str,
+        id: &str,
+        field: &str,
+        value: Json,
+    ) -> Result<(), Error> {
+        let (object_idx, name) = self.object(object)?;
+        let record = self.record_id(&name, id)?;
+        let schema = self.org.schema();
+        let def = schema.object(object_idx);
+        let (_, field_def) = def
+            .field(field)
+            .ok_or_else(|| Error::control(format!("{name} has no field {field}")))?;
+        let column = field_def.column().filter(|_| field_def.calculated);
+        let Some(column) = column else {
+            return Err(Error::control(format!(
+                "{name}.{} is not a formula or roll-up field",
+                field_def.name
+            )));
+        };
+        let stored = crate::dml::coerce(field_def, crate::dml::Input::Json(&value), &mut |_| None)
+            .map_err(|e| Error::control(format!("cannot set {name}.{}: {e}", field_def.name)))?;
+        self.org
+            .store
+            .write(self.org.admin(), |txn| {
+                let slot = crate::store::slot_of(record)
+                    .filter(|&slot| txn.data().table(object_idx).get(slot).is_some())
+                    .ok_or_else(|| {
+                        ControlFailure::Message(format!("no {name} record has the id {id}"))
+                    })?;
+                txn.set_value(object_idx, slot, column, stored.clone())
+                    .map_err(|_| {
+                        ControlFailure::Message(format!("no {name} record has the id {id}"))
+                    })
+            })
+            .map_err(ControlFailure::into_error)
+    }
+
     /// Empties the recycle bin of every object: records deleted (soft) are erased for good,
     /// so `queryAll` no longer finds them, and `/sobjects/{Type}/deleted` reports an
     /// `earliestDateAvailable` no earlier than now for each object that had any. Returns how

@@ -217,8 +217,12 @@ pub(crate) fn delete(txn: &mut Txn<'_>, id: RecordId) -> Result<(), DmlError> {
             "insufficient access rights on object id",
         ));
     }
+    let hard_deletes = def.flags.hard_deletes;
     if txn.row_is_locked() {
         return Err(unable_to_lock(id));
+    }
+    if hard_deletes {
+        return txn.erase_unlogged(object, slot).map_err(store_error);
     }
     cascade(txn, object, slot, &mut |txn, o, s| txn.soft_delete(o, s))?;
     txn.soft_delete(object, slot).map_err(store_error)

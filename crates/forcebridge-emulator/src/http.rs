@@ -201,6 +201,15 @@ fn add_limit_info(org: &Org, headers: &mut HeaderMap) {
     if let Ok(value) = HeaderValue::from_str(&value) {
         headers.insert(forcebridge_wire::LIMIT_INFO_HEADER, value);
     }
+    // The `Date` of an API answer is the org's clock (which tests move with
+    // `Control::advance_clock`), as a real org's is its own: a replica reads "now" from it.
+    // Without one, hyper would stamp the machine's clock.
+    if let Some(date) = chrono::DateTime::from_timestamp_millis(org.now())
+        && let Ok(value) =
+            HeaderValue::from_str(&date.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
+        headers.insert(header::DATE, value);
+    }
 }
 
 /// Rewrites framework errors (plain text) into Salesforce's JSON error array.

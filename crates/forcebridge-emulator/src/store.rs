@@ -627,6 +627,23 @@ impl Txn<'_> {
         self.put(object, slot, values)
     }
 
+    /// Sets one stored value of a record and nothing else: no timestamp moves (what a formula
+    /// or roll-up recomputed by the platform looks like to a client).
+    pub(crate) fn set_value(
+        &mut self,
+        object: ObjectIdx,
+        slot: u32,
+        field: usize,
+        value: Value,
+    ) -> Result<(), StoreError> {
+        let mut values = self.data.tables[object.0]
+            .get(slot)
+            .ok_or(StoreError::Missing)?
+            .to_vec();
+        values[field] = value;
+        self.put(object, slot, values)
+    }
+
     /// Moves a record to the recycle bin (`IsDeleted = true`): `query` no longer sees it,
     /// `queryAll` does. Unique values stay taken, as in Salesforce.
     pub(crate) fn soft_delete(&mut self, object: ObjectIdx, slot: u32) -> Result<(), StoreError> {
@@ -688,6 +705,18 @@ impl Txn<'_> {
         }
         table.rows.set(slot as usize, None);
         self.touched.insert((object, slot));
+        Ok(())
+    }
+
+    /// Erases a live record of an object that keeps no deleted records
+    /// (`ObjectFlags::hard_deletes`): unlike [`Txn::erase`], nothing enters the delete log.
+    pub(crate) fn erase_unlogged(
+        &mut self,
+        object: ObjectIdx,
+        slot: u32,
+    ) -> Result<(), StoreError> {
+        self.erase(object, slot)?;
+        self.data.tables[object.0].deletions.pop_back();
         Ok(())
     }
 

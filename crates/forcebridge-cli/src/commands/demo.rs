@@ -113,6 +113,9 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
     )?;
     let _ = std::fs::remove_dir_all(&dir);
 
+    // A sync into SQLite, and a query of the result.
+    sync_step(client, &mut tour).await?;
+
     let usage = client.api_usage();
     tour.step(
         "done",
@@ -160,6 +163,75 @@ async fn round_trip(client: &Client, tour: &mut Tour) -> anyhow::Result<()> {
             in_bin
         ),
         json!({ "id": id, "deleted": in_bin == 1 }),
+    )
+}
+
+async fn sync_step(client: &Client, tour: &mut Tour) -> anyhow::Result<()> {
+    let path = std::env::temp_dir().join(format!("forcebridge-demo-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let mut config = forcebridge_sync::SyncConfig::new(
+        forcebridge_sync::Destination::Sqlite(path.clone()),
+        forcebridge_sync::ObjectSelection::Names(vec![
+            "Account".into(),
+            "Contact".into(),
+            "Opportunity".into(),
+        ]),
+    );
+    // The local org's records were all written before the tour started.
+    config.lag = std::time::Duration::ZERO;
+    let summary = forcebridge_sync::run(client, &config, &|_| {}).await?;
+    let rows: u64 = summary.objects.iter().map(|o| o.inserted).sum();
+    let sql = "SELECT a.Industry, count(DISTINCT a.Id) AS accounts, count(o.Id) AS open_deals, \
+               round(sum(o.Amount)) AS pipeline FROM Account a LEFT JOIN Opportunity o \
+               ON o.AccountId = a.Id AND o.IsClosed = 0 WHERE a._sf_is_deleted = 0 \
+               GROUP BY a.Industry ORDER BY pipeline DESC LIMIT 5";
+    let db = rusqlite::Connection::open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut stmt = db.prepare(sql)?;
+    let table: Vec<Vec<String>> = stmt
+        .query_map([], |r| {
+            (0..4)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i).map(|v| match v {
+                        rusqlite::types::Value::Null => "-".to_string(),
+                        rusqlite::types::Value::Integer(n) => n.to_string(),
+                        rusqlite::types::Value::Real(f) => format!("{f:.0}"),
+                        rusqlite::types::Value::Text(t) => t,
+                        rusqlite::types::Value::Blob(_) => "<blob>".to_string(),
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut text = format!(
+        "Synced {} objects ({rows} rows, {} API calls) into SQLite at {}; run it again and only \
+         changes are read.\n  $ forcebridge sync Account Contact Opportunity --to sqlite:{}\n\
+         The pipeline by industry, straight from the synced tables:\n  $ sqlite3 {} \"{}\"\n",
+        summary.objects.len(),
+        summary.api_calls,
+        path.display(),
+        path.display(),
+        path.display(),
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    if !tour.json {
+        text.push_str(&format!(
+            "  {:<24} {:>8} {:>10} {:>14}\n",
+            "Industry", "accounts", "open deals", "pipeline"
+        ));
+        for row in &table {
+            text.push_str(&format!(
+                "  {:<24} {:>8} {:>10} {:>14}\n",
+                row[0], row[1], row[2], row[3]
+            ));
+        }
+    }
+    tour.step(
+        "sync",
+        text.trim_end(),
+        json!({ "database": path, "rows": rows, "api_calls": summary.api_calls, "top_industries": table }),
     )
 }
 

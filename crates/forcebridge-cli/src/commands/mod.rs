@@ -7,4 +7,5 @@ pub(crate) mod data;
 pub(crate) mod demo;
 pub(crate) mod emulator;
 pub(crate) mod soql;
+pub(crate) mod sync;
 pub(crate) mod web;

@@ -580,6 +580,7 @@ fn the_demo_tours_the_local_org_with_no_set_up() {
         "== describe",
         "== create/update/delete",
         "== bulk export",
+        "== sync",
         "== done",
     ] {
         assert!(stdout.contains(step), "{step} missing from:\n{stdout}");
@@ -594,9 +595,17 @@ fn the_demo_tours_the_local_org_with_no_set_up() {
         .success();
     let report: Value = serde_json::from_str(&outputs(&report).0).unwrap();
     let steps = report["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 6);
+    assert_eq!(steps.len(), 7);
     assert_eq!(steps[3]["result"]["deleted"], true);
     assert!(steps[4]["result"]["records"].as_u64().unwrap() > 0);
+    // The sync into SQLite, and the query of its tables.
+    assert!(steps[5]["result"]["rows"].as_u64().unwrap() > 0);
+    assert!(
+        !steps[5]["result"]["top_industries"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     // Nothing was saved: the demo needs no connection and leaves none.
     assert!(!env.file("connections.toml").exists());
 }

@@ -9,4 +9,5 @@ mod input;
 mod pipes;
 mod soql;
 mod support;
+mod sync;
 mod tooling;

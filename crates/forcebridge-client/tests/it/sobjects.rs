@@ -222,3 +222,22 @@ async fn a_read_only_client_refuses_writes_before_they_leave() {
         .unwrap();
     assert_eq!(count, 0);
 }
+
+#[tokio::test]
+async fn the_orgs_clock_is_read_from_its_answers() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    assert_eq!(client.server_time(), None);
+    client.limits().await.unwrap();
+    let first = client.server_time().expect("a Date header");
+    let control = org.emulator.control();
+    assert!((control.now() - first).num_seconds().abs() <= 1);
+    // The org's clock, not this machine's: moved a day on, the next answer says so.
+    control.advance_clock(std::time::Duration::from_secs(86_400));
+    client.limits().await.unwrap();
+    let later = client.server_time().unwrap();
+    assert!(
+        (later - first).num_seconds() >= 86_399,
+        "{first} then {later}"
+    );
+}

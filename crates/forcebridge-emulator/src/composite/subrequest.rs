@@ -4,9 +4,9 @@
 //!
 //! Served: sObject create, get (with `?fields=`), update and delete by id; get, upsert and delete
 //! by external id; describe and describe global (304 for an `If-Modified-Since` they meet);
-//! `query` and `queryAll`; `limits`; and every
-//! sObject Collections operation. Other resources of the REST API (search, sObject basic info,
-//! `updated`/`deleted`, blob fields, query locators, Bulk jobs, nested composite) answer 400
+//! `query` and `queryAll`; `limits`; the replication resources `updated` and `deleted`; and
+//! every sObject Collections operation. Other resources of the REST API (search, sObject basic
+//! info, blob fields, query locators, Bulk jobs, nested composite) answer 400
 //! `INVALID_OPERATION` inside a composite; paths that are no resource at all answer 404 as the
 //! router would.
 
@@ -160,8 +160,26 @@ impl Call<'_> {
                     &describe::describe_object(txn.schema(), def, &version),
                 ))
             }
-            ["sobjects", _, "updated" | "deleted"] => {
-                Err(unsupported("the updated and deleted replication resources"))
+            ["sobjects", object, kind @ ("updated" | "deleted")] => {
+                self.allow(&["GET"])?;
+                let (object_idx, def) = find_object(txn, object)?;
+                let window = crate::rest::sobjects::WindowQuery {
+                    start: self.target.param("start").map(str::to_string),
+                    end: self.target.param("end").map(str::to_string),
+                };
+                let table = txn.data().table(object_idx);
+                let now = self.org.now();
+                Ok(if *kind == "updated" {
+                    Reply::json(
+                        StatusCode::OK,
+                        &crate::rest::sobjects::updated_result(table, def, &window, now)?,
+                    )
+                } else {
+                    Reply::json(
+                        StatusCode::OK,
+                        &crate::rest::sobjects::deleted_result(table, def, &window, now)?,
+                    )
+                })
             }
             ["sobjects", object, id] => match self.method {
                 "GET" => self.get_record(txn, object, id),

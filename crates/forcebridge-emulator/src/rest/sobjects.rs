@@ -520,9 +520,9 @@ async fn delete_by_external_id(
 }
 
 #[derive(Deserialize)]
-struct WindowQuery {
-    start: Option<String>,
-    end: Option<String>,
+pub(crate) struct WindowQuery {
+    pub(crate) start: Option<String>,
+    pub(crate) end: Option<String>,
 }
 
 /// The `[start, end)` window of a replication request, checked as Salesforce checks it.
@@ -568,20 +568,31 @@ async fn updated(
 ) -> Result<Response, ApiFailure> {
     let schema = org.schema();
     let (object, def) = find_object(&schema, &path.object)?;
-    let (start, end) = window(&query, 30)?;
-    let latest = covered(end, org.now());
     let snapshot = org.store.snapshot();
-    let ids = snapshot
-        .table(object)
+    let result = updated_result(snapshot.table(object), def, &query, org.now())?;
+    Ok(ok_json(&result))
+}
+
+/// The answer of `/sobjects/{Type}/updated` over one table: served by the route and by a
+/// composite sub-request alike.
+pub(crate) fn updated_result(
+    table: &crate::store::Table,
+    def: &ObjectDef,
+    query: &WindowQuery,
+    now: i64,
+) -> Result<UpdatedResult, ApiFailure> {
+    let (start, end) = window(query, 30)?;
+    let latest = covered(end, now);
+    let ids = table
         .rows()
         .filter(|(_, row)| !dml::is_deleted(def, row))
         .filter(|(_, row)| matches!(row[def.system.system_modstamp], Value::DateTime(ms) if ms >= start && ms < latest))
         .map(|(slot, _)| id_of(def, slot).to_string())
         .collect();
-    Ok(ok_json(&UpdatedResult {
+    Ok(UpdatedResult {
         ids,
         latest_date_covered: value::format_datetime(latest),
-    }))
+    })
 }
 
 async fn deleted(
@@ -591,8 +602,20 @@ async fn deleted(
 ) -> Result<Response, ApiFailure> {
     let schema = org.schema();
     let (object, def) = find_object(&schema, &path.object)?;
-    let (start, end) = window(&query, 30)?;
-    let now = org.now();
+    let snapshot = org.store.snapshot();
+    let result = deleted_result(snapshot.table(object), def, &query, org.now())?;
+    Ok(ok_json(&result))
+}
+
+/// The answer of `/sobjects/{Type}/deleted` over one table: served by the route and by a
+/// composite sub-request alike.
+pub(crate) fn deleted_result(
+    table: &crate::store::Table,
+    def: &ObjectDef,
+    query: &WindowQuery,
+    now: i64,
+) -> Result<DeletedResult, ApiFailure> {
+    let (start, end) = window(query, 30)?;
     let earliest = now - 15 * 86_400_000;
     if start < earliest - 86_400_000 {
         return Err(ApiFailure::bad_request(
@@ -604,8 +627,6 @@ async fn deleted(
         ));
     }
     let latest = covered(end, now);
-    let snapshot = org.store.snapshot();
-    let table = snapshot.table(object);
     // Salesforce documents `earliestDateAvailable` as the time of the last physical delete:
     // once the recycle bin was emptied, what was deleted before is gone from this list, and a
     // replica that last looked earlier must read the object again.
@@ -619,9 +640,9 @@ async fn deleted(
             deleted_date: value::format_datetime(d.at),
         })
         .collect();
-    Ok(ok_json(&DeletedResult {
+    Ok(DeletedResult {
         deleted_records,
         earliest_date_available: value::format_datetime(earliest),
         latest_date_covered: value::format_datetime(latest),
-    }))
+    })
 }

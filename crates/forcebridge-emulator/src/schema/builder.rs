@@ -290,6 +290,7 @@ impl ObjectBuilder {
                 queryable: true,
                 searchable: true,
                 undeletable: true,
+                hard_deletes: false,
                 replicateable: true,
                 triggerable: true,
                 feed_enabled: true,

@@ -313,6 +313,9 @@ pub(crate) struct ObjectFlags {
     pub queryable: bool,
     pub searchable: bool,
     pub undeletable: bool,
+    /// Deleted records are erased at once: no recycle bin, no entry in the delete log, so
+    /// neither `queryAll` nor `/deleted` shows them (CampaignMember, as on a real org).
+    pub hard_deletes: bool,
     pub replicateable: bool,
     pub triggerable: bool,
     pub feed_enabled: bool,

@@ -910,7 +910,10 @@ fn campaign_member() -> ObjectDef {
         "Campaign Members",
         "00v",
     )
-    .flags(|f| f.undeletable = false)
+    .flags(|f| {
+        f.undeletable = false;
+        f.hard_deletes = true;
+    })
     .field(
         F::reference(
             "CampaignId",

@@ -705,3 +705,83 @@ async fn locked_rows_fail_writes_the_way_each_api_reports_them() {
         .await;
     assert_eq!(rest.status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn replicas_see_the_orgs_clock_hard_deletes_and_formula_changes_as_a_real_org_shows_them() {
+    let org = clocked().await;
+    let control = org.control();
+    // The Date of every answer is the org's clock, wherever it was moved.
+    control.advance_clock(Duration::from_secs(3_600));
+    let reply = org.get("/limits").await;
+    let date = reply.headers[header::DATE].to_str().unwrap();
+    assert_eq!(date, "Tue, 10 Mar 2026 13:00:00 GMT");
+
+    // A campaign member deleted is gone for good: no recycle bin, no delete log.
+    let campaign = org.create("Campaign", json!({"Name": "Spring"})).await;
+    let lead = org
+        .create("Lead", json!({"LastName": "Lee", "Company": "Acme"}))
+        .await;
+    let member = org
+        .create(
+            "CampaignMember",
+            json!({"CampaignId": campaign, "LeadId": lead}),
+        )
+        .await;
+    let account = org.create("Account", json!({"Name": "Binned"})).await;
+    org.delete(&format!("/sobjects/CampaignMember/{member}"))
+        .await;
+    org.delete(&format!("/sobjects/Account/{account}")).await;
+    org.advance(5 * 60_000);
+    let members = query_all(&org, "SELECT Id FROM CampaignMember").await;
+    assert_eq!(members.json["totalSize"], 0);
+    let window = format!(
+        "start={}&end={}",
+        encode("2026-03-10T00:00:00Z"),
+        encode("2026-03-10T14:00:00Z")
+    );
+    let log = org
+        .get(&format!("/sobjects/CampaignMember/deleted?{window}"))
+        .await;
+    assert_eq!(log.json["deletedRecords"], json!([]), "{}", log.text);
+
+    // The delete log in a composite request: one API call for many objects.
+    let composite = org
+        .post(
+            "/composite",
+            json!({"compositeRequest": [
+                {"method": "GET", "referenceId": "a", "url": format!("/services/data/v60.0/sobjects/Account/deleted/?{window}")},
+                {"method": "GET", "referenceId": "m", "url": format!("/services/data/v60.0/sobjects/CampaignMember/updated/?{window}")},
+            ]}),
+        )
+        .await;
+    let results = &composite.json["compositeResponse"];
+    assert_eq!(results[0]["httpStatusCode"], 200, "{}", composite.text);
+    assert_eq!(
+        results[0]["body"]["deletedRecords"][0]["id"],
+        account.as_str()
+    );
+    assert_eq!(results[1]["body"]["ids"], json!([]));
+
+    // A formula recomputed by the platform moves no timestamp.
+    let opportunity = org
+        .create(
+            "Opportunity",
+            json!({"Name": "Deal", "StageName": "Prospecting", "CloseDate": "2026-04-01", "Amount": 1000}),
+        )
+        .await;
+    let soql = format!(
+        "SELECT ExpectedRevenue, SystemModstamp FROM Opportunity WHERE Id = '{opportunity}'"
+    );
+    let before = query(&org, &soql).await.json["records"][0].clone();
+    org.advance(60_000);
+    control
+        .set_calculated_value("Opportunity", &opportunity, "ExpectedRevenue", json!(777.5))
+        .unwrap();
+    let after = query(&org, &soql).await.json["records"][0].clone();
+    assert_eq!(after["ExpectedRevenue"], json!(777.5));
+    assert_eq!(after["SystemModstamp"], before["SystemModstamp"]);
+    let refused = control
+        .set_calculated_value("Opportunity", &opportunity, "Name", json!("x"))
+        .unwrap_err();
+    assert!(refused.to_string().contains("not a formula"), "{refused}");
+}
