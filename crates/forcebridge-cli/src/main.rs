@@ -56,6 +56,7 @@ fn run_async(global: cli::GlobalArgs, command: Command) -> anyhow::Result<output
             Command::Api(args) => data::api(&global, args).await,
             Command::Bulk(command) => commands::bulk::run(&global, command).await,
             Command::Catalog(args) => commands::catalog::run(&global, args).await,
+            Command::Mcp(args) => commands::mcp::run(&global, args).await,
             Command::Soql(_) | Command::Emulator(_) => unreachable!("handled synchronously"),
         }
     })
