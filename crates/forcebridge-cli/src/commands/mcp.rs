@@ -33,7 +33,7 @@ pub(crate) async fn run(global: &GlobalArgs, args: McpArgs) -> anyhow::Result<Ou
                 .with_context(|| format!("cannot listen on {addr}"))?;
             let bound = listener.local_addr()?;
             output::stderr(&format!(
-                "serving MCP for {} at http://{bound}/mcp{}{}",
+                "serving MCP for {} at http://{bound}/mcp{}{}\n",
                 org.label,
                 if server.is_read_only() {
                     " (read-only)"
