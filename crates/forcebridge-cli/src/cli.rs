@@ -111,6 +111,63 @@ pub(crate) enum Command {
     ///
     /// Prints the URL and the login details, then serves until Ctrl-C.
     Emulator(EmulatorArgs),
+    /// Serve the org to AI assistants as an MCP server (stdio, or Streamable HTTP with --http).
+    ///
+    /// Tools: query, get_record, describe_object, search, list_objects, get_account_info,
+    /// list_contacts, create_record, update_record, delete_record, create_lead,
+    /// update_opportunity, bulk_operations. Updates, deletes and bulk operations are previewed
+    /// and need a confirmation; --read-only (or a read-only connection) serves reads only.
+    #[command(after_help = "Examples:
+  forcebridge mcp -c prod --read-only
+  forcebridge mcp -c sandbox --config mcp.toml
+  forcebridge mcp -c sandbox --http 127.0.0.1:8765
+  forcebridge mcp -c prod --read-only --print-config --client vscode")]
+    Mcp(McpArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpArgs {
+    /// Serve reads only: write tools are not listed, and refused if called anyway.
+    #[arg(long)]
+    pub(crate) read_only: bool,
+    /// The server's config file (TOML): allow and deny lists of objects and fields, answer
+    /// caps, an API call budget, the audit log, the confirm handles' lifetime.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Serve Streamable HTTP at http://ADDR/mcp instead of stdio. Beyond loopback, clients
+    /// must send the bearer token from --token-env.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) http: Option<std::net::SocketAddr>,
+    /// The environment variable holding the bearer token HTTP clients must send (required
+    /// beyond loopback, optional on it). It is this server's own token, never Salesforce's.
+    #[arg(long, value_name = "VAR", default_value = "FORCEBRIDGE_MCP_TOKEN")]
+    pub(crate) token_env: String,
+    /// A browser origin allowed to call the HTTP endpoint, besides local ones (repeatable).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub(crate) allow_origin: Vec<String>,
+    /// A host name clients may use for the HTTP endpoint, besides loopback (repeatable).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub(crate) allow_host: Vec<String>,
+    /// Print the JSON an MCP client needs to start this server for the connection, and exit.
+    #[arg(long)]
+    pub(crate) print_config: bool,
+    /// The client --print-config writes for.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "claude-desktop",
+        requires = "print_config"
+    )]
+    pub(crate) client: McpClient,
+}
+
+/// MCP client applications, for `mcp --print-config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum McpClient {
+    ClaudeDesktop,
+    ClaudeCode,
+    Cursor,
+    Vscode,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ pub(crate) mod connect;
 pub(crate) mod data;
 pub(crate) mod demo;
 pub(crate) mod emulator;
+pub(crate) mod mcp;
 pub(crate) mod soql;
 pub(crate) mod sync;
 pub(crate) mod web;

@@ -1,0 +1,240 @@
+//! The MCP protocol, through rmcp: the only module that names rmcp, so that its next major
+//! version changes this module and nothing else. It turns the tools' specs into tool
+//! listings, calls into tool results (structured content, a text copy, `isError` for tool
+//! errors), progress reports into progress notifications, and a preview's question into an
+//! elicitation where the client offers one. It serves 2026-07-28 (`server/discover`, no
+//! sessions) and 2025-11-25 (`initialize`) clients alike, over stdio or Streamable HTTP.
+
+mod http;
+
+pub use http::HttpOptions;
+pub(crate) use http::serve_http;
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    Implementation, InitializeResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::{ElicitationError, ElicitationMode, RequestContext, RoleServer};
+use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::server::Server;
+use crate::tools::{self, Output, Progress, Spec, ToolError};
+
+/// How long clients may keep a tool listing (the toolset changes only with a restart).
+const TOOLS_TTL_MS: u64 = 5 * 60 * 1000;
+
+const INSTRUCTIONS: &str = "Tools over one Salesforce org. Read with query (SOQL), get_record, \
+search, describe_object, list_objects, get_account_info and list_contacts; answers are capped, \
+so follow nextCursor for more rows. Updates, deletes and bulk operations take two calls: the \
+first returns a preview and a confirm handle, to be shown to the user; the second, with the same \
+arguments and the handle, makes the change.";
+
+/// The MCP face of a [`Server`]: cheap to clone, one per HTTP request in stateless mode.
+#[derive(Clone)]
+pub(crate) struct Handler {
+    server: Server,
+}
+
+impl Handler {
+    pub(crate) fn new(server: Server) -> Handler {
+        Handler { server }
+    }
+}
+
+/// What the user answers to a preview, when the client can ask.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Approval {
+    /// Make this change?
+    approve: bool,
+}
+
+rmcp::elicit_safe!(Approval);
+
+fn to_tool(spec: &Spec) -> Tool {
+    let mut tool = Tool::new(
+        spec.name,
+        spec.description,
+        Arc::new(spec.input_schema.clone()),
+    );
+    tool.title = Some(spec.title.to_string());
+    tool.output_schema = Some(Arc::new(spec.output_schema.clone()));
+    tool.annotations = Some(
+        ToolAnnotations::with_title(spec.title)
+            .read_only(spec.read_only())
+            .destructive(spec.destructive())
+            .idempotent(spec.idempotent())
+            .open_world(false),
+    );
+    tool
+}
+
+fn tool_result(result: std::result::Result<Output, ToolError>) -> CallToolResult {
+    match result {
+        Ok(output) => {
+            let mut r = CallToolResult::structured(output.structured.clone());
+            r.content = vec![ContentBlock::text(output.text())];
+            r
+        }
+        Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message)]),
+    }
+}
+
+impl Handler {
+    /// Runs one call, with its progress forwarded to the client when it asked for it.
+    async fn run(
+        &self,
+        name: &str,
+        arguments: Map<String, Value>,
+        request: &CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> Option<std::result::Result<Output, ToolError>> {
+        let token = context
+            .meta
+            .get_progress_token()
+            .or_else(|| request.meta.as_ref().and_then(|m| m.get_progress_token()));
+        let Some(token) = token else {
+            return self
+                .server
+                .core
+                .call(name, arguments, Progress::default())
+                .await;
+        };
+        let (sender, mut receiver) =
+            tokio::sync::mpsc::unbounded_channel::<tools::ProgressReport>();
+        let peer = context.peer.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(report) = receiver.recv().await {
+                let mut param = ProgressNotificationParam::new(token.clone(), report.progress)
+                    .with_message(report.message);
+                if let Some(total) = report.total {
+                    param = param.with_total(total);
+                }
+                if peer.notify_progress(param).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let result = self
+            .server
+            .core
+            .call(name, arguments, Progress::to(sender))
+            .await;
+        // Every sender is gone with the call: the forwarder drains what is left and ends, so
+        // all progress goes out before the result.
+        let _ = forwarder.await;
+        result
+    }
+}
+
+impl ServerHandler for Handler {
+    fn get_info(&self) -> ServerConfig {
+        let mut info = Implementation::new("forcebridge", env!("CARGO_PKG_VERSION"));
+        info.title = Some("forcebridge: Salesforce".into());
+        InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(info)
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> std::result::Result<ListToolsResult, ErrorData> {
+        let tools = self.server.core.listed_tools().map(to_tool).collect();
+        Ok(ListToolsResult::with_all_items(tools)
+            .with_ttl_ms(TOOLS_TTL_MS)
+            .with_cache_scope(CacheScope::Private))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.server
+            .core
+            .listed_tools()
+            .find(|s| s.name == name)
+            .map(to_tool)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> std::result::Result<CallToolResponse, ErrorData> {
+        let name = request.name.to_string();
+        let arguments = request.arguments.clone().unwrap_or_default();
+        let Some(result) = self.run(&name, arguments.clone(), &request, &context).await else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool {name}"),
+                None,
+            ));
+        };
+        // A preview, and a client that can ask the user: ask there, and make the change on
+        // approval. Otherwise the model gets the preview and its confirm handle.
+        if let Ok(output) = &result
+            && let Some(confirm) = &output.confirm
+            && context
+                .peer
+                .supported_elicitation_modes()
+                .contains(&ElicitationMode::Form)
+        {
+            match context
+                .peer
+                .elicit::<Approval>(confirm.question.clone())
+                .await
+            {
+                Ok(Some(Approval { approve: true })) => {
+                    let mut arguments = arguments;
+                    arguments.insert("confirm".into(), confirm.handle.clone().into());
+                    let again = self.run(&name, arguments, &request, &context).await;
+                    return Ok(tool_result(
+                        again
+                            .unwrap_or_else(|| Err(ToolError::new(format!("unknown tool {name}")))),
+                    )
+                    .into());
+                }
+                Ok(_)
+                | Err(ElicitationError::UserDeclined)
+                | Err(ElicitationError::UserCancelled) => {
+                    // The handle must not outlive the user's no.
+                    let _ = self.server.core.confirms.redeem(&confirm.handle, "");
+                    return Ok(CallToolResult::success(vec![ContentBlock::text(
+                        "The user declined the change; nothing was changed.",
+                    )])
+                    .into());
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "elicitation failed; answering with the preview");
+                }
+            }
+        }
+        Ok(tool_result(result).into())
+    }
+}
+
+pub(crate) async fn serve_stdio(server: Server) -> Result<()> {
+    serve_io(server, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+pub(crate) async fn serve_io<R, W>(server: Server, reader: R, writer: W) -> Result<()>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let running = Handler::new(server)
+        .serve((reader, writer))
+        .await
+        .map_err(|e| {
+            Error::new(ErrorKind::Protocol, "the MCP session did not start").with_source(e)
+        })?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| Error::new(ErrorKind::Protocol, "the MCP session failed").with_source(e))?;
+    Ok(())
+}
