@@ -5,7 +5,7 @@
 use forcebridge_emulator::{Config, SeedConfig};
 use serde_json::Value;
 
-use crate::support::{Env, outputs};
+use crate::support::{Env, outputs, read_only_to};
 
 const ORG_FILE: &str = r#"
 [[objects]]
@@ -24,21 +24,7 @@ fn cataloged() -> Env {
         seed: "cli-catalog".into(),
         records: 100,
     });
-    let env = Env::with_config(config);
-    let token = env.access_token();
-    env.cmd(&[
-        "connect",
-        "add",
-        "org",
-        "--token",
-        "--instance-url",
-        env.url(),
-        "--read-only",
-    ])
-    .env("FORCEBRIDGE_ACCESS_TOKEN", token)
-    .assert()
-    .success();
-    env
+    read_only_to(Env::with_config(config))
 }
 
 #[test]

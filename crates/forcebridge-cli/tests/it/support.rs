@@ -217,18 +217,29 @@ pub(crate) fn connected() -> Env {
 
 /// `env` with a saved default connection to its org (an access token).
 pub(crate) fn connected_to(env: Env) -> Env {
+    save_connection(env, &[])
+}
+
+/// `env` with a saved default connection to its org that is read-only.
+pub(crate) fn read_only_to(env: Env) -> Env {
+    save_connection(env, &["--read-only"])
+}
+
+fn save_connection(env: Env, extra: &[&str]) -> Env {
     let token = env.access_token();
-    env.cmd(&[
+    let mut args = vec![
         "connect",
         "add",
         "org",
         "--token",
         "--instance-url",
         env.url(),
-    ])
-    .env("FORCEBRIDGE_ACCESS_TOKEN", token)
-    .assert()
-    .success();
+    ];
+    args.extend_from_slice(extra);
+    env.cmd(&args)
+        .env("FORCEBRIDGE_ACCESS_TOKEN", token)
+        .assert()
+        .success();
     env
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use forcebridge_emulator::{Config, SeedConfig};
 use serde_json::{Value, json};
 
-use crate::support::{Env, outputs};
+use crate::support::{Env, outputs, read_only_to};
 
 /// An org of a few thousand generated records on a clock that moves only when told, and a
 /// saved read-only default connection to it.
@@ -23,21 +23,7 @@ fn synced_org() -> Env {
             .unwrap()
             .timestamp_millis(),
     );
-    let env = Env::with_config(config);
-    let token = env.access_token();
-    env.cmd(&[
-        "connect",
-        "add",
-        "org",
-        "--token",
-        "--instance-url",
-        env.url(),
-        "--read-only",
-    ])
-    .env("FORCEBRIDGE_ACCESS_TOKEN", token)
-    .assert()
-    .success();
-    env
+    read_only_to(Env::with_config(config))
 }
 
 const OBJECTS: [&str; 3] = ["Account", "Contact", "Opportunity"];
