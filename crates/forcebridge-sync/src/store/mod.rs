@@ -64,6 +64,66 @@ pub(crate) struct SchemaChange {
     pub(crate) type_changed: Vec<String>,
 }
 
+/// A column the `_sf_columns` registry lists: its name, SQL type, and when its field went.
+pub(crate) type Registered = (String, String, Option<String>);
+
+/// What a table must become for `def`, worked out once for both stores, which only carry it
+/// out: the columns to add and register, those whose field came back, the registered ones
+/// whose field is gone, and the [`SchemaChange`] the engine is told.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnPlan {
+    /// Columns the registry does not list (indexes into the definition's columns).
+    pub(crate) new: Vec<usize>,
+    /// Registered columns marked removed whose field is back.
+    pub(crate) revived: Vec<usize>,
+    /// Registered columns, not yet marked removed, whose field is gone.
+    pub(crate) gone: Vec<String>,
+    pub(crate) change: SchemaChange,
+}
+
+pub(crate) fn plan_columns(
+    def: &TableDef,
+    registered: &[Registered],
+    dialect: forcebridge_catalog::sql::Dialect,
+) -> ColumnPlan {
+    let mut plan = ColumnPlan::default();
+    plan.change.created = registered.is_empty();
+    for (i, column) in def.columns.iter().enumerate() {
+        match registered
+            .iter()
+            .find(|(name, _, _)| name.eq_ignore_ascii_case(&column.name))
+        {
+            None => {
+                plan.new.push(i);
+                if !plan.change.created {
+                    plan.change.added.push(i);
+                }
+            }
+            Some((_, sql_type, removed_at)) => {
+                if sql_type != column.sql_type(dialect) {
+                    plan.change.type_changed.push(column.name.clone());
+                }
+                if removed_at.is_some() {
+                    // The field is back: its column missed every change meanwhile.
+                    plan.revived.push(i);
+                    plan.change.added.push(i);
+                }
+            }
+        }
+    }
+    for (name, _, removed_at) in registered {
+        let present = def
+            .columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(name));
+        if !present && removed_at.is_none() {
+            plan.gone.push(name.clone());
+        }
+    }
+    plan.change.removed = plan.gone.clone();
+    plan
+}
+
 /// A run's row in the runs table.
 #[derive(Debug, Clone)]
 pub(crate) struct RunRecord {
@@ -250,5 +310,72 @@ impl Store {
             Store::Sqlite(s) => blocking(s, move |s| s.status()).await,
             Store::Postgres(p) => p.status().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use forcebridge_catalog::FieldType;
+    use forcebridge_catalog::sql::Dialect;
+
+    use super::*;
+    use crate::table::Column;
+
+    fn column(name: &str, sqlite: &str) -> Column {
+        Column {
+            name: name.into(),
+            field_type: FieldType::String,
+            calculated: false,
+            sqlite: sqlite.into(),
+            postgres: "text".into(),
+        }
+    }
+
+    fn registered(name: &str, sqlite: &str, removed: bool) -> Registered {
+        let removed_at = removed.then(|| "2026-01-01T00:00:00.000Z".to_string());
+        (name.into(), sqlite.into(), removed_at)
+    }
+
+    #[test]
+    fn a_plan_adds_new_columns_revives_returning_ones_and_marks_gone_ones_once() {
+        let def = TableDef {
+            object: "Account".into(),
+            columns: vec![
+                column("Id", "TEXT"),
+                column("Tier__c", "TEXT"),
+                column("Score__c", "REAL"),
+                column("Back__c", "TEXT"),
+            ],
+            id: 0,
+            stamp: None,
+            is_deleted: None,
+        };
+        let known = [
+            registered("id", "TEXT", false),
+            registered("Score__c", "INTEGER", false),
+            registered("Back__c", "TEXT", true),
+            registered("Gone__c", "TEXT", false),
+            registered("Long_Gone__c", "TEXT", true),
+        ];
+        let plan = plan_columns(&def, &known, Dialect::Sqlite);
+        assert_eq!(plan.new, [1]);
+        assert_eq!(plan.revived, [3]);
+        assert_eq!(plan.gone, ["Gone__c"]);
+        assert!(!plan.change.created);
+        assert_eq!(
+            plan.change.added,
+            [1, 3],
+            "new and revived columns are backfilled"
+        );
+        assert_eq!(plan.change.type_changed, ["Score__c"]);
+        assert_eq!(plan.change.removed, ["Gone__c"]);
+
+        let fresh = plan_columns(&def, &[], Dialect::Sqlite);
+        assert!(fresh.change.created);
+        assert_eq!(fresh.new, [0, 1, 2, 3]);
+        assert!(
+            fresh.change.added.is_empty(),
+            "a new table has nothing to backfill"
+        );
     }
 }

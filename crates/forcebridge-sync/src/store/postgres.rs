@@ -5,11 +5,12 @@
 use std::collections::HashSet;
 
 use forcebridge_catalog::Catalog;
+use forcebridge_catalog::sql::Dialect;
 use futures_util::pin_mut;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-use super::{Counts, ObjectState, RunRecord, SchemaChange};
+use super::{Counts, ObjectState, RunRecord, SchemaChange, plan_columns};
 use crate::config::Deletes;
 use crate::error::{Error, Result};
 use crate::summary::{Cursor, ObjectStatus};
@@ -153,7 +154,7 @@ impl PostgresStore {
         let mut db = self.db.lock().await;
         let what = format!("cannot create or change the {} table", def.object);
         let tx = db.transaction().await.map_err(err(what.clone()))?;
-        let registered: Vec<(String, String, Option<String>)> = tx
+        let registered: Vec<super::Registered> = tx
             .query(
                 "SELECT name, sql_type, removed_at FROM _sf_columns WHERE object = $1",
                 &[&def.object],
@@ -163,9 +164,9 @@ impl PostgresStore {
             .into_iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
-        let mut change = SchemaChange::default();
+        let plan = plan_columns(def, &registered, Dialect::Postgres);
         let table = quote(&def.object);
-        if registered.is_empty() {
+        if plan.change.created {
             let mut columns: Vec<String> = def
                 .columns
                 .iter()
@@ -193,64 +194,43 @@ impl PostgresStore {
                 .await
                 .map_err(err(what.clone()))?;
             }
-            change.created = true;
         }
-        for (i, column) in def.columns.iter().enumerate() {
-            match registered
-                .iter()
-                .find(|(name, _, _)| name.eq_ignore_ascii_case(&column.name))
-            {
-                None => {
-                    if !change.created {
-                        tx.batch_execute(&format!(
-                            "ALTER TABLE {table} ADD COLUMN {} {}",
-                            quote(&column.name),
-                            column.postgres
-                        ))
-                        .await
-                        .map_err(err(what.clone()))?;
-                        change.added.push(i);
-                    }
-                    tx.execute(
-                        "INSERT INTO _sf_columns (object, name, field_type, sql_type, position) VALUES ($1, $2, $3, $4, $5)",
-                        &[&def.object, &column.name, &column.field_type.as_str(), &column.postgres, &(i as i64)],
-                    )
-                    .await
-                    .map_err(err(what.clone()))?;
-                }
-                Some((_, sql_type, removed_at)) => {
-                    if sql_type != &column.postgres {
-                        change.type_changed.push(column.name.clone());
-                    }
-                    if removed_at.is_some() {
-                        tx.execute(
-                            "UPDATE _sf_columns SET removed_at = NULL WHERE object = $1 AND name = $2",
-                            &[&def.object, &column.name],
-                        )
-                        .await
-                        .map_err(err(what.clone()))?;
-                        change.added.push(i);
-                    }
-                }
-            }
-        }
-        for (name, _, removed_at) in &registered {
-            let present = def
-                .columns
-                .iter()
-                .any(|c| c.name.eq_ignore_ascii_case(name));
-            if !present && removed_at.is_none() {
-                tx.execute(
-                    "UPDATE _sf_columns SET removed_at = $3 WHERE object = $1 AND name = $2",
-                    &[&def.object, name, &now],
-                )
+        for &i in &plan.new {
+            let column = &def.columns[i];
+            if !plan.change.created {
+                tx.batch_execute(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {} {}",
+                    quote(&column.name),
+                    column.postgres
+                ))
                 .await
                 .map_err(err(what.clone()))?;
-                change.removed.push(name.clone());
             }
+            tx.execute(
+                "INSERT INTO _sf_columns (object, name, field_type, sql_type, position) VALUES ($1, $2, $3, $4, $5)",
+                &[&def.object, &column.name, &column.field_type.as_str(), &column.postgres, &(i as i64)],
+            )
+            .await
+            .map_err(err(what.clone()))?;
+        }
+        for &i in &plan.revived {
+            tx.execute(
+                "UPDATE _sf_columns SET removed_at = NULL WHERE object = $1 AND name = $2",
+                &[&def.object, &def.columns[i].name],
+            )
+            .await
+            .map_err(err(what.clone()))?;
+        }
+        for name in &plan.gone {
+            tx.execute(
+                "UPDATE _sf_columns SET removed_at = $3 WHERE object = $1 AND name = $2",
+                &[&def.object, name, &now],
+            )
+            .await
+            .map_err(err(what.clone()))?;
         }
         tx.commit().await.map_err(err(what))?;
-        Ok(change)
+        Ok(plan.change)
     }
 
     pub(crate) async fn reset_object(&self, object: &str) -> Result<()> {

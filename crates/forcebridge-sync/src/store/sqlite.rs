@@ -11,7 +11,7 @@ use forcebridge_catalog::sql::Dialect;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Counts, ObjectState, RunRecord, SchemaChange};
+use super::{Counts, ObjectState, RunRecord, SchemaChange, plan_columns};
 use crate::config::Deletes;
 use crate::error::{Error, Result};
 use crate::summary::{Cursor, ObjectStatus};
@@ -151,7 +151,7 @@ impl SqliteStore {
         let mut db = self.db();
         let what = format!("cannot create or change the {} table", def.object);
         let tx = db.transaction().map_err(err(what.clone()))?;
-        let mut registered: Vec<(String, String, Option<String>)> = Vec::new();
+        let mut registered: Vec<super::Registered> = Vec::new();
         {
             let mut stmt = tx
                 .prepare("SELECT name, sql_type, removed_at FROM _sf_columns WHERE object = ?1")
@@ -163,9 +163,9 @@ impl SqliteStore {
                 registered.push(row.map_err(err(what.clone()))?);
             }
         }
-        let mut change = SchemaChange::default();
+        let plan = plan_columns(def, &registered, Dialect::Sqlite);
         let table = quote(&def.object);
-        if registered.is_empty() {
+        if plan.change.created {
             let mut columns: Vec<String> = def
                 .columns
                 .iter()
@@ -201,64 +201,42 @@ impl SqliteStore {
                 )
                 .map_err(err(what.clone()))?;
             }
-            change.created = true;
         }
-        for (i, column) in def.columns.iter().enumerate() {
-            match registered
-                .iter()
-                .find(|(name, _, _)| name.eq_ignore_ascii_case(&column.name))
-            {
-                None => {
-                    if !change.created {
-                        tx.execute(
-                            &format!(
-                                "ALTER TABLE {table} ADD COLUMN {} {}",
-                                quote(&column.name),
-                                column.sqlite
-                            ),
-                            [],
-                        )
-                        .map_err(err(what.clone()))?;
-                        change.added.push(i);
-                    }
-                    tx.execute(
-                        "INSERT INTO _sf_columns (object, name, field_type, sql_type, position) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![def.object, column.name, column.field_type.as_str(), column.sqlite, i as i64],
-                    )
-                    .map_err(err(what.clone()))?;
-                }
-                Some((_, sql_type, removed_at)) => {
-                    if sql_type != &column.sqlite {
-                        change.type_changed.push(column.name.clone());
-                    }
-                    if removed_at.is_some() {
-                        // The field is back: its column missed every change meanwhile.
-                        tx.execute(
-                            "UPDATE _sf_columns SET removed_at = NULL WHERE object = ?1 AND name = ?2",
-                            params![def.object, column.name],
-                        )
-                        .map_err(err(what.clone()))?;
-                        change.added.push(i);
-                    }
-                }
-            }
-        }
-        for (name, _, removed_at) in &registered {
-            let present = def
-                .columns
-                .iter()
-                .any(|c| c.name.eq_ignore_ascii_case(name));
-            if !present && removed_at.is_none() {
+        for &i in &plan.new {
+            let column = &def.columns[i];
+            if !plan.change.created {
                 tx.execute(
-                    "UPDATE _sf_columns SET removed_at = ?3 WHERE object = ?1 AND name = ?2",
-                    params![def.object, name, now],
+                    &format!(
+                        "ALTER TABLE {table} ADD COLUMN {} {}",
+                        quote(&column.name),
+                        column.sqlite
+                    ),
+                    [],
                 )
                 .map_err(err(what.clone()))?;
-                change.removed.push(name.clone());
             }
+            tx.execute(
+                "INSERT INTO _sf_columns (object, name, field_type, sql_type, position) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![def.object, column.name, column.field_type.as_str(), column.sqlite, i as i64],
+            )
+            .map_err(err(what.clone()))?;
+        }
+        for &i in &plan.revived {
+            tx.execute(
+                "UPDATE _sf_columns SET removed_at = NULL WHERE object = ?1 AND name = ?2",
+                params![def.object, def.columns[i].name],
+            )
+            .map_err(err(what.clone()))?;
+        }
+        for name in &plan.gone {
+            tx.execute(
+                "UPDATE _sf_columns SET removed_at = ?3 WHERE object = ?1 AND name = ?2",
+                params![def.object, name, now],
+            )
+            .map_err(err(what.clone()))?;
         }
         tx.commit().map_err(err(what))?;
-        Ok(change)
+        Ok(plan.change)
     }
 
     pub(crate) fn reset_object(&self, object: &str) -> Result<()> {
