@@ -2,12 +2,13 @@
 //! records, page by page.
 //!
 //! Nothing is sent until a stream is polled or a terminal (`fetch_all`, `fetch_one`, ...) is
-//! awaited. While the caller works through one page, the next is parsed by a background task,
-//! and the one after it is downloaded as soon as its URL is known (before the page that names
-//! it is parsed). So the org serving a page, the client parsing the one before, and the caller
-//! reading the one before that all overlap, and a stream holds at most three pages in memory
-//! (one being read, one parsed, one downloading) whatever the size of the result. Dropping
-//! the stream cancels the background work.
+//! awaited. Then a background task fetches the pages one after another: each page is
+//! downloaded as soon as its URL is known (before the page that names it is parsed), parsed,
+//! and handed over through a channel of one. So the org serving a page, the client parsing the
+//! one before, and the caller reading an earlier one all overlap, and a stream holds at most
+//! four pages in memory (one being read, one waiting to be taken, one parsed and waiting to be
+//! handed over, one downloading) whatever the size of the result. Dropping the stream cancels
+//! the background work.
 //!
 //! Raw pages ([`Query::raw_pages`]) come the same way, but each is kept as the JSON text the
 //! org sent, with where each record is in it: for code that passes records on as they are
@@ -24,6 +25,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
@@ -160,6 +162,17 @@ impl RawPage {
     }
 
     fn read(body: String, request: &str) -> Result<RawPage> {
+        // The fast scan answers for the query resource's own layout; serde_json reads
+        // anything else, and says what is wrong with text that is not a page.
+        if let Some(page) = crate::page_scan::scan(&body) {
+            return Ok(RawPage {
+                total_size: page.total_size,
+                done: page.done,
+                next_records_url: page.next_records_url,
+                records: page.records,
+                body,
+            });
+        }
         let page: forcebridge_wire::query::QueryResult<&RawValue> = serde_json::from_str(&body)
             .map_err(|e| Error::decode(format!("{request}: unexpected response body: {e}"), e))?;
         // Each record's text is a slice of the body: its place is where the slice starts.
@@ -345,7 +358,14 @@ enum State<P> {
     /// The statement was refused before sending: the stream yields this error, then ends.
     Refused(Error),
     Start(Call),
-    Fetching(JoinHandle<Result<Fetched<P>>>),
+    /// The pages come from a task that fetches them one after another (see [`spawn_pages`]).
+    Running {
+        pages: mpsc::Receiver<Result<P>>,
+        fetcher: JoinHandle<()>,
+    },
+    /// The fetcher's channel closed: the stream ends once the fetcher has, or with an error if
+    /// it stopped some other way.
+    Ending(JoinHandle<()>),
     Done,
 }
 
@@ -427,8 +447,8 @@ struct Envelope {
     next_records_url: Option<String>,
 }
 
-/// A lazy stream of pages. In the background, the next page is parsed while the one after it
-/// downloads; nothing further is fetched until the caller takes a page.
+/// A lazy stream of pages. In the background, the next pages are downloaded and parsed, at
+/// most three ahead of the one the caller has; nothing is fetched until the first poll.
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<T> {
     client: Client,
@@ -488,26 +508,53 @@ impl<P> State<P> {
         match self {
             State::Refused(_) => "refused",
             State::Start(_) => "start",
-            State::Fetching(_) => "fetching",
+            State::Running { .. } => "fetching",
+            State::Ending(_) => "ending",
             State::Done => "done",
         }
     }
 
-    /// Cancels the page being fetched, if any.
+    /// Cancels the pages being fetched, if any.
     fn abort(&self) {
-        if let State::Fetching(handle) = self {
-            handle.abort();
+        if let State::Running { fetcher, .. } | State::Ending(fetcher) = self {
+            fetcher.abort();
         }
     }
 }
 
-fn spawn_fetch<P: ReadPage>(
+/// The task that fetches a stream's pages, one after another, and hands each over through a
+/// channel of one: while the caller reads a page, one more waits in the channel, the fetcher
+/// holds the next one parsed, and the one after that is downloading. So the org goes on
+/// serving while the caller works, with a page of slack for a caller that is slow now and
+/// then. Dropping the stream aborts the task, and with it the download under way.
+fn spawn_pages<P: ReadPage>(
     client: &Client,
-    source: Source,
+    first: Call,
     batch_size: Option<u32>,
-) -> JoinHandle<Result<Fetched<P>>> {
+) -> (mpsc::Receiver<Result<P>>, JoinHandle<()>) {
+    let (sender, pages) = mpsc::channel(1);
     let client = client.clone();
-    tokio::spawn(async move { fetch_page(client, source, batch_size).await })
+    let fetcher = tokio::spawn(async move {
+        let mut source = Source::Call(first);
+        loop {
+            match fetch_page::<P>(client.clone(), source, batch_size).await {
+                Ok((page, next)) => {
+                    if sender.send(Ok(page)).await.is_err() {
+                        return;
+                    }
+                    match next {
+                        Some(download) => source = Source::InFlight(download),
+                        None => return,
+                    }
+                }
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            }
+        }
+    });
+    (pages, fetcher)
 }
 
 /// The envelope read from the bytes before `"records"`, where Salesforce writes `totalSize`,
@@ -606,8 +653,7 @@ async fn fetch_page<P: ReadPage>(
     Ok((page, next))
 }
 
-/// The next page of a stream: the one being fetched, once it is in, with the fetch of the page
-/// after it started.
+/// The next page of a stream, from its fetcher, which starts at the first poll.
 fn poll_pages<P: ReadPage>(
     client: &Client,
     state: &mut State<P>,
@@ -624,31 +670,34 @@ fn poll_pages<P: ReadPage>(
                 return Poll::Ready(Some(Err(error)));
             }
             State::Start(call) => {
-                let source = Source::Call(call.clone());
-                *state = State::Fetching(spawn_fetch(client, source, batch_size));
+                let (pages, fetcher) = spawn_pages(client, call.clone(), batch_size);
+                *state = State::Running { pages, fetcher };
             }
-            State::Fetching(handle) => {
-                let joined = ready!(Pin::new(handle).poll(cx));
-                let fetched = match joined {
-                    Ok(fetched) => fetched,
-                    Err(join) => Err(Error::new(
+            State::Running { pages, .. } => match ready!(pages.poll_recv(cx)) {
+                Some(Ok(page)) => return Poll::Ready(Some(Ok(page))),
+                Some(Err(error)) => {
+                    std::mem::replace(state, State::Done).abort();
+                    return Poll::Ready(Some(Err(error)));
+                }
+                None => {
+                    let State::Running { fetcher, .. } = std::mem::replace(state, State::Done)
+                    else {
+                        unreachable!("matched just above")
+                    };
+                    *state = State::Ending(fetcher);
+                }
+            },
+            // The channel closed: the fetcher returned after the last page, or it panicked,
+            // which must not pass for the end of the results.
+            State::Ending(fetcher) => {
+                let joined = ready!(Pin::new(fetcher).poll(cx));
+                *state = State::Done;
+                if let Err(join) = joined {
+                    return Poll::Ready(Some(Err(Error::new(
                         ErrorKind::Decode,
                         format!("the page fetch stopped: {join}"),
-                    )),
-                };
-                *state = State::Done;
-                let (page, next) = match fetched {
-                    Ok(fetched) => fetched,
-                    Err(error) => return Poll::Ready(Some(Err(error))),
-                };
-                if let Some(download) = next {
-                    *state = State::Fetching(spawn_fetch(
-                        client,
-                        Source::InFlight(download),
-                        batch_size,
-                    ));
+                    ))));
                 }
-                return Poll::Ready(Some(Ok(page)));
             }
         }
     }
