@@ -7,7 +7,7 @@
 //!   stops accepting them.
 //! - **Queries as lazy streams** with `fetch_all`, `fetch_one`, `fetch_optional`, a page
 //!   stream, and raw pages (the org's JSON text, each record's place found but nothing built);
-//!   memory stays bounded by four pages whatever the result size. Every SOQL and SOSL
+//!   memory stays bounded by three pages whatever the result size. Every SOQL and SOSL
 //!   statement is parsed before it is sent: an invalid one fails with
 //!   [`ErrorKind::InvalidQuery`] (diagnostics and a code frame included) and nothing leaves. A
 //!   query too long for a URL goes through `/composite`.

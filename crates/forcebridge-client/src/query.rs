@@ -2,13 +2,12 @@
 //! records, page by page.
 //!
 //! Nothing is sent until a stream is polled or a terminal (`fetch_all`, `fetch_one`, ...) is
-//! awaited. Then a background task fetches the pages one after another: each page is
-//! downloaded as soon as its URL is known (before the page that names it is parsed), parsed,
-//! and handed over through a channel of one. So the org serving a page, the client parsing the
-//! one before, and the caller reading an earlier one all overlap, and a stream holds at most
-//! four pages in memory (one being read, one waiting to be taken, one parsed and waiting to be
-//! handed over, one downloading) whatever the size of the result. Dropping the stream cancels
-//! the background work.
+//! awaited. While the caller works through one page, the next is parsed by a background task,
+//! and the one after it is downloaded as soon as its URL is known (before the page that names
+//! it is parsed). So the org serving a page, the client parsing the one before, and the caller
+//! reading the one before that all overlap, and a stream holds at most three pages in memory
+//! (one being read, one parsed, one downloading) whatever the size of the result. Dropping
+//! the stream cancels the background work.
 //!
 //! Raw pages ([`Query::raw_pages`]) come the same way, but each is kept as the JSON text the
 //! org sent, with where each record is in it: for code that passes records on as they are
@@ -25,7 +24,6 @@ use futures_util::{Stream, StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
@@ -358,14 +356,7 @@ enum State<P> {
     /// The statement was refused before sending: the stream yields this error, then ends.
     Refused(Error),
     Start(Call),
-    /// The pages come from a task that fetches them one after another (see [`spawn_pages`]).
-    Running {
-        pages: mpsc::Receiver<Result<P>>,
-        fetcher: JoinHandle<()>,
-    },
-    /// The fetcher's channel closed: the stream ends once the fetcher has, or with an error if
-    /// it stopped some other way.
-    Ending(JoinHandle<()>),
+    Fetching(JoinHandle<Result<Fetched<P>>>),
     Done,
 }
 
@@ -447,8 +438,8 @@ struct Envelope {
     next_records_url: Option<String>,
 }
 
-/// A lazy stream of pages. In the background, the next pages are downloaded and parsed, at
-/// most three ahead of the one the caller has; nothing is fetched until the first poll.
+/// A lazy stream of pages. In the background, the next page is parsed while the one after it
+/// downloads; nothing further is fetched until the caller takes a page.
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<T> {
     client: Client,
@@ -508,53 +499,26 @@ impl<P> State<P> {
         match self {
             State::Refused(_) => "refused",
             State::Start(_) => "start",
-            State::Running { .. } => "fetching",
-            State::Ending(_) => "ending",
+            State::Fetching(_) => "fetching",
             State::Done => "done",
         }
     }
 
-    /// Cancels the pages being fetched, if any.
+    /// Cancels the page being fetched, if any.
     fn abort(&self) {
-        if let State::Running { fetcher, .. } | State::Ending(fetcher) = self {
-            fetcher.abort();
+        if let State::Fetching(handle) = self {
+            handle.abort();
         }
     }
 }
 
-/// The task that fetches a stream's pages, one after another, and hands each over through a
-/// channel of one: while the caller reads a page, one more waits in the channel, the fetcher
-/// holds the next one parsed, and the one after that is downloading. So the org goes on
-/// serving while the caller works, with a page of slack for a caller that is slow now and
-/// then. Dropping the stream aborts the task, and with it the download under way.
-fn spawn_pages<P: ReadPage>(
+fn spawn_fetch<P: ReadPage>(
     client: &Client,
-    first: Call,
+    source: Source,
     batch_size: Option<u32>,
-) -> (mpsc::Receiver<Result<P>>, JoinHandle<()>) {
-    let (sender, pages) = mpsc::channel(1);
+) -> JoinHandle<Result<Fetched<P>>> {
     let client = client.clone();
-    let fetcher = tokio::spawn(async move {
-        let mut source = Source::Call(first);
-        loop {
-            match fetch_page::<P>(client.clone(), source, batch_size).await {
-                Ok((page, next)) => {
-                    if sender.send(Ok(page)).await.is_err() {
-                        return;
-                    }
-                    match next {
-                        Some(download) => source = Source::InFlight(download),
-                        None => return,
-                    }
-                }
-                Err(error) => {
-                    let _ = sender.send(Err(error)).await;
-                    return;
-                }
-            }
-        }
-    });
-    (pages, fetcher)
+    tokio::spawn(async move { fetch_page(client, source, batch_size).await })
 }
 
 /// The envelope read from the bytes before `"records"`, where Salesforce writes `totalSize`,
@@ -653,7 +617,8 @@ async fn fetch_page<P: ReadPage>(
     Ok((page, next))
 }
 
-/// The next page of a stream, from its fetcher, which starts at the first poll.
+/// The next page of a stream: the one being fetched, once it is in, with the fetch of the page
+/// after it started.
 fn poll_pages<P: ReadPage>(
     client: &Client,
     state: &mut State<P>,
@@ -670,34 +635,31 @@ fn poll_pages<P: ReadPage>(
                 return Poll::Ready(Some(Err(error)));
             }
             State::Start(call) => {
-                let (pages, fetcher) = spawn_pages(client, call.clone(), batch_size);
-                *state = State::Running { pages, fetcher };
+                let source = Source::Call(call.clone());
+                *state = State::Fetching(spawn_fetch(client, source, batch_size));
             }
-            State::Running { pages, .. } => match ready!(pages.poll_recv(cx)) {
-                Some(Ok(page)) => return Poll::Ready(Some(Ok(page))),
-                Some(Err(error)) => {
-                    std::mem::replace(state, State::Done).abort();
-                    return Poll::Ready(Some(Err(error)));
-                }
-                None => {
-                    let State::Running { fetcher, .. } = std::mem::replace(state, State::Done)
-                    else {
-                        unreachable!("matched just above")
-                    };
-                    *state = State::Ending(fetcher);
-                }
-            },
-            // The channel closed: the fetcher returned after the last page, or it panicked,
-            // which must not pass for the end of the results.
-            State::Ending(fetcher) => {
-                let joined = ready!(Pin::new(fetcher).poll(cx));
-                *state = State::Done;
-                if let Err(join) = joined {
-                    return Poll::Ready(Some(Err(Error::new(
+            State::Fetching(handle) => {
+                let joined = ready!(Pin::new(handle).poll(cx));
+                let fetched = match joined {
+                    Ok(fetched) => fetched,
+                    Err(join) => Err(Error::new(
                         ErrorKind::Decode,
                         format!("the page fetch stopped: {join}"),
-                    ))));
+                    )),
+                };
+                *state = State::Done;
+                let (page, next) = match fetched {
+                    Ok(fetched) => fetched,
+                    Err(error) => return Poll::Ready(Some(Err(error))),
+                };
+                if let Some(download) = next {
+                    *state = State::Fetching(spawn_fetch(
+                        client,
+                        Source::InFlight(download),
+                        batch_size,
+                    ));
                 }
+                return Poll::Ready(Some(Ok(page)));
             }
         }
     }
