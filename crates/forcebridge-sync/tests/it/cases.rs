@@ -201,6 +201,105 @@ async fn a_field_added_between_runs_gets_a_column_and_a_backfill() {
 }
 
 #[tokio::test]
+async fn a_field_removed_between_runs_keeps_its_column_marked_removed() {
+    for db in Db::both().await {
+        let org = TestOrg::start().await;
+        let control = org.control();
+        control
+            .add_field("Account", FieldConfig::new("Tier__c", "string"))
+            .unwrap();
+        let records = (0..20).map(|i| json!({"Name": format!("Tiered {i:02}"), "Tier__c": "Gold"}));
+        let ids = control.insert("Account", records).unwrap();
+        let client = org.client();
+        let config = db.config(&["Account"]);
+        sync(&org, &client, &config).await.unwrap();
+
+        control.remove_field("Account", "Tier__c").unwrap();
+        org.advance(60);
+        control
+            .insert("Account", accounts(5, "After removal"))
+            .unwrap();
+        control
+            .update_with_stamp(
+                "Account",
+                &ids[3],
+                json!({"Name": "Renamed"}),
+                control.now(),
+            )
+            .unwrap();
+        let summary = sync(&org, &client, &config).await.unwrap();
+        let account = &summary.objects[0];
+        assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+        assert_eq!(account.columns_removed, vec!["Tier__c".to_string()]);
+        assert_eq!(account.inserted, 5, "{account:?}");
+        // The column stays with the values it had, marked removed; every other column is
+        // still equal to the org's.
+        let tier = db
+            .registered("Account")
+            .await
+            .into_iter()
+            .find(|c| c.0 == "Tier__c")
+            .unwrap();
+        assert!(tier.2, "Tier__c is marked removed: {tier:?}");
+        assert_eq!(tier.3, 20, "the removed column keeps its values");
+        let live = assert_same(&client, &db, "Account").await;
+        // A later run changes nothing more.
+        let again = sync(&org, &client, &config).await.unwrap();
+        assert!(again.objects[0].columns_removed.is_empty());
+        assert_eq!(assert_same(&client, &db, "Account").await, live);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_field_whose_type_changes_reloads_the_table() {
+    for db in Db::both().await {
+        let org = TestOrg::start().await;
+        let control = org.control();
+        control
+            .add_field("Account", FieldConfig::new("Score__c", "string"))
+            .unwrap();
+        let records = (0..30).map(|i| {
+            let score = if i % 3 == 0 {
+                "n/a".to_string()
+            } else {
+                format!("{i}.5")
+            };
+            json!({"Name": format!("Scored {i:02}"), "Score__c": score})
+        });
+        control.insert("Account", records).unwrap();
+        let client = org.client();
+        let config = db.config(&["Account"]);
+        let first = sync(&org, &client, &config).await.unwrap();
+        let before = first.objects[0].inserted;
+        assert_eq!(assert_same(&client, &db, "Account").await as u64, before);
+
+        let mut score = FieldConfig::new("Score__c", "double");
+        score.precision = Some(18);
+        score.scale = Some(2);
+        control.change_field("Account", score).unwrap();
+        org.advance(60);
+        let summary = sync(&org, &client, &config).await.unwrap();
+        let account = &summary.objects[0];
+        assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+        // Every record's SystemModstamp is unchanged, so only the reload brings the new values.
+        assert_eq!(
+            account.inserted, before,
+            "the table was reloaded: {account:?}"
+        );
+        let score = db
+            .registered("Account")
+            .await
+            .into_iter()
+            .find(|c| c.0 == "Score__c")
+            .unwrap();
+        assert_eq!((score.1.as_str(), score.2, score.3), ("double", false, 20));
+        assert_eq!(assert_same(&client, &db, "Account").await as u64, before);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
 async fn formulas_are_refreshed_on_their_schedule() {
     for db in Db::both().await {
         let org = TestOrg::start().await;
