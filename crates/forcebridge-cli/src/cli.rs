@@ -202,6 +202,14 @@ pub(crate) struct SyncArgs {
     /// Objects synced at once. [default: 4]
     #[arg(long, value_name = "N")]
     pub(crate) concurrency: Option<usize>,
+    /// First loads of objects with at least this many records read through a Bulk API 2.0
+    /// job; 0 reads every object over REST. [default: 20000]
+    #[arg(long, value_name = "N")]
+    pub(crate) bulk_threshold: Option<u64>,
+    /// The most rows per Bulk result page, each committed with the job's next locator.
+    /// [default: 50000]
+    #[arg(long, value_name = "N")]
+    pub(crate) bulk_page_rows: Option<u64>,
     /// Print the run summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,

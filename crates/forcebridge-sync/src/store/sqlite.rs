@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS _sf_state (
     deletes_checked_at TEXT,
     formulas_refreshed_at TEXT,
     reconciled_at TEXT,
-    read_at TEXT
+    read_at TEXT,
+    bulk_job_id TEXT,
+    bulk_locator TEXT
 ) STRICT;
 CREATE TABLE IF NOT EXISTS _sf_runs (
     run_id INTEGER NOT NULL,
@@ -72,7 +74,22 @@ impl SqliteStore {
             .map_err(err(where_.clone()))?;
         db.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err(where_.clone()))?;
-        db.execute_batch(SYSTEM_TABLES).map_err(err(where_))?;
+        db.execute_batch(SYSTEM_TABLES)
+            .map_err(err(where_.clone()))?;
+        // A destination made before Bulk first loads gets their two state columns.
+        let has_bulk: i64 = db
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('_sf_state') WHERE name = 'bulk_job_id'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err(where_.clone()))?;
+        if has_bulk == 0 {
+            db.execute_batch(
+                "ALTER TABLE _sf_state ADD COLUMN bulk_job_id TEXT; ALTER TABLE _sf_state ADD COLUMN bulk_locator TEXT;",
+            )
+            .map_err(err(where_))?;
+        }
         Ok(SqliteStore {
             path: path.to_path_buf(),
             db: Mutex::new(db),
@@ -543,7 +560,7 @@ impl SqliteStore {
 
 fn read_state(db: &rusqlite::Connection, object: &str) -> Result<ObjectState> {
     db.query_row(
-        "SELECT cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at FROM _sf_state WHERE object = ?1",
+        "SELECT cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at, bulk_job_id, bulk_locator FROM _sf_state WHERE object = ?1",
         [object],
         |r| {
             let stamp: Option<String> = r.get(0)?;
@@ -555,6 +572,10 @@ fn read_state(db: &rusqlite::Connection, object: &str) -> Result<ObjectState> {
                 formulas_refreshed_at: r.get(4)?,
                 reconciled_at: r.get(5)?,
                 read_at: r.get(6)?,
+                bulk: r
+                    .get::<_, Option<String>>(7)?
+                    .zip(r.get::<_, Option<String>>(8)?)
+                    .map(|(job_id, locator)| super::BulkResume { job_id, locator }),
             })
         },
     )
@@ -565,8 +586,8 @@ fn read_state(db: &rusqlite::Connection, object: &str) -> Result<ObjectState> {
 
 fn write_state(db: &rusqlite::Connection, object: &str, state: &ObjectState) -> Result<()> {
     db.execute(
-        "INSERT OR REPLACE INTO _sf_state (object, cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR REPLACE INTO _sf_state (object, cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at, bulk_job_id, bulk_locator)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             object,
             state.cursor.as_ref().map(|c| &c.system_modstamp),
@@ -575,7 +596,9 @@ fn write_state(db: &rusqlite::Connection, object: &str, state: &ObjectState) -> 
             state.deletes_checked_at,
             state.formulas_refreshed_at,
             state.reconciled_at,
-            state.read_at
+            state.read_at,
+            state.bulk.as_ref().map(|b| &b.job_id),
+            state.bulk.as_ref().map(|b| &b.locator)
         ],
     )
     .map(|_| ())

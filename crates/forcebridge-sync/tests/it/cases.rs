@@ -299,6 +299,97 @@ async fn a_field_whose_type_changes_reloads_the_table() {
     }
 }
 
+/// An org for first loads: 2,400 accounts, 1,000 of them sharing one `SystemModstamp` across
+/// Bulk page boundaries, 50 in the recycle bin.
+async fn first_load_org() -> TestOrg {
+    let org = TestOrg::start().await;
+    let control = org.control();
+    control.insert("Account", accounts(1_400, "Early")).unwrap();
+    org.advance(5);
+    let ids = control
+        .insert_with_stamp("Account", accounts(1_000, "Tied"), control.now())
+        .unwrap();
+    org.advance(5);
+    let client = org.client();
+    for id in &ids[..50] {
+        client.sobject("Account").delete(id).await.unwrap();
+    }
+    org
+}
+
+/// A configuration that reads every first load through Bulk, in pages of 300 rows.
+fn bulk_config(db: &Db) -> forcebridge_sync::SyncConfig {
+    let mut config = db.config(&["Account"]);
+    config.bulk_threshold = Some(1);
+    config.bulk_page_rows = 300;
+    config
+}
+
+#[tokio::test]
+async fn a_large_first_load_reads_through_bulk_and_ends_where_rest_does() {
+    let org = first_load_org().await;
+    let client = org.client();
+    // The REST reference, on SQLite.
+    let reference = Db::sqlite();
+    let mut rest = reference.config(&["Account"]);
+    rest.bulk_threshold = None;
+    let by_rest = sync(&org, &client, &rest).await.unwrap();
+    assert_eq!(by_rest.objects[0].read_with, "rest");
+    for db in Db::both().await {
+        let summary = sync(&org, &client, &bulk_config(&db)).await.unwrap();
+        let account = &summary.objects[0];
+        assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+        assert_eq!(account.read_with, "bulk", "{account:?}");
+        assert_eq!(account.cursor, by_rest.objects[0].cursor, "{}", db.name());
+        assert_eq!(account.inserted, by_rest.objects[0].inserted);
+        let live = assert_same(&client, &db, "Account").await;
+        assert_eq!(live, assert_same(&client, &reference, "Account").await);
+        // Later runs are incremental over REST, and find nothing new.
+        let again = sync(&org, &client, &bulk_config(&db)).await.unwrap();
+        assert_eq!(again.objects[0].read_with, "rest");
+        assert_eq!(again.objects[0].inserted, 0);
+        assert_eq!(db.bulk_job("Account").await, None);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_first_load_stopped_midway_resumes_its_job_or_falls_back_to_rest() {
+    for job_lost in [false, true] {
+        for db in Db::both().await {
+            let org = first_load_org().await;
+            let client = org.client();
+            let mut config = bulk_config(&db);
+            // The describe, the record count, the job, a poll or two and a page or two.
+            config.budget.max_calls_per_run = Some(6);
+            let stopped = sync(&org, &client, &config).await.unwrap();
+            assert_eq!(stopped.outcome, Outcome::BudgetExhausted, "{stopped:?}");
+            let job = db.bulk_job("Account").await.expect("the job is saved");
+            let committed = stopped.objects[0].inserted + stopped.objects[0].deleted;
+            assert!(committed > 0 && committed < 2_400, "{stopped:?}");
+            if job_lost {
+                // The job expires (or is deleted) before the run resumes.
+                client.bulk().query_job(&job).delete().await.unwrap();
+            }
+            config.budget.max_calls_per_run = None;
+            let resumed = sync(&org, &client, &config).await.unwrap();
+            let account = &resumed.objects[0];
+            assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+            let expected = if job_lost { "rest" } else { "bulk" };
+            assert_eq!(account.read_with, expected, "{account:?}");
+            // Every row written once: 2,350 live, 50 deleted.
+            assert_eq!(
+                committed + account.inserted + account.deleted,
+                2_400,
+                "{account:?}"
+            );
+            assert_eq!(assert_same(&client, &db, "Account").await, 2_350);
+            assert_eq!(db.bulk_job("Account").await, None);
+            db.drop_database().await;
+        }
+    }
+}
+
 #[tokio::test]
 async fn formulas_are_refreshed_on_their_schedule() {
     for db in Db::both().await {

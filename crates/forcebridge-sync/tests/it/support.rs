@@ -262,6 +262,26 @@ impl Db {
         }
     }
 
+    /// The Bulk job a first load of `object` stopped in (`_sf_state.bulk_job_id`), if any.
+    pub(crate) async fn bulk_job(&self, object: &str) -> Option<String> {
+        let sql = "SELECT bulk_job_id FROM _sf_state WHERE object = $1";
+        match self {
+            Db::Sqlite(dir) => {
+                let db = rusqlite::Connection::open(dir.path().join("sync.db")).unwrap();
+                db.query_row(&sql.replace("$1", "?1"), [object], |r| r.get(0))
+                    .unwrap()
+            }
+            Db::Postgres(name) => {
+                let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+                let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                db.query_one(sql, &[&object]).await.unwrap().get(0)
+            }
+        }
+    }
+
     /// Drops a PostgreSQL database (a SQLite one goes with its directory).
     pub(crate) async fn drop_database(self) {
         if let Db::Postgres(name) = self {
