@@ -272,6 +272,11 @@ pub(crate) struct EmulatorArgs {
     /// Roughly how many records to generate (with a seed). [default: 1000]
     #[arg(long, value_name = "N")]
     pub(crate) records: Option<u64>,
+    /// Add this many plain Account records (names, industries, cities, phones, websites,
+    /// revenue, employees; no related records) once the org has started: a big, uniform table
+    /// for benchmarks, loaded far faster than generated data.
+    #[arg(long, value_name = "N")]
+    pub(crate) plain_accounts: Option<usize>,
     /// Keep the org in this directory across restarts (an org already there is loaded, and
     /// no data is generated).
     #[arg(long, value_name = "DIR")]
