@@ -84,37 +84,74 @@ fn text_form(field_type: &FieldType, text: &str) -> Option<String> {
             Ok(n) => Value::Number(n),
             Err(_) => Value::String(text.to_string()),
         },
-        _ => return to_text(field_type, &Value::String(text.to_string())),
+        // Bulk writes datetimes as the stored form already (UTC, milliseconds, `Z`): no
+        // parse and format for each of them.
+        FieldType::DateTime if is_utc_millis(text) => return Some(text.to_string()),
+        FieldType::DateTime | FieldType::Time | FieldType::Json | FieldType::ComplexValue => {
+            Value::String(text.to_string())
+        }
+        _ => return Some(text.to_string()),
     };
     to_text(field_type, &value)
 }
 
-/// Fetches `pages` one ahead of the caller: the next page is being downloaded while the caller
-/// writes the one it holds. Before each page after the first, `budget_spent` is asked, so the
-/// fetching never sends a request the run's budget does not allow. Dropping the receiver
-/// stops the fetching.
-pub(crate) fn prefetch(
-    mut pages: QueryPageStream,
-    budget_spent: impl Fn() -> bool + Send + 'static,
-) -> tokio::sync::mpsc::Receiver<forcebridge_client::Result<QueryPage>> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(1);
-    tokio::spawn(async move {
-        let mut first = true;
-        loop {
-            if !first && budget_spent() {
-                break;
-            }
-            first = false;
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            let failed = page.is_err();
-            if sender.send(page).await.is_err() || failed {
-                break;
-            }
+/// Whether `text` is `YYYY-MM-DDTHH:MM:SS.sssZ`, the form [`to_text`] gives datetimes.
+fn is_utc_millis(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 24
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b'T',
+            13 | 16 => c == b':',
+            19 => c == b'.',
+            23 => c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// The pages of a job, fetched one ahead of the caller: while the caller writes page n, page
+/// n+1 downloads, and nothing more, so at most two pages are held at once. Before each page
+/// after the first, `budget_spent` is asked, so the fetching never sends a request the run's
+/// budget does not allow. Dropping it stops the fetching.
+pub(crate) struct Prefetch<F> {
+    next: Option<tokio::task::JoinHandle<(QueryPageStream, Option<PageResult>)>>,
+    budget_spent: F,
+}
+
+type PageResult = forcebridge_client::Result<QueryPage>;
+
+impl<F: Fn() -> bool> Prefetch<F> {
+    pub(crate) fn new(pages: QueryPageStream, budget_spent: F) -> Prefetch<F> {
+        Prefetch {
+            next: Some(tokio::spawn(fetch(pages))),
+            budget_spent,
         }
-    });
-    receiver
+    }
+
+    /// The next page; `None` once the pages end, the budget is spent, or the fetching stopped.
+    pub(crate) async fn next(&mut self) -> Option<PageResult> {
+        let (pages, page) = self.next.take()?.await.ok()?;
+        let more = page
+            .as_ref()
+            .is_some_and(|p| p.as_ref().is_ok_and(|p| p.next_locator.is_some()));
+        if more && !(self.budget_spent)() {
+            self.next = Some(tokio::spawn(fetch(pages)));
+        }
+        page
+    }
+}
+
+impl<F> Drop for Prefetch<F> {
+    fn drop(&mut self) {
+        if let Some(next) = &self.next {
+            next.abort();
+        }
+    }
+}
+
+async fn fetch(mut pages: QueryPageStream) -> (QueryPageStream, Option<PageResult>) {
+    let page = pages.next().await;
+    (pages, page)
 }
 
 #[cfg(test)]

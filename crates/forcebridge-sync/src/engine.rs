@@ -795,10 +795,10 @@ impl ObjectRun<'_> {
         tracing::info!(object = %def.object, job = %job_id, resumed = locator.is_some(), "first load through Bulk API 2.0");
         self.summary.read_with = "bulk".into();
         let mut pages =
-            crate::bulk::prefetch(job.pages_from(locator.as_deref()), self.budget.checker());
+            crate::bulk::Prefetch::new(job.pages_from(locator.as_deref()), self.budget.checker());
         let mut first = true;
         let mut rows_read = 0u64;
-        while let Some(page) = pages.recv().await {
+        while let Some(page) = pages.next().await {
             let page = match page {
                 Ok(page) => page,
                 Err(e) if first && e.kind() == forcebridge_client::ErrorKind::Api => {

@@ -323,14 +323,40 @@ impl SqliteStore {
             "DELETE FROM {table} WHERE {} = ?1",
             quote(&def.columns[def.id].name)
         );
+        // A row not stored yet is inserted by one statement, without a lookup first (most rows
+        // of a first load); one already stored conflicts, and takes the guarded path below.
+        let insert_new_sql = format!(
+            "{insert_sql} ON CONFLICT ({}) DO NOTHING",
+            quote(&def.columns[def.id].name)
+        );
         let mut counts = Counts::default();
         {
             let mut select = tx.prepare_cached(&select_sql).map_err(err(what.clone()))?;
             let mut insert = tx.prepare_cached(&insert_sql).map_err(err(what.clone()))?;
             let mut update = tx.prepare_cached(&update_sql).map_err(err(what.clone()))?;
             let mut delete = tx.prepare_cached(&delete_sql).map_err(err(what.clone()))?;
+            let mut insert_new = tx
+                .prepare_cached(&insert_new_sql)
+                .map_err(err(what.clone()))?;
             for row in rows {
                 let id = row.id(def);
+                let hard_delete = row.deleted && deletes == Deletes::Hard;
+                if !hard_delete {
+                    let bound = bind_row_borrowed(def, row, synced_at)?;
+                    let added = insert_new
+                        .execute(rusqlite::params_from_iter(bound))
+                        .map_err(|e| {
+                            Error::sqlite(format!("cannot insert {} record {id}", def.object), e)
+                        })?;
+                    if added == 1 {
+                        if row.deleted {
+                            counts.deleted += 1;
+                        } else {
+                            counts.inserted += 1;
+                        }
+                        continue;
+                    }
+                }
                 let existing: Option<(Vec<SqlValue>, bool)> = select
                     .query_row([id], |r| {
                         let width = r.as_ref().column_count();
@@ -341,8 +367,10 @@ impl SqliteStore {
                         Ok((values, r.get::<_, i64>(width - 1)? != 0))
                     })
                     .optional()
-                    .map_err(err(format!("cannot read {} record {id}", def.object)))?;
-                if row.deleted && deletes == Deletes::Hard {
+                    .map_err(|e| {
+                        Error::sqlite(format!("cannot read {} record {id}", def.object), e)
+                    })?;
+                if hard_delete {
                     if existing.is_some() {
                         delete
                             .execute([id])
@@ -606,6 +634,36 @@ fn write_state(db: &rusqlite::Connection, object: &str, state: &ObjectState) -> 
 }
 
 /// The row's values as SQLite values of their columns' types.
+/// [`bind_row`] with the three system columns after it, borrowing the row's text.
+fn bind_row_borrowed<'a>(
+    def: &TableDef,
+    row: &'a Row,
+    synced_at: &'a str,
+) -> Result<Vec<rusqlite::types::ToSqlOutput<'a>>> {
+    use rusqlite::types::{ToSqlOutput, ValueRef};
+    let mut out = Vec::with_capacity(row.values.len() + 3);
+    for (i, value) in row.values.iter().enumerate() {
+        let Some(text) = value.as_deref() else {
+            out.push(ToSqlOutput::Owned(SqlValue::Null));
+            continue;
+        };
+        out.push(match def.columns[i].sqlite.as_str() {
+            "INTEGER" | "REAL" => ToSqlOutput::Owned(bind(def, i, Some(text), row.id(def))?),
+            _ => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+        });
+    }
+    out.push(ToSqlOutput::Borrowed(ValueRef::Text(synced_at.as_bytes())));
+    out.push(ToSqlOutput::Owned(SqlValue::Integer(i64::from(
+        row.deleted,
+    ))));
+    out.push(match (row.deleted, row.stamp(def)) {
+        (true, Some(stamp)) => ToSqlOutput::Borrowed(ValueRef::Text(stamp.as_bytes())),
+        (true, None) => ToSqlOutput::Borrowed(ValueRef::Text(synced_at.as_bytes())),
+        (false, _) => ToSqlOutput::Owned(SqlValue::Null),
+    });
+    Ok(out)
+}
+
 fn bind_row(def: &TableDef, row: &Row) -> Result<Vec<SqlValue>> {
     let id = row.id(def).to_string();
     let mut out = Vec::with_capacity(row.values.len() + 4);
