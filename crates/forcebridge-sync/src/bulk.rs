@@ -1,5 +1,5 @@
 //! The Bulk API 2.0 side of a first load: a `queryAll` job's CSV result pages read into rows
-//! of the same text forms a REST page gives, and fetched one page ahead of the writer.
+//! of the same text forms a REST page gives, fetched and parsed one page ahead of the writer.
 //!
 //! Why one page ahead, and not many pages or Id ranges at once: the cursor is committed with
 //! each page and must never pass a row that is not committed. A job's pages come in
@@ -15,6 +15,8 @@
 use forcebridge_catalog::FieldType;
 use forcebridge_catalog::sql::to_text;
 use forcebridge_client::bulk::{QueryPage, QueryPageStream};
+use std::sync::Arc;
+
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -109,21 +111,36 @@ fn is_utc_millis(text: &str) -> bool {
         })
 }
 
-/// The pages of a job, fetched one ahead of the caller: while the caller writes page n, page
-/// n+1 downloads, and nothing more, so at most two pages are held at once. Before each page
-/// after the first, `budget_spent` is asked, so the fetching never sends a request the run's
-/// budget does not allow. Dropping it stops the fetching.
+/// A result page read into rows, and the locator of the page after it (`None` on the last).
+pub(crate) struct ParsedPage {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) next_locator: Option<String>,
+}
+
+/// Why a page could not be had: the org (or the network), or its text.
+pub(crate) enum PageError {
+    Fetch(forcebridge_client::Error),
+    Read(Error),
+}
+
+type PageResult = std::result::Result<ParsedPage, PageError>;
+
+/// The pages of a job, fetched and read into rows one ahead of the caller: while the caller
+/// writes page n, page n+1 downloads and is parsed (on the blocking pool), and nothing more,
+/// so at most two pages are held at once. Before each page after the first, `budget_spent`
+/// is asked, so the fetching never sends a request the run's budget does not allow. Dropping
+/// it stops the fetching.
 pub(crate) struct Prefetch<F> {
     next: Option<tokio::task::JoinHandle<(QueryPageStream, Option<PageResult>)>>,
+    def: Arc<TableDef>,
     budget_spent: F,
 }
 
-type PageResult = forcebridge_client::Result<QueryPage>;
-
 impl<F: Fn() -> bool> Prefetch<F> {
-    pub(crate) fn new(pages: QueryPageStream, budget_spent: F) -> Prefetch<F> {
+    pub(crate) fn new(pages: QueryPageStream, def: Arc<TableDef>, budget_spent: F) -> Prefetch<F> {
         Prefetch {
-            next: Some(tokio::spawn(fetch(pages))),
+            next: Some(tokio::spawn(fetch(pages, Arc::clone(&def)))),
+            def,
             budget_spent,
         }
     }
@@ -135,7 +152,7 @@ impl<F: Fn() -> bool> Prefetch<F> {
             .as_ref()
             .is_some_and(|p| p.as_ref().is_ok_and(|p| p.next_locator.is_some()));
         if more && !(self.budget_spent)() {
-            self.next = Some(tokio::spawn(fetch(pages)));
+            self.next = Some(tokio::spawn(fetch(pages, Arc::clone(&self.def))));
         }
         page
     }
@@ -149,8 +166,31 @@ impl<F> Drop for Prefetch<F> {
     }
 }
 
-async fn fetch(mut pages: QueryPageStream) -> (QueryPageStream, Option<PageResult>) {
-    let page = pages.next().await;
+async fn fetch(
+    mut pages: QueryPageStream,
+    def: Arc<TableDef>,
+) -> (QueryPageStream, Option<PageResult>) {
+    let page = match pages.next().await {
+        None => None,
+        Some(Err(e)) => Some(Err(PageError::Fetch(e))),
+        Some(Ok(page)) => {
+            let next_locator = page.next_locator.clone();
+            let object = def.object.clone();
+            let read = tokio::task::spawn_blocking(move || rows(&def, &page))
+                .await
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Org,
+                        format!("reading a Bulk page of {object} stopped: {e}"),
+                    )
+                })
+                .and_then(|rows| rows);
+            Some(
+                read.map(|rows| ParsedPage { rows, next_locator })
+                    .map_err(PageError::Read),
+            )
+        }
+    };
     (pages, page)
 }
 

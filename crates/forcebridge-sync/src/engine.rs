@@ -17,6 +17,7 @@ use forcebridge_soql::Direction;
 use forcebridge_soql::builder::{Filter, QueryBuilder, field};
 use futures_util::{StreamExt, TryStreamExt};
 
+use crate::bulk::{PageError, ParsedPage};
 use crate::config::{Mode, ObjectSelection, SyncConfig, matches};
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::{BulkResume, Counts, ObjectState, RunRecord, Store};
@@ -794,38 +795,38 @@ impl ObjectRun<'_> {
         let job_id = job.id().to_string();
         tracing::info!(object = %def.object, job = %job_id, resumed = locator.is_some(), "first load through Bulk API 2.0");
         self.summary.read_with = "bulk".into();
-        let mut pages =
-            crate::bulk::Prefetch::new(job.pages_from(locator.as_deref()), self.budget.checker());
+        let mut pages = crate::bulk::Prefetch::new(
+            job.pages_from(locator.as_deref()),
+            Arc::clone(def),
+            self.budget.checker(),
+        );
         let mut first = true;
         let mut rows_read = 0u64;
         while let Some(page) = pages.next().await {
             let page = match page {
                 Ok(page) => page,
-                Err(e) if first && e.kind() == forcebridge_client::ErrorKind::Api => {
+                Err(PageError::Fetch(e))
+                    if first && e.kind() == forcebridge_client::ErrorKind::Api =>
+                {
                     return Ok(BulkRead::Unavailable(format!(
                         "Bulk job {job_id} cannot be read: {e}"
                     )));
                 }
-                Err(e) => {
+                Err(PageError::Fetch(e)) => {
                     return Err(Error::org(
                         format!("reading {} through Bulk job {job_id} failed", def.object),
                         e,
                     ));
                 }
+                Err(PageError::Read(e)) => return Err(e),
             };
             first = false;
             self.summary.api_calls += 1;
-            let last = page.next_locator.is_none();
-            let next = page.next_locator.clone();
-            let parse_def = Arc::clone(def);
-            let rows = tokio::task::spawn_blocking(move || crate::bulk::rows(&parse_def, &page))
-                .await
-                .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Org,
-                        format!("reading a Bulk page of {} stopped: {e}", def.object),
-                    )
-                })??;
+            let ParsedPage {
+                rows,
+                next_locator: next,
+            } = page;
+            let last = next.is_none();
             rows_read += rows.len() as u64;
             advance_cursor(state, def, &rows);
             match next {
