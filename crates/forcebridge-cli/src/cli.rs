@@ -207,7 +207,7 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "N")]
     pub(crate) bulk_threshold: Option<u64>,
     /// The most rows per Bulk result page, each committed with the job's next locator.
-    /// [default: 50000]
+    /// [default: 25000]
     #[arg(long, value_name = "N")]
     pub(crate) bulk_page_rows: Option<u64>,
     /// Print the run summary as JSON.

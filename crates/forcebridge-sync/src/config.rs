@@ -48,7 +48,7 @@ impl SyncConfig {
     /// A configuration with the usual settings: every object `objects` names, incremental,
     /// soft deletes, formula refresh daily, 5 minutes of lag and 10 of overlap, no budget
     /// beyond the client's, four objects at once, first loads of 20,000 records or more
-    /// through Bulk API 2.0 in pages of 50,000 rows.
+    /// through Bulk API 2.0 in pages of 25,000 rows.
     pub fn new(destination: Destination, objects: ObjectSelection) -> SyncConfig {
         SyncConfig {
             destination,
@@ -61,7 +61,7 @@ impl SyncConfig {
             concurrency: 4,
             reconcile_every: None,
             bulk_threshold: Some(20_000),
-            bulk_page_rows: 50_000,
+            bulk_page_rows: 25_000,
         }
     }
 
