@@ -85,7 +85,7 @@ pub async fn run(
             let store = store.clone();
             let budget = &budget;
             let deleted = deleted_logs.get(&object.name).cloned();
-            let record_count = counts.get(&object.name).copied();
+            let record_count = counts.get(&object.name.to_ascii_lowercase()).copied();
             async move {
                 let name = object.name.clone();
                 let started = Instant::now();
@@ -213,7 +213,8 @@ pub async fn status(destination: &crate::Destination) -> Result<Vec<crate::Objec
 /// The describes of the selected objects (one composite request per 25), the org's clock, the
 /// catalog tables, the delete log of every object already loaded (one composite request
 /// per 25), and, when some object has its first load ahead and Bulk first loads are on, the
-/// record counts that choose between REST and Bulk (one more request).
+/// record counts that choose between REST and Bulk (one more request, sent alongside the
+/// describes).
 async fn prepare(
     client: &Client,
     config: &SyncConfig,
@@ -225,36 +226,39 @@ async fn prepare(
     HashMap<String, u64>,
 )> {
     let names = resolve_names(client, config).await?;
-    let mut objects = Vec::with_capacity(names.len());
-    for chunk in names.chunks(COMPOSITE_MAX) {
-        let mut composite = client.composite();
-        for (i, name) in chunk.iter().enumerate() {
-            composite = composite.subrequest(
-                format!("d{i}"),
-                Subrequest::new(Method::GET, format!("sobjects/{name}/describe")),
-            );
-        }
-        let results = composite
-            .send()
-            .await
-            .map_err(|e| Error::org("describing the objects to sync failed", e))?;
-        for (name, result) in chunk.iter().zip(results.results()) {
-            if result.status == 404 {
-                return Err(Error::config(format!(
-                    "objects: the org has no object {name}"
-                )));
+    // The record counts that choose between REST and Bulk, asked at the same time as the
+    // describes (on a slow org, a request's latency saved), and only when a first load is
+    // ahead: an object not loaded yet, nor stopped in the middle of its load.
+    let mut first_loads = Vec::new();
+    if config.bulk_threshold.is_some() {
+        for name in &names {
+            let state = store.state(name).await?;
+            if config.options_for(name).mode != Mode::Full
+                && !state.loaded
+                && state.cursor.is_none()
+            {
+                first_loads.push(name.as_str());
             }
-            let describe: DescribeSObject = result
-                .json()
-                .map_err(|e| Error::org(format!("the describe of {name} could not be read"), e))?;
-            if !describe.object.queryable {
-                return Err(Error::config(format!(
-                    "objects: {name} cannot be queried, so it cannot be synced"
-                )));
-            }
-            objects.push(Object::from_describe(&describe));
         }
     }
+    let counting = async {
+        if first_loads.is_empty() {
+            return HashMap::new();
+        }
+        match client.record_counts(&first_loads).await {
+            Ok(found) => found
+                .into_iter()
+                .map(|(name, count)| (name.to_ascii_lowercase(), count))
+                .collect(),
+            Err(e) => {
+                // Without a count the load reads over REST: the same rows either way.
+                tracing::warn!(error = %e, "record counts unavailable: first loads read over REST");
+                HashMap::new()
+            }
+        }
+    };
+    let (described, counts) = futures_util::future::join(describe(client, &names), counting).await;
+    let objects = described?;
     let server_now = client.server_time().unwrap_or_else(Utc::now);
     let catalog = Catalog::new(
         client.api_version().to_string(),
@@ -324,28 +328,42 @@ async fn prepare(
             logs.insert(name.clone(), log);
         }
     }
-    let mut counts = HashMap::new();
-    if config.bulk_threshold.is_some() {
-        let mut first_loads = Vec::new();
-        for object in &objects {
-            let state = store.state(&object.name).await?;
-            let full = config.options_for(&object.name).mode == Mode::Full
-                || object.field("SystemModstamp").is_none();
-            if !full && !state.loaded && state.cursor.is_none() {
-                first_loads.push(object.name.as_str());
-            }
+    Ok((objects, server_now, logs, counts))
+}
+
+/// The describes of `names`, in one composite request per 25.
+async fn describe(client: &Client, names: &[String]) -> Result<Vec<Object>> {
+    let mut objects = Vec::with_capacity(names.len());
+    for chunk in names.chunks(COMPOSITE_MAX) {
+        let mut composite = client.composite();
+        for (i, name) in chunk.iter().enumerate() {
+            composite = composite.subrequest(
+                format!("d{i}"),
+                Subrequest::new(Method::GET, format!("sobjects/{name}/describe")),
+            );
         }
-        if !first_loads.is_empty() {
-            // A count the org will not give only means REST: the load is the same either way.
-            match client.record_counts(&first_loads).await {
-                Ok(found) => counts.extend(found),
-                Err(e) => {
-                    tracing::warn!(error = %e, "record counts unavailable: first loads read over REST")
-                }
+        let results = composite
+            .send()
+            .await
+            .map_err(|e| Error::org("describing the objects to sync failed", e))?;
+        for (name, result) in chunk.iter().zip(results.results()) {
+            if result.status == 404 {
+                return Err(Error::config(format!(
+                    "objects: the org has no object {name}"
+                )));
             }
+            let describe: DescribeSObject = result
+                .json()
+                .map_err(|e| Error::org(format!("the describe of {name} could not be read"), e))?;
+            if !describe.object.queryable {
+                return Err(Error::config(format!(
+                    "objects: {name} cannot be queried, so it cannot be synced"
+                )));
+            }
+            objects.push(Object::from_describe(&describe));
         }
     }
-    Ok((objects, server_now, logs, counts))
+    Ok(objects)
 }
 
 /// The object names the selection means: as given, or matched against the org's replicable
