@@ -202,6 +202,14 @@ pub(crate) struct SyncArgs {
     /// Objects synced at once. [default: 4]
     #[arg(long, value_name = "N")]
     pub(crate) concurrency: Option<usize>,
+    /// First loads of objects with at least this many records read through a Bulk API 2.0
+    /// job; 0 reads every object over REST. [default: 20000]
+    #[arg(long, value_name = "N")]
+    pub(crate) bulk_threshold: Option<u64>,
+    /// The most rows per Bulk result page, each committed with the job's next locator.
+    /// [default: 25000]
+    #[arg(long, value_name = "N")]
+    pub(crate) bulk_page_rows: Option<u64>,
     /// Print the run summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -264,6 +272,11 @@ pub(crate) struct EmulatorArgs {
     /// Roughly how many records to generate (with a seed). [default: 1000]
     #[arg(long, value_name = "N")]
     pub(crate) records: Option<u64>,
+    /// Add this many plain Account records (names, industries, cities, phones, websites,
+    /// revenue, employees; no related records) once the org has started: a big, uniform table
+    /// for benchmarks, loaded far faster than generated data.
+    #[arg(long, value_name = "N")]
+    pub(crate) plain_accounts: Option<usize>,
     /// Keep the org in this directory across restarts (an org already there is loaded, and
     /// no data is generated).
     #[arg(long, value_name = "DIR")]

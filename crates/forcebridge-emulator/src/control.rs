@@ -1,5 +1,5 @@
 //! The control surface: what a test does to the org that no API client could, to make the
-//! situations real orgs produce (a field added while a sync runs, an emptied recycle bin, many
+//! situations real orgs produce (a field added, removed or retyped while a sync runs, an emptied recycle bin, many
 //! records sharing one `SystemModstamp`, a long transaction committing late, lock contention,
 //! an expired session) happen on cue.
 //!
@@ -157,13 +157,45 @@ impl Control {
         self.change_schema(object)
     }
 
-    fn change_schema(&self, addition: ObjectConfig) -> Result<(), Error> {
+    /// Removes a custom field while the org runs, as deleting it in Setup does: it leaves the
+    /// object's describe (a revalidation with `If-Modified-Since` answers 200 without it), a
+    /// query naming it fails with `INVALID_FIELD`, `FIELDS(ALL)` and Bulk results no longer
+    /// hold it, and its values are gone. Every other value stays, and every record keeps its
+    /// `SystemModstamp` (a replica polling by timestamp sees no change). A location field
+    /// takes its latitude and longitude with it.
+    ///
+    /// Refused (with nothing changed) for a standard field, an unknown one, one a validation
+    /// rule still names, or an org kept in a data directory.
+    pub fn remove_field(&self, object: &str, field: &str) -> Result<(), Error> {
+        self.schema_is_mutable(object)?;
+        self.org.remove_field(object, field)
+    }
+
+    /// Gives an existing custom field a new definition while the org runs, as editing it in
+    /// Setup does: most often a new type (`Text` to `Number`, `Number` to `Text`, a longer
+    /// text). `field.name` names the field. The describe reports the new definition; each
+    /// stored value is carried over if the new type accepts its text form as a write would,
+    /// and emptied if not; every record keeps its `SystemModstamp`.
+    ///
+    /// Refused (with nothing changed) for a standard field, an unknown one, a reference or
+    /// location field (or a change into one), a definition the org file would refuse, values
+    /// that would break a new uniqueness rule, or an org kept in a data directory.
+    pub fn change_field(&self, object: &str, field: FieldConfig) -> Result<(), Error> {
+        self.schema_is_mutable(object)?;
+        self.org.change_field(object, field)
+    }
+
+    fn schema_is_mutable(&self, object: &str) -> Result<(), Error> {
         if self.org.persistence.is_some() {
             return Err(Error::control(format!(
-                "cannot change the schema of {}: the org is kept in a data directory, whose files are tied to the schema it started with",
-                addition.name
+                "cannot change the schema of {object}: the org is kept in a data directory, whose files are tied to the schema it started with"
             )));
         }
+        Ok(())
+    }
+
+    fn change_schema(&self, addition: ObjectConfig) -> Result<(), Error> {
+        self.schema_is_mutable(&addition.name)?;
         self.org.add_to_schema(addition)
     }
 

@@ -78,8 +78,34 @@ pub(crate) struct Org {
     /// Where the org is kept across restarts (`config.data_dir`), if anywhere.
     pub persistence: Option<Arc<crate::persist::Persistence>>,
     /// The custom objects and fields the schema is built from: the configuration's, then
-    /// those added while the org runs. Held while the schema changes, so changes queue.
-    schema_objects: std::sync::Mutex<Vec<crate::config::ObjectConfig>>,
+    /// those added while the org runs, less the fields removed. Held while the schema changes,
+    /// so changes queue.
+    schema_objects: std::sync::Mutex<SchemaSource>,
+}
+
+/// What the schema is built from: the custom objects and fields (the configuration's, then
+/// those added while the org runs), and the custom fields removed since.
+#[derive(Debug)]
+struct SchemaSource {
+    objects: Vec<crate::config::ObjectConfig>,
+    removed: Vec<(String, String)>,
+}
+
+impl SchemaSource {
+    /// Where the custom field `field` of `object` is defined: its entry and its place in the
+    /// entry's fields. `None` for a standard field.
+    fn custom_field(&self, object: &str, field: &str) -> Option<(usize, usize)> {
+        self.objects.iter().enumerate().find_map(|(entry, config)| {
+            if !config.name.eq_ignore_ascii_case(object) {
+                return None;
+            }
+            let index = config
+                .fields
+                .iter()
+                .position(|f| f.name.eq_ignore_ascii_case(field))?;
+            Some((entry, index))
+        })
+    }
 }
 
 impl Org {
@@ -116,7 +142,10 @@ impl Org {
             jobs: crate::bulk::Jobs::default(),
             faults: crate::faults::Faults::new(config.faults.clone()),
             uploads: crate::upload::UploadBudget::new(config.upload_budget, config.upload_wait),
-            schema_objects: std::sync::Mutex::new(config.schema.clone()),
+            schema_objects: std::sync::Mutex::new(SchemaSource {
+                objects: config.schema.clone(),
+                removed: Vec::new(),
+            }),
             config,
             store,
             sessions,
@@ -179,32 +208,182 @@ impl Org {
     /// running org's schema: built and checked as the org file's entries are, then swapped in
     /// with every stored record given an empty value in each new column.
     pub(crate) fn add_to_schema(&self, addition: crate::config::ObjectConfig) -> Result<(), Error> {
-        let mut objects = self
+        let mut source = self
             .schema_objects
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let name = addition.name.clone();
-        let position = objects.len();
-        let mut next = objects.clone();
+        let position = source.objects.len();
+        let mut next = source.objects.clone();
         next.push(addition);
-        let schema = crate::schema::build(&next, &self.config.validation_rules).map_err(|e| {
-            // The entry's place in the list means nothing to the caller: only the object does.
-            let message = e.0.to_string();
-            let place = format!("objects[{position}] ({name}): ");
-            let message = message.strip_prefix(&place).unwrap_or(&message);
-            Error::control(format!("cannot add to the schema of {name}: {message}"))
-        })?;
+        let schema =
+            crate::schema::build_without(&next, &source.removed, &self.config.validation_rules)
+                .map_err(|e| {
+                    // The entry's place in the list means nothing to the caller: only the object does.
+                    let message = e.0.to_string();
+                    let place = format!("objects[{position}] ({name}): ");
+                    let message = message.strip_prefix(&place).unwrap_or(&message);
+                    Error::control(format!("cannot add to the schema of {name}: {message}"))
+                })?;
         if !crate::schema::only_adds(&self.schema(), &schema) {
             return Err(Error::control(format!(
                 "cannot add to the schema of {name}: the change would move existing fields"
             )));
         }
         self.store.change_schema(Arc::new(schema));
+        source.objects = next;
+        self.schema_did_change(&name);
+        Ok(())
+    }
+
+    /// Removes the custom field `field` of `object`, as deleting it in Setup does: it leaves
+    /// the describe, SOQL naming it fails with `INVALID_FIELD`, and its values are gone from
+    /// every record (its column stays in the layout, empty, so no other column moves). Records
+    /// keep their `SystemModstamp`. Refused for a standard field, an unknown one, or one a
+    /// validation rule still names.
+    pub(crate) fn remove_field(&self, object: &str, field: &str) -> Result<(), Error> {
+        let mut source = self
+            .schema_objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let refused =
+            |why: String| Error::control(format!("cannot remove {object}.{field}: {why}"));
+        let current = self.schema();
+        let (object_idx, def) = current
+            .find(object)
+            .ok_or_else(|| refused(format!("unknown object {object}")))?;
+        let (_, found) = def
+            .field(field)
+            .ok_or_else(|| refused(format!("{} has no field {field}", def.name)))?;
+        if source.custom_field(&def.name, &found.name).is_none() {
+            return Err(refused(
+                "only custom fields (from the org file or added at run time) can be removed".into(),
+            ));
+        }
+        // A compound field takes its components with it (a location's latitude and longitude).
+        let columns: Vec<usize> = def
+            .fields
+            .iter()
+            .filter(|f| {
+                f.name.eq_ignore_ascii_case(&found.name)
+                    || f.compound_field_name
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(&found.name))
+            })
+            .filter_map(|f| f.column())
+            .collect();
+        let names: Vec<String> = def
+            .fields
+            .iter()
+            .filter(|f| {
+                f.name.eq_ignore_ascii_case(&found.name)
+                    || f.compound_field_name
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(&found.name))
+            })
+            .map(|f| f.name.clone())
+            .collect();
+        let mut removed = source.removed.clone();
+        removed.extend(names.iter().map(|n| (def.name.clone(), n.clone())));
+        let schema =
+            crate::schema::build_without(&source.objects, &removed, &self.config.validation_rules)
+                .map_err(|e| refused(e.0))?;
+        let object_name = def.name.clone();
+        self.store
+            .rewrite_schema(Arc::new(schema), object_idx, &|values| {
+                for &column in &columns {
+                    values[column] = Value::Null;
+                }
+            })
+            .map_err(|_| refused("the records could not be rewritten".into()))?;
+        source.removed = removed;
+        self.schema_did_change(&object_name);
+        Ok(())
+    }
+
+    /// Gives the custom field `field.name` of `object` a new definition, its type among what
+    /// may change, as editing it in Setup does. Each stored value is converted through its
+    /// text form by the new definition's rules; a value the new type cannot hold becomes
+    /// empty. Records keep their `SystemModstamp`.
+    ///
+    /// UNVERIFIED: Salesforce warns that a type change may lose data and converts what it can;
+    /// which values survive which change is not documented field by field, so the local org
+    /// keeps exactly the values the new type accepts as they would be written through the API.
+    /// Reference and compound (location) fields cannot change type here, nor become one: a real
+    /// org restricts those changes too.
+    pub(crate) fn change_field(
+        &self,
+        object: &str,
+        field: crate::config::FieldConfig,
+    ) -> Result<(), Error> {
+        let mut source = self
+            .schema_objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let name = field.name.clone();
+        let refused = |why: String| Error::control(format!("cannot change {object}.{name}: {why}"));
+        let current = self.schema();
+        let (object_idx, def) = current
+            .find(object)
+            .ok_or_else(|| refused(format!("unknown object {object}")))?;
+        let (_, old) = def
+            .field(&name)
+            .ok_or_else(|| refused(format!("{} has no field {name}", def.name)))?;
+        let Some((entry, index)) = source.custom_field(&def.name, &old.name) else {
+            return Err(refused(
+                "only custom fields (from the org file or added at run time) can be changed".into(),
+            ));
+        };
+        let fixed = |t: &str| {
+            crate::schema::FieldType::from_describe_name(t)
+                .is_some_and(|t| t == crate::schema::FieldType::Reference || t.is_compound())
+        };
+        if old.is_reference() || old.field_type.is_compound() || fixed(&field.field_type) {
+            return Err(refused(
+                "reference and location fields cannot change type, nor another field become one"
+                    .into(),
+            ));
+        }
+        let mut next = source.objects.clone();
+        let mut field = field;
+        // The field keeps its API name as the org spells it.
+        field.name = old.name.clone();
+        next[entry].fields[index] = field;
+        let schema =
+            crate::schema::build_without(&next, &source.removed, &self.config.validation_rules)
+                .map_err(|e| refused(e.0))?;
+        let new_def = schema.object(object_idx);
+        let (_, new_field) = new_def
+            .field(&old.name)
+            .expect("a changed field keeps its name");
+        let column = old.column();
+        if column.is_none() || new_field.column() != column || new_def.columns != def.columns {
+            return Err(refused("the change would move stored values".into()));
+        }
+        let column = column.unwrap_or_default();
+        let new_field = new_field.clone();
+        let object_name = def.name.clone();
+        self.store
+            .rewrite_schema(Arc::new(schema), object_idx, &|values| {
+                let value = std::mem::replace(&mut values[column], Value::Null);
+                if let Some(text) = crate::value::text_form(&value) {
+                    values[column] =
+                        crate::dml::coerce(&new_field, crate::dml::Input::Csv(&text), &mut |_| {
+                            None
+                        })
+                        .unwrap_or(Value::Null);
+                }
+            })
+            .map_err(|_| refused("the converted values are not unique".into()))?;
+        source.objects = next;
+        self.schema_did_change(&object_name);
+        Ok(())
+    }
+
+    fn schema_did_change(&self, object: &str) {
         self.schema_changed_at
             .store(crate::value::now_millis(), Ordering::SeqCst);
-        *objects = next;
-        tracing::info!(object = %name, "the schema changed");
-        Ok(())
+        tracing::info!(object = %object, "the schema changed");
     }
 
     /// The time describes count as last modified at, for `If-Modified-Since`: the start of the

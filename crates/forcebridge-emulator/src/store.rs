@@ -200,9 +200,9 @@ impl Table {
     }
 }
 
-/// All tables, in schema order, with the schema they were written under: the schema can grow
-/// while the org runs (see [`Store::change_schema`]), and a snapshot's rows always have the
-/// columns of its own schema.
+/// All tables, in schema order, with the schema they were written under: the schema can change
+/// while the org runs (see [`Store::change_schema`] and [`Store::rewrite_schema`]; no column
+/// ever moves), and a snapshot's rows always have the columns of its own schema.
 #[derive(Debug, Clone)]
 pub(crate) struct OrgData {
     schema: Arc<Schema>,
@@ -496,6 +496,52 @@ impl Store {
         }
         data.schema = schema;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(data);
+    }
+}
+
+impl Store {
+    /// Replaces the schema with `schema`, whose layout of `object` is the current one (the same
+    /// columns in the same places: a field removed keeps its column, a field whose type
+    /// changed keeps its own), and rewrites every record of `object`, those in the recycle bin
+    /// too, with `rewrite` (which empties a removed field's column or converts a changed one's
+    /// values). Nothing else of a record changes, its timestamps included. The unique indexes
+    /// of `object` are built again from the rewritten records; if two of them now share a
+    /// unique value, nothing changes and the error names the column. Runs under the writer
+    /// lock, so no transaction sees half of it.
+    pub(crate) fn rewrite_schema(
+        &self,
+        schema: Arc<Schema>,
+        object: ObjectIdx,
+        rewrite: &dyn Fn(&mut [Value]),
+    ) -> Result<(), usize> {
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut data = (*self.snapshot()).clone();
+        let def = schema.object(object);
+        let table = &mut data.tables[object.0];
+        table.rows = table
+            .rows
+            .iter()
+            .map(|row| {
+                row.as_ref().map(|row| {
+                    let mut values = row.to_vec();
+                    values.resize(def.columns, Value::Null);
+                    rewrite(&mut values);
+                    Row::from(values)
+                })
+            })
+            .collect();
+        let mut rebuilt = Table::new(def);
+        for (slot, row) in table.rows() {
+            rebuilt.check_unique(row, slot).map_err(|e| match e {
+                StoreError::Duplicate { column, .. } => column,
+                StoreError::Missing => usize::MAX,
+            })?;
+            rebuilt.index(&row.clone(), Some(slot));
+        }
+        table.unique = rebuilt.unique;
+        data.schema = schema;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(data);
+        Ok(())
     }
 }
 

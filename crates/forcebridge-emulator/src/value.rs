@@ -192,6 +192,25 @@ fn write_time_parts(out: &mut Vec<u8>, hour: u32, minute: u32, second: u32, mill
     push_2(out, millis % 100);
 }
 
+/// A stored value as text a write could give it back as (CSV form: datetimes with `Z`,
+/// numbers plain), or `None` for null: how a field's values are carried over when its type
+/// changes.
+pub(crate) fn text_form(value: &Value) -> Option<String> {
+    let mut out = Vec::new();
+    match value {
+        Value::Null => return None,
+        Value::Bool(b) => return Some(b.to_string()),
+        Value::Int(i) => return Some(i.to_string()),
+        Value::Double(d) => return Some(format!("{d}")),
+        Value::Text(s) => return Some(s.to_string()),
+        Value::Ref(id) => return Some(id.to_string()),
+        Value::Date(d) => write_date(&mut out, *d),
+        Value::DateTime(ms) => write_datetime(&mut out, *ms, "Z"),
+        Value::Time(ms) => write_time(&mut out, *ms),
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The REST JSON form of a datetime: `2024-01-15T10:30:00.000+0000`.
 pub(crate) fn format_datetime(millis: i64) -> String {
     let mut out = Vec::with_capacity(28);

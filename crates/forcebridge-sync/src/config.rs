@@ -35,12 +35,20 @@ pub struct SyncConfig {
     /// still reaches back far enough; `None` only when the log says it must (and for objects
     /// that delete records for good, every run).
     pub reconcile_every: Option<Duration>,
+    /// First loads of objects with at least this many records (the org's `recordCount`) are
+    /// read through a Bulk API 2.0 `queryAll` job, smaller ones over REST; `None` reads every
+    /// object over REST.
+    pub bulk_threshold: Option<u64>,
+    /// The most rows per Bulk result page (`maxRecords`): each page is committed with the
+    /// job's next locator, so this bounds both memory and the work a kill can lose.
+    pub bulk_page_rows: u64,
 }
 
 impl SyncConfig {
     /// A configuration with the usual settings: every object `objects` names, incremental,
     /// soft deletes, formula refresh daily, 5 minutes of lag and 10 of overlap, no budget
-    /// beyond the client's, four objects at once.
+    /// beyond the client's, four objects at once, first loads of 20,000 records or more
+    /// through Bulk API 2.0 in pages of 25,000 rows.
     pub fn new(destination: Destination, objects: ObjectSelection) -> SyncConfig {
         SyncConfig {
             destination,
@@ -52,6 +60,8 @@ impl SyncConfig {
             budget: Budget::default(),
             concurrency: 4,
             reconcile_every: None,
+            bulk_threshold: Some(20_000),
+            bulk_page_rows: 25_000,
         }
     }
 
@@ -85,6 +95,9 @@ impl SyncConfig {
                         .map_err(|why| Error::config(format!("objects.exclude: {why}")))?;
                 }
             }
+        }
+        if self.bulk_page_rows == 0 {
+            return Err(Error::config("bulk_page_rows: must be at least 1"));
         }
         if self.concurrency == 0 {
             return Err(Error::config("concurrency: must be at least 1"));

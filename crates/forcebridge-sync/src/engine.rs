@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use forcebridge_catalog::{Catalog, Object};
+use forcebridge_client::bulk::{PollOptions, QueryOptions};
 use forcebridge_client::wire::describe::{DescribeGlobal, DescribeSObject};
 use forcebridge_client::wire::records::DeletedResult;
 use forcebridge_client::{Client, Method, RawPageStream, Subrequest};
@@ -16,9 +17,10 @@ use forcebridge_soql::Direction;
 use forcebridge_soql::builder::{Filter, QueryBuilder, field};
 use futures_util::{StreamExt, TryStreamExt};
 
+use crate::bulk::{PageError, ParsedPage};
 use crate::config::{Mode, ObjectSelection, SyncConfig, matches};
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{Counts, ObjectState, RunRecord, Store};
+use crate::store::{BulkResume, Counts, ObjectState, RunRecord, Store};
 use crate::summary::{Cursor, ObjectSummary, Outcome, RunSummary};
 use crate::table::{Row, TableDef};
 
@@ -59,7 +61,7 @@ pub async fn run(
     tracing::info!(run_id, destination = %config.destination.display(), "sync run started");
 
     let prepared = prepare(client, config, &store).await;
-    let (objects, server_now, deleted_logs) = match prepared {
+    let (objects, server_now, deleted_logs, counts) = match prepared {
         Ok(p) => p,
         Err(e) => {
             store
@@ -83,6 +85,7 @@ pub async fn run(
             let store = store.clone();
             let budget = &budget;
             let deleted = deleted_logs.get(&object.name).cloned();
+            let record_count = counts.get(&object.name.to_ascii_lowercase()).copied();
             async move {
                 let name = object.name.clone();
                 let started = Instant::now();
@@ -93,6 +96,7 @@ pub async fn run(
                     budget,
                     server_now,
                     on_progress,
+                    record_count,
                     summary: ObjectSummary {
                         object: name.clone(),
                         inserted: 0,
@@ -207,44 +211,54 @@ pub async fn status(destination: &crate::Destination) -> Result<Vec<crate::Objec
 }
 
 /// The describes of the selected objects (one composite request per 25), the org's clock, the
-/// catalog tables, and the delete log of every object already loaded (one composite request
-/// per 25).
+/// catalog tables, the delete log of every object already loaded (one composite request
+/// per 25), and, when some object has its first load ahead and Bulk first loads are on, the
+/// record counts that choose between REST and Bulk (one more request, sent alongside the
+/// describes).
 async fn prepare(
     client: &Client,
     config: &SyncConfig,
     store: &Store,
-) -> Result<(Vec<Object>, DateTime<Utc>, HashMap<String, DeleteLog>)> {
+) -> Result<(
+    Vec<Object>,
+    DateTime<Utc>,
+    HashMap<String, DeleteLog>,
+    HashMap<String, u64>,
+)> {
     let names = resolve_names(client, config).await?;
-    let mut objects = Vec::with_capacity(names.len());
-    for chunk in names.chunks(COMPOSITE_MAX) {
-        let mut composite = client.composite();
-        for (i, name) in chunk.iter().enumerate() {
-            composite = composite.subrequest(
-                format!("d{i}"),
-                Subrequest::new(Method::GET, format!("sobjects/{name}/describe")),
-            );
-        }
-        let results = composite
-            .send()
-            .await
-            .map_err(|e| Error::org("describing the objects to sync failed", e))?;
-        for (name, result) in chunk.iter().zip(results.results()) {
-            if result.status == 404 {
-                return Err(Error::config(format!(
-                    "objects: the org has no object {name}"
-                )));
+    // The record counts that choose between REST and Bulk, asked at the same time as the
+    // describes (on a slow org, a request's latency saved), and only when a first load is
+    // ahead: an object not loaded yet, nor stopped in the middle of its load.
+    let mut first_loads = Vec::new();
+    if config.bulk_threshold.is_some() {
+        for name in &names {
+            let state = store.state(name).await?;
+            if config.options_for(name).mode != Mode::Full
+                && !state.loaded
+                && state.cursor.is_none()
+            {
+                first_loads.push(name.as_str());
             }
-            let describe: DescribeSObject = result
-                .json()
-                .map_err(|e| Error::org(format!("the describe of {name} could not be read"), e))?;
-            if !describe.object.queryable {
-                return Err(Error::config(format!(
-                    "objects: {name} cannot be queried, so it cannot be synced"
-                )));
-            }
-            objects.push(Object::from_describe(&describe));
         }
     }
+    let counting = async {
+        if first_loads.is_empty() {
+            return HashMap::new();
+        }
+        match client.record_counts(&first_loads).await {
+            Ok(found) => found
+                .into_iter()
+                .map(|(name, count)| (name.to_ascii_lowercase(), count))
+                .collect(),
+            Err(e) => {
+                // Without a count the load reads over REST: the same rows either way.
+                tracing::warn!(error = %e, "record counts unavailable: first loads read over REST");
+                HashMap::new()
+            }
+        }
+    };
+    let (described, counts) = futures_util::future::join(describe(client, &names), counting).await;
+    let objects = described?;
     let server_now = client.server_time().unwrap_or_else(Utc::now);
     let catalog = Catalog::new(
         client.api_version().to_string(),
@@ -314,7 +328,42 @@ async fn prepare(
             logs.insert(name.clone(), log);
         }
     }
-    Ok((objects, server_now, logs))
+    Ok((objects, server_now, logs, counts))
+}
+
+/// The describes of `names`, in one composite request per 25.
+async fn describe(client: &Client, names: &[String]) -> Result<Vec<Object>> {
+    let mut objects = Vec::with_capacity(names.len());
+    for chunk in names.chunks(COMPOSITE_MAX) {
+        let mut composite = client.composite();
+        for (i, name) in chunk.iter().enumerate() {
+            composite = composite.subrequest(
+                format!("d{i}"),
+                Subrequest::new(Method::GET, format!("sobjects/{name}/describe")),
+            );
+        }
+        let results = composite
+            .send()
+            .await
+            .map_err(|e| Error::org("describing the objects to sync failed", e))?;
+        for (name, result) in chunk.iter().zip(results.results()) {
+            if result.status == 404 {
+                return Err(Error::config(format!(
+                    "objects: the org has no object {name}"
+                )));
+            }
+            let describe: DescribeSObject = result
+                .json()
+                .map_err(|e| Error::org(format!("the describe of {name} could not be read"), e))?;
+            if !describe.object.queryable {
+                return Err(Error::config(format!(
+                    "objects: {name} cannot be queried, so it cannot be synced"
+                )));
+            }
+            objects.push(Object::from_describe(&describe));
+        }
+    }
+    Ok(objects)
 }
 
 /// The object names the selection means: as given, or matched against the org's replicable
@@ -392,6 +441,22 @@ impl<'a> BudgetGuard<'a> {
         }
     }
 
+    /// [`BudgetGuard::spent`] as a function that owns what it reads, for work running apart.
+    fn checker(&self) -> impl Fn() -> bool + Send + 'static {
+        let client = self.client.clone();
+        let (sent_at_start, max_calls, max_share) =
+            (self.sent_at_start, self.max_calls, self.max_share);
+        move || {
+            BudgetGuard {
+                client: &client,
+                sent_at_start,
+                max_calls,
+                max_share,
+            }
+            .spent()
+        }
+    }
+
     fn used(&self) -> u64 {
         self.client.requests_sent() - self.sent_at_start
     }
@@ -415,6 +480,8 @@ struct ObjectRun<'a> {
     budget: &'a BudgetGuard<'a>,
     server_now: DateTime<Utc>,
     on_progress: &'a (dyn Fn(&Progress) + Send + Sync),
+    /// The org's record count, read when the object's first load was ahead.
+    record_count: Option<u64>,
     summary: ObjectSummary,
 }
 
@@ -583,6 +650,32 @@ impl ObjectRun<'_> {
             state.deletes_checked_at = Some(utc(self.server_now));
             state.reconciled_at = Some(utc(self.server_now));
         }
+        if first_load {
+            let bulk = match state.bulk.clone() {
+                Some(resume) => Some(BulkStart::Resume(resume)),
+                None if state.cursor.is_none()
+                    && self
+                        .config
+                        .bulk_threshold
+                        .zip(self.record_count)
+                        .is_some_and(|(threshold, count)| count >= threshold) =>
+                {
+                    Some(BulkStart::New)
+                }
+                None => None,
+            };
+            if let Some(how) = bulk {
+                match self.bulk_load(def, options, state, end, how).await? {
+                    BulkRead::Finished(flow) => return Ok(flow),
+                    BulkRead::Unavailable(why) => {
+                        // The REST read below continues from the committed cursor, tie-safe,
+                        // so nothing the job delivered is read twice or skipped.
+                        tracing::warn!(object = %def.object, reason = %why, "Bulk first load unavailable: reading over REST from the cursor");
+                        state.bulk = None;
+                    }
+                }
+            }
+        }
         let start = match (&state.cursor, first_load) {
             (None, _) => Start::Everything,
             // A load that stopped continues exactly where it stopped.
@@ -609,30 +702,7 @@ impl ObjectRun<'_> {
                 }
             }
         };
-        let stamp = def.columns[def.stamp.expect("incremental objects have a timestamp")]
-            .name
-            .clone();
-        let mut query = QueryBuilder::select(def.field_names()).from(&def.object);
-        match start {
-            Start::Everything => {}
-            Start::After(t, id) => {
-                query = query.filter(
-                    field(&stamp)
-                        .gt(t)
-                        .or(field(&stamp).eq(t).and(field("Id").gt(id.as_str()))),
-                );
-            }
-            Start::From(t) => query = query.filter(field(&stamp).ge(t)),
-        }
-        query = query.filter(field(&stamp).le(end));
-        if let Some(filter) = &options.filter {
-            query = query.filter(Filter::parse(filter));
-        }
-        let soql = query
-            .order_by(&stamp, Direction::Asc)
-            .order_by("Id", Direction::Asc)
-            .build()
-            .map_err(|e| Error::config(format!("objects.{}: {e}", def.object)))?;
+        let soql = self.read_query(def, options, &start, end)?;
         self.summary.read_with = "rest".into();
         let mut pages = self.client.query_all(soql).raw_pages();
         let mut rows_read = 0u64;
@@ -645,19 +715,7 @@ impl ObjectRun<'_> {
                 .map(|r| def.row(r))
                 .collect::<Result<Vec<Row>>>()?;
             rows_read += rows.len() as u64;
-            if let Some(last) = rows.last() {
-                let reached = Cursor {
-                    system_modstamp: last.stamp(def).unwrap_or_default().to_string(),
-                    id: last.id(def).to_string(),
-                };
-                let ahead = state.cursor.as_ref().is_none_or(|c| {
-                    (reached.system_modstamp.as_str(), reached.id.as_str())
-                        > (c.system_modstamp.as_str(), c.id.as_str())
-                });
-                if ahead {
-                    state.cursor = Some(reached);
-                }
-            }
+            advance_cursor(state, def, &rows);
             if page.done {
                 state.loaded = true;
                 state.read_at = Some(utc(self.server_now));
@@ -692,6 +750,182 @@ impl ObjectRun<'_> {
             }
         }
         Ok(Flow::Done)
+    }
+
+    /// A first load through a Bulk API 2.0 `queryAll` job (R10): the same statement the REST
+    /// read would send from the start, its result pages committed in order, each with the
+    /// cursor its last row reaches and the locator of the next page, so a run killed at any
+    /// point resumes the job where the last commit left it. The next page downloads while one
+    /// is parsed and written (see [`crate::bulk`]). A job the org refuses, that failed, or that
+    /// can no longer be read (expired, deleted) is [`BulkRead::Unavailable`]: the caller
+    /// continues over REST from the committed cursor.
+    async fn bulk_load(
+        &mut self,
+        def: &Arc<TableDef>,
+        options: &crate::ObjectOptions,
+        state: &mut ObjectState,
+        end: DateTime<Utc>,
+        how: BulkStart,
+    ) -> Result<BulkRead> {
+        let query_options = QueryOptions {
+            max_records: Some(self.config.bulk_page_rows),
+            poll: PollOptions {
+                initial_interval: Duration::from_millis(100),
+                max_interval: Duration::from_secs(5),
+                timeout: Duration::from_secs(4 * 3600),
+            },
+            ..QueryOptions::default()
+        };
+        let (job, locator) = match how {
+            BulkStart::New => {
+                let soql = self.read_query(def, options, &Start::Everything, end)?;
+                self.summary.api_calls += 1;
+                match self
+                    .client
+                    .bulk()
+                    .query_all(soql)
+                    .options(query_options)
+                    .start()
+                    .await
+                {
+                    Ok(job) => (job, None),
+                    Err(e) if e.kind() == forcebridge_client::ErrorKind::Api => {
+                        return Ok(BulkRead::Unavailable(format!(
+                            "the org refused the Bulk query job: {e}"
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(Error::org(
+                            format!("starting a Bulk query job for {} failed", def.object),
+                            e,
+                        ));
+                    }
+                }
+            }
+            BulkStart::Resume(resume) => (
+                self.client
+                    .bulk()
+                    .query_job(&resume.job_id)
+                    .options(query_options),
+                Some(resume.locator),
+            ),
+        };
+        let job_id = job.id().to_string();
+        tracing::info!(object = %def.object, job = %job_id, resumed = locator.is_some(), "first load through Bulk API 2.0");
+        self.summary.read_with = "bulk".into();
+        let mut pages = crate::bulk::Prefetch::new(
+            job.pages_from(locator.as_deref()),
+            Arc::clone(def),
+            self.budget.checker(),
+        );
+        let mut first = true;
+        let mut rows_read = 0u64;
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(PageError::Fetch(e))
+                    if first && e.kind() == forcebridge_client::ErrorKind::Api =>
+                {
+                    return Ok(BulkRead::Unavailable(format!(
+                        "Bulk job {job_id} cannot be read: {e}"
+                    )));
+                }
+                Err(PageError::Fetch(e)) => {
+                    return Err(Error::org(
+                        format!("reading {} through Bulk job {job_id} failed", def.object),
+                        e,
+                    ));
+                }
+                Err(PageError::Read(e)) => return Err(e),
+            };
+            first = false;
+            self.summary.api_calls += 1;
+            let ParsedPage {
+                rows,
+                next_locator: next,
+            } = page;
+            let last = next.is_none();
+            rows_read += rows.len() as u64;
+            advance_cursor(state, def, &rows);
+            match next {
+                Some(locator) => {
+                    state.bulk = Some(BulkResume {
+                        job_id: job_id.clone(),
+                        locator,
+                    });
+                }
+                None => {
+                    state.bulk = None;
+                    state.loaded = true;
+                    state.read_at = Some(utc(self.server_now));
+                    state.formulas_refreshed_at = Some(utc(self.server_now));
+                }
+            }
+            let counts = self
+                .store
+                .apply(
+                    Arc::clone(def),
+                    rows,
+                    options.deletes,
+                    utc(Utc::now()),
+                    state.clone(),
+                )
+                .await?;
+            self.add(counts);
+            self.summary.cursor = state.cursor.clone();
+            (self.on_progress)(&Progress {
+                object: def.object.clone(),
+                rows: rows_read,
+                expected: self.record_count,
+                done: false,
+            });
+            if last {
+                return Ok(BulkRead::Finished(Flow::Done));
+            }
+            if self.budget.spent() {
+                tracing::warn!(object = %def.object, job = %job_id, "API budget reached: stopping at the last checkpoint, the Bulk job's next page saved");
+                return Ok(BulkRead::Finished(Flow::Budget));
+            }
+        }
+        Ok(BulkRead::Unavailable(format!(
+            "the pages of Bulk job {job_id} ended before its last page"
+        )))
+    }
+
+    /// The incremental read's statement: `queryAll` fields of `def` from `start` up to `end`,
+    /// filtered as configured, in `(SystemModstamp, Id)` order.
+    fn read_query(
+        &self,
+        def: &TableDef,
+        options: &crate::ObjectOptions,
+        start: &Start,
+        end: DateTime<Utc>,
+    ) -> Result<String> {
+        let stamp = def.columns[def.stamp.expect("incremental objects have a timestamp")]
+            .name
+            .clone();
+        let mut query = QueryBuilder::select(def.field_names()).from(&def.object);
+        match start {
+            Start::Everything => {}
+            Start::After(t, id) => {
+                let (t, id) = (*t, id);
+                query = query.filter(
+                    field(&stamp)
+                        .gt(t)
+                        .or(field(&stamp).eq(t).and(field("Id").gt(id.as_str()))),
+                );
+            }
+            Start::From(t) => query = query.filter(field(&stamp).ge(*t)),
+        }
+        query = query.filter(field(&stamp).le(end));
+        if let Some(filter) = &options.filter {
+            query = query.filter(Filter::parse(filter));
+        }
+        query
+            .order_by(&stamp, Direction::Asc)
+            .order_by("Id", Direction::Asc)
+            .build()
+            .map_err(|e| Error::config(format!("objects.{}: {e}", def.object)))
     }
 
     /// Every row, diffed against the destination; rows the org no longer has are deleted.
@@ -913,6 +1147,38 @@ impl ObjectRun<'_> {
         self.summary.inserted += counts.inserted;
         self.summary.updated += counts.updated;
         self.summary.deleted += counts.deleted;
+    }
+}
+
+/// How a first load uses Bulk API 2.0: a new job, or the one a killed run left.
+enum BulkStart {
+    New,
+    Resume(BulkResume),
+}
+
+/// What became of a Bulk first load.
+enum BulkRead {
+    /// Read to its end, or stopped at the budget.
+    Finished(Flow),
+    /// The job could not be used (why); nothing of it is left uncommitted.
+    Unavailable(String),
+}
+
+/// Moves the cursor to the last of `rows` (in `(SystemModstamp, Id)` order) if that is ahead
+/// of it: the cursor never moves backwards.
+fn advance_cursor(state: &mut ObjectState, def: &TableDef, rows: &[Row]) {
+    if let Some(last) = rows.last() {
+        let reached = Cursor {
+            system_modstamp: last.stamp(def).unwrap_or_default().to_string(),
+            id: last.id(def).to_string(),
+        };
+        let ahead = state.cursor.as_ref().is_none_or(|c| {
+            (reached.system_modstamp.as_str(), reached.id.as_str())
+                > (c.system_modstamp.as_str(), c.id.as_str())
+        });
+        if ahead {
+            state.cursor = Some(reached);
+        }
     }
 }
 

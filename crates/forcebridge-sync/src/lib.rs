@@ -31,9 +31,17 @@
 //! fields and backfilled, full refresh and diff for objects without a timestamp, and a stop at
 //! a checkpoint when the API budget is reached ([`Outcome::BudgetExhausted`]).
 //!
+//! A first load of an object with at least [`SyncConfig::bulk_threshold`] records (the org's
+//! `recordCount`, read only when a first load is ahead) reads through a Bulk API 2.0
+//! `queryAll` job instead of REST pages: the same statement, its result pages committed in
+//! order, each with the job id and the next page's locator, so a killed run resumes the job
+//! where its last commit left it; a job that expired falls back to the REST read from the
+//! committed cursor. The cursor ends where the REST read would leave it.
+//!
 //! Nothing is ever written to Salesforce: a read-only client syncs. The crate emits `tracing`
 //! events and never prints; progress goes to the caller's callback.
 
+mod bulk;
 mod config;
 mod engine;
 mod error;

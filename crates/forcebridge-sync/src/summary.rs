@@ -68,7 +68,8 @@ pub struct ObjectSummary {
     pub reconciled: Option<String>,
     /// Whether formula fields were re-read (R8).
     pub formulas_refreshed: bool,
-    /// How the rows were read: `rest`, `rest-full` or `none`.
+    /// How the rows were read: `rest`, `bulk` (a first load through a Bulk API 2.0 job),
+    /// `rest-full` or `none`.
     pub read_with: String,
     #[serde(serialize_with = "seconds")]
     pub duration: Duration,

@@ -160,6 +160,12 @@ async fn serve(args: EmulatorArgs, config: Config) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("cannot start the local org on {addr}"));
         }
     };
+    if let Some(count) = args.plain_accounts {
+        let control = emulator.control();
+        tokio::task::spawn_blocking(move || control.insert_plain_accounts(count))
+            .await
+            .context("adding the plain accounts")?;
+    }
     if !args.bind.to_canonical().is_loopback() {
         output::stderr(&if args.insecure_public {
             format!(

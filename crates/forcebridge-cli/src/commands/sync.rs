@@ -90,6 +90,12 @@ fn settings(args: &SyncArgs) -> anyhow::Result<SyncConfig> {
     if let Some(n) = args.concurrency.or(file.concurrency) {
         config.concurrency = n;
     }
+    if let Some(n) = args.bulk_threshold.or(file.bulk_threshold) {
+        config.bulk_threshold = (n > 0).then_some(n);
+    }
+    if let Some(n) = args.bulk_page_rows.or(file.bulk_page_rows) {
+        config.bulk_page_rows = n;
+    }
     config.budget = Budget {
         max_calls_per_run: args.max_api_calls.or(file.max_api_calls),
         max_share_of_daily_limit: args.max_api_share.or(file.max_api_share),
@@ -114,6 +120,8 @@ struct FileSettings {
     max_api_calls: Option<u64>,
     max_api_share: Option<f64>,
     reconcile_every_hours: Option<f64>,
+    bulk_threshold: Option<u64>,
+    bulk_page_rows: Option<u64>,
     // Every object's settings (serde's `flatten` cannot be combined with
     // `deny_unknown_fields`, so they are spelled out).
     fields: Vec<String>,

@@ -125,6 +125,27 @@ fn json_details_are_one_line_and_the_org_answers_with_them() {
 }
 
 #[test]
+fn plain_accounts_are_in_the_org_before_its_details_are_printed() {
+    let running = Running::start(&["--plain-accounts", "1234"]);
+    let url = running.field("url").to_string();
+    let token = running.field("access_token").to_string();
+    runtime().block_on(async {
+        let counted: Value = reqwest::Client::new()
+            .get(format!(
+                "{url}/services/data/v60.0/query?q=SELECT+COUNT()+FROM+Account+WHERE+Name+LIKE+'Account+%25'"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(counted["totalSize"], 1234, "{counted}");
+    });
+}
+
+#[test]
 fn with_tls_the_details_name_the_certificate_to_trust() {
     let dir = temp_dir("tls");
     let cert = dir.join("ca.pem");

@@ -122,8 +122,7 @@ fn compare(env: &Env, db: &std::path::Path, object: &str) -> usize {
 #[test]
 fn a_sync_killed_at_random_points_resumes_and_ends_equal_to_the_org() {
     let env = synced_org();
-    let db = env.file("kill.db");
-    let to = format!("sqlite:{}", db.display());
+    let kept = env.file("kill.db");
     let control = env.emulator.control();
     // A small deterministic generator: the kill points repeat from run to run.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -139,6 +138,7 @@ fn a_sync_killed_at_random_points_resumes_and_ends_equal_to_the_org() {
     let mut killed = 0;
     let mut window_ms: u64 = 300;
     let mut round = 0;
+    let mut bulk_resumes = 0;
     while killed < 10 {
         assert!(
             round < 60,
@@ -158,6 +158,15 @@ fn a_sync_killed_at_random_points_resumes_and_ends_equal_to_the_org() {
             .unwrap();
         control.advance_clock(Duration::from_secs(90));
 
+        // Every first load goes through Bulk API 2.0 in pages of 200 rows. Even rounds sync
+        // one destination on and on (a Bulk first load, then incremental runs); odd rounds a
+        // fresh one, so a Bulk first load is killed and resumed again and again.
+        let db = if round % 2 == 0 {
+            kept.clone()
+        } else {
+            env.file(&format!("first-load-{round}.db"))
+        };
+        let to = format!("sqlite:{}", db.display());
         let mut child = env
             .std_cmd(&[
                 "sync",
@@ -168,6 +177,10 @@ fn a_sync_killed_at_random_points_resumes_and_ends_equal_to_the_org() {
                 &to,
                 "--lag",
                 "0",
+                "--bulk-threshold",
+                "1",
+                "--bulk-page-rows",
+                "200",
             ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -194,6 +207,10 @@ fn a_sync_killed_at_random_points_resumes_and_ends_equal_to_the_org() {
                 &to,
                 "--lag",
                 "0",
+                "--bulk-threshold",
+                "1",
+                "--bulk-page-rows",
+                "200",
                 "--json",
             ])
             .assert()
@@ -201,11 +218,23 @@ fn a_sync_killed_at_random_points_resumes_and_ends_equal_to_the_org() {
         let (stdout, _) = outputs(&resumed);
         let summary: Value = serde_json::from_str(&stdout).unwrap();
         assert_eq!(summary["outcome"], "success", "round {round}: {stdout}");
+        if summary["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["read_with"] == "bulk")
+        {
+            bulk_resumes += 1;
+        }
         for object in OBJECTS {
             compare(&env, &db, object);
         }
         round += 1;
     }
+    assert!(
+        bulk_resumes > 0,
+        "no run after a kill read through Bulk in {round} rounds"
+    );
 }
 
 #[test]

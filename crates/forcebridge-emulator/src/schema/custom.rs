@@ -24,6 +24,7 @@ use crate::config::{FieldConfig, FieldDefault, ObjectConfig, ValidationRuleConfi
 pub(crate) fn build(
     mut standard: Vec<ObjectDef>,
     objects: &[ObjectConfig],
+    removed: &[(String, String)],
     rules: &[ValidationRuleConfig],
 ) -> Result<Schema, SchemaError> {
     let names = declare_objects(&standard, objects)?;
@@ -62,6 +63,17 @@ pub(crate) fn build(
     }
     standard.extend(custom);
     let mut all = standard;
+    for (object, field) in removed {
+        let removed = all
+            .iter_mut()
+            .find(|o| o.name.eq_ignore_ascii_case(object))
+            .is_some_and(|def| def.remove_field(field));
+        if !removed {
+            return Err(SchemaError(format!(
+                "{object} has no field {field} to remove"
+            )));
+        }
+    }
     attach_rules(&mut all, rules)?;
     let schema = Schema::new(all)?;
     for rule in rules {

@@ -1,8 +1,10 @@
 //! The org's shape: objects, their fields, and the relationships between them.
 //!
-//! A [`Schema`] is built once when the org starts (standard objects from `standard`, custom
-//! objects and fields from the org's configuration) and never changes afterwards, so every part
-//! of the org shares it through an `Arc` and looks names up without locks. Names are matched
+//! A [`Schema`] is built when the org starts (standard objects from `standard`, custom
+//! objects and fields from the org's configuration) and never changes afterwards: a change while
+//! the org runs (a field added, removed or retyped) builds a new one, whose columns are the old
+//! ones plus any added after them, so every part of the org shares a schema through an `Arc`
+//! and looks names up without locks. Names are matched
 //! without regard to case, as Salesforce does; the spelling in the schema is the one responses use.
 //!
 //! This module knows nothing about records; `store` keeps those, in the column layout decided here.
@@ -393,6 +395,29 @@ impl ObjectDef {
         Some(&self.child_relationships[index])
     }
 
+    /// Takes the field `name` out of the object (its column stays, unused), and re-indexes the
+    /// names; false when there is no such field.
+    fn remove_field(&mut self, name: &str) -> bool {
+        let Some((index, _)) = self.field(name) else {
+            return false;
+        };
+        self.fields.remove(index);
+        self.by_name = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.to_ascii_lowercase(), i))
+            .collect();
+        self.by_relationship = self
+            .fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| Some((f.relationship_name.as_ref()?.to_ascii_lowercase(), i)))
+            .collect();
+        self.name_field = self.fields.iter().position(|f| f.name_field);
+        true
+    }
+
     /// The fields `FIELDS(STANDARD)`, `FIELDS(CUSTOM)` and `FIELDS(ALL)` select, in describe order.
     pub(crate) fn field_set(&self, set: forcebridge_soql::FieldSet) -> Vec<usize> {
         use forcebridge_soql::FieldSet;
@@ -524,7 +549,20 @@ pub(crate) fn build(
     objects: &[crate::config::ObjectConfig],
     rules: &[crate::config::ValidationRuleConfig],
 ) -> Result<Schema, SchemaError> {
-    custom::build(standard::standard_objects(), objects, rules)
+    custom::build(standard::standard_objects(), objects, &[], rules)
+}
+
+/// [`build`] without the custom fields `removed` (object and field names) removed while the org
+/// ran: each is gone from its object's fields, describe and SOQL, but its column stays in the
+/// layout (empty from then on), so the columns of every other field do not move and records
+/// read under an older schema keep every column it expects. A validation rule that still
+/// names a removed field is an error, as it is in Setup.
+pub(crate) fn build_without(
+    objects: &[crate::config::ObjectConfig],
+    removed: &[(String, String)],
+    rules: &[crate::config::ValidationRuleConfig],
+) -> Result<Schema, SchemaError> {
+    custom::build(standard::standard_objects(), objects, removed, rules)
 }
 
 /// Whether `new` only adds to `old`: the same objects in the same places, each with the same

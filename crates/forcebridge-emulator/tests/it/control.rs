@@ -213,6 +213,177 @@ async fn an_object_added_at_run_time_takes_records_and_new_fields_after_them() {
 }
 
 #[tokio::test]
+async fn a_field_removed_at_run_time_leaves_describe_queries_and_writes() {
+    let org = TestOrg::start().await;
+    let control = org.control();
+    control
+        .add_field("Account", FieldConfig::new("Tier__c", "string"))
+        .unwrap();
+    control
+        .add_field("Account", FieldConfig::new("Region__c", "string"))
+        .unwrap();
+    let id = org
+        .create(
+            "Account",
+            json!({"Name": "Acme", "Tier__c": "Gold", "Region__c": "EMEA"}),
+        )
+        .await;
+    let soql = format!("SELECT Name, Region__c, SystemModstamp FROM Account WHERE Id = '{id}'");
+    let before = query(&org, &soql).await;
+    let date = org.get("/sobjects/Account/describe").await.headers[header::DATE]
+        .to_str()
+        .unwrap()
+        .to_string();
+
+    control.remove_field("Account", "tier__c").unwrap();
+
+    // The describe changes (a revalidation gets it), without the field.
+    let revalidated = org
+        .client
+        .get(org.data("/sobjects/Account/describe"))
+        .bearer_auth(&org.token)
+        .header(header::IF_MODIFIED_SINCE, &date)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), StatusCode::OK);
+    let described = org.get("/sobjects/Account/describe").await;
+    assert!(field(&described.json, "Tier__c").is_none());
+    assert!(field(&described.json, "Region__c").is_some());
+    // Queries naming it fail; the other fields, the field after it included, read as before,
+    // and the record keeps its SystemModstamp.
+    let named = org
+        .get(&format!(
+            "/query?q={}",
+            encode("SELECT Tier__c FROM Account")
+        ))
+        .await;
+    assert_eq!(named.status, StatusCode::BAD_REQUEST, "{}", named.text);
+    assert_eq!(named.json[0]["errorCode"], "INVALID_FIELD");
+    assert_eq!(query(&org, &soql).await.json, before.json);
+    let all = query(
+        &org,
+        &format!("SELECT FIELDS(ALL) FROM Account WHERE Id = '{id}' LIMIT 1"),
+    )
+    .await;
+    let record = all.json["records"][0].as_object().unwrap();
+    assert!(!record.contains_key("Tier__c"), "{record:?}");
+    assert_eq!(record["Region__c"], "EMEA");
+    // Writes naming it are refused; others go on.
+    let refused = org
+        .client
+        .patch(org.data(&format!("/sobjects/Account/{id}")))
+        .bearer_auth(&org.token)
+        .json(&json!({"Tier__c": "Silver"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    org.create("Account", json!({"Name": "After", "Region__c": "APAC"}))
+        .await;
+
+    // Standard and unknown fields cannot be removed; nothing changes.
+    for (object, name) in [
+        ("Account", "Industry"),
+        ("Account", "Tier__c"),
+        ("Acount", "X__c"),
+    ] {
+        let error = control.remove_field(object, name).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Control);
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("cannot remove {object}.{name}: ")),
+            "{error}"
+        );
+    }
+    let error = control.remove_field("Account", "Industry").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot remove Account.Industry: only custom fields (from the org file or added at run time) can be removed"
+    );
+}
+
+#[tokio::test]
+async fn a_field_whose_type_changes_keeps_the_values_the_new_type_accepts() {
+    let org = TestOrg::start().await;
+    let control = org.control();
+    let mut score = FieldConfig::new("Score__c", "string");
+    score.unique = true;
+    control.add_field("Account", score).unwrap();
+    let number = org
+        .create("Account", json!({"Name": "A", "Score__c": "42.5"}))
+        .await;
+    let word = org
+        .create("Account", json!({"Name": "B", "Score__c": "high"}))
+        .await;
+    let soql =
+        "SELECT Id, Score__c, SystemModstamp FROM Account WHERE Name IN ('A', 'B') ORDER BY Name";
+    let before = query(&org, soql).await;
+
+    let mut changed = FieldConfig::new("Score__c", "double");
+    changed.precision = Some(18);
+    changed.scale = Some(2);
+    control.change_field("Account", changed).unwrap();
+
+    let described = org.get("/sobjects/Account/describe").await;
+    assert_eq!(
+        field(&described.json, "Score__c").unwrap()["type"],
+        "double"
+    );
+    let after = query(&org, soql).await;
+    let records = after.json["records"].as_array().unwrap();
+    assert_eq!(records[0]["Id"], number.as_str());
+    assert_eq!(records[0]["Score__c"], 42.5);
+    assert_eq!(records[1]["Id"], word.as_str());
+    assert_eq!(records[1]["Score__c"], Value::Null);
+    for (old, new) in before.json["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(records)
+    {
+        assert_eq!(old["SystemModstamp"], new["SystemModstamp"]);
+    }
+    // The new type is the one filters and writes use.
+    let above = query(&org, "SELECT Name FROM Account WHERE Score__c > 40").await;
+    assert_eq!(above.json["totalSize"], 1);
+    org.create("Account", json!({"Name": "C", "Score__c": 7}))
+        .await;
+
+    // Back to text: numbers keep their text form.
+    control
+        .change_field("Account", FieldConfig::new("Score__c", "string"))
+        .unwrap();
+    let text = query(&org, "SELECT Score__c FROM Account WHERE Name = 'A'").await;
+    assert_eq!(text.json["records"][0]["Score__c"], "42.5");
+
+    // Reference fields, standard fields and unknown ones cannot change.
+    let mut reference = FieldConfig::new("Score__c", "reference");
+    reference.reference_to = Some("Contact".into());
+    for (object, field) in [
+        ("Account", reference),
+        ("Account", FieldConfig::new("Industry", "int")),
+        ("Account", FieldConfig::new("Nope__c", "int")),
+    ] {
+        let name = field.name.clone();
+        let error = control.change_field(object, field).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Control);
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("cannot change {object}.{name}: ")),
+            "{error}"
+        );
+    }
+    let described = org.get("/sobjects/Account/describe").await;
+    assert_eq!(
+        field(&described.json, "Score__c").unwrap()["type"],
+        "string"
+    );
+}
+
+#[tokio::test]
 async fn an_emptied_recycle_bin_is_gone_from_query_all_and_moves_the_earliest_date() {
     let org = clocked().await;
     let control = org.control();

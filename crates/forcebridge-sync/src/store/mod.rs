@@ -33,6 +33,16 @@ pub(crate) struct ObjectState {
     /// The org's clock when the last incremental read completed: late commits are looked
     /// for from `overlap` before it.
     pub(crate) read_at: Option<String>,
+    /// A first load read through a Bulk API 2.0 job: the job, and the locator of the next
+    /// result page to read, committed with the rows of the page before it.
+    pub(crate) bulk: Option<BulkResume>,
+}
+
+/// Where a Bulk first load stands: the job id and the locator of its next result page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BulkResume {
+    pub(crate) job_id: String,
+    pub(crate) locator: String,
 }
 
 /// Rows a write changed.

@@ -25,8 +25,12 @@ CREATE TABLE IF NOT EXISTS _sf_state (
     deletes_checked_at text,
     formulas_refreshed_at text,
     reconciled_at text,
-    read_at text
+    read_at text,
+    bulk_job_id text,
+    bulk_locator text
 );
+ALTER TABLE _sf_state ADD COLUMN IF NOT EXISTS bulk_job_id text;
+ALTER TABLE _sf_state ADD COLUMN IF NOT EXISTS bulk_locator text;
 CREATE TABLE IF NOT EXISTS _sf_runs (
     run_id bigint NOT NULL,
     object text NOT NULL,
@@ -556,7 +560,7 @@ fn row_error(def: &TableDef, rows: &[Row], e: tokio_postgres::Error) -> Error {
 async fn read_state(db: &tokio_postgres::Client, object: &str) -> Result<ObjectState> {
     let row = db
         .query_opt(
-            "SELECT cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at FROM _sf_state WHERE object = $1",
+            "SELECT cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at, bulk_job_id, bulk_locator FROM _sf_state WHERE object = $1",
             &[&object],
         )
         .await
@@ -576,6 +580,10 @@ async fn read_state(db: &tokio_postgres::Client, object: &str) -> Result<ObjectS
                 formulas_refreshed_at: r.get(4),
                 reconciled_at: r.get(5),
                 read_at: r.get(6),
+                bulk: r
+                    .get::<_, Option<String>>(7)
+                    .zip(r.get::<_, Option<String>>(8))
+                    .map(|(job_id, locator)| super::BulkResume { job_id, locator }),
             }
         }
     })
@@ -587,12 +595,12 @@ async fn write_state(
     state: &ObjectState,
 ) -> Result<()> {
     db.execute(
-        "INSERT INTO _sf_state (object, cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO _sf_state (object, cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at, bulk_job_id, bulk_locator)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          ON CONFLICT (object) DO UPDATE SET cursor_stamp = EXCLUDED.cursor_stamp, cursor_id = EXCLUDED.cursor_id,
            loaded = EXCLUDED.loaded, deletes_checked_at = EXCLUDED.deletes_checked_at,
            formulas_refreshed_at = EXCLUDED.formulas_refreshed_at, reconciled_at = EXCLUDED.reconciled_at,
-           read_at = EXCLUDED.read_at",
+           read_at = EXCLUDED.read_at, bulk_job_id = EXCLUDED.bulk_job_id, bulk_locator = EXCLUDED.bulk_locator",
         &[
             &object,
             &state.cursor.as_ref().map(|c| c.system_modstamp.as_str()),
@@ -602,6 +610,8 @@ async fn write_state(
             &state.formulas_refreshed_at,
             &state.reconciled_at,
             &state.read_at,
+            &state.bulk.as_ref().map(|b| b.job_id.as_str()),
+            &state.bulk.as_ref().map(|b| b.locator.as_str()),
         ],
     )
     .await

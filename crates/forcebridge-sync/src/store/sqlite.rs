@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS _sf_state (
     deletes_checked_at TEXT,
     formulas_refreshed_at TEXT,
     reconciled_at TEXT,
-    read_at TEXT
+    read_at TEXT,
+    bulk_job_id TEXT,
+    bulk_locator TEXT
 ) STRICT;
 CREATE TABLE IF NOT EXISTS _sf_runs (
     run_id INTEGER NOT NULL,
@@ -72,7 +74,22 @@ impl SqliteStore {
             .map_err(err(where_.clone()))?;
         db.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err(where_.clone()))?;
-        db.execute_batch(SYSTEM_TABLES).map_err(err(where_))?;
+        db.execute_batch(SYSTEM_TABLES)
+            .map_err(err(where_.clone()))?;
+        // A destination made before Bulk first loads gets their two state columns.
+        let has_bulk: i64 = db
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('_sf_state') WHERE name = 'bulk_job_id'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err(where_.clone()))?;
+        if has_bulk == 0 {
+            db.execute_batch(
+                "ALTER TABLE _sf_state ADD COLUMN bulk_job_id TEXT; ALTER TABLE _sf_state ADD COLUMN bulk_locator TEXT;",
+            )
+            .map_err(err(where_))?;
+        }
         Ok(SqliteStore {
             path: path.to_path_buf(),
             db: Mutex::new(db),
@@ -306,14 +323,40 @@ impl SqliteStore {
             "DELETE FROM {table} WHERE {} = ?1",
             quote(&def.columns[def.id].name)
         );
+        // A row not stored yet is inserted by one statement, without a lookup first (most rows
+        // of a first load); one already stored conflicts, and takes the guarded path below.
+        let insert_new_sql = format!(
+            "{insert_sql} ON CONFLICT ({}) DO NOTHING",
+            quote(&def.columns[def.id].name)
+        );
         let mut counts = Counts::default();
         {
             let mut select = tx.prepare_cached(&select_sql).map_err(err(what.clone()))?;
             let mut insert = tx.prepare_cached(&insert_sql).map_err(err(what.clone()))?;
             let mut update = tx.prepare_cached(&update_sql).map_err(err(what.clone()))?;
             let mut delete = tx.prepare_cached(&delete_sql).map_err(err(what.clone()))?;
+            let mut insert_new = tx
+                .prepare_cached(&insert_new_sql)
+                .map_err(err(what.clone()))?;
             for row in rows {
                 let id = row.id(def);
+                let hard_delete = row.deleted && deletes == Deletes::Hard;
+                if !hard_delete {
+                    let bound = bind_row_borrowed(def, row, synced_at)?;
+                    let added = insert_new
+                        .execute(rusqlite::params_from_iter(bound))
+                        .map_err(|e| {
+                            Error::sqlite(format!("cannot insert {} record {id}", def.object), e)
+                        })?;
+                    if added == 1 {
+                        if row.deleted {
+                            counts.deleted += 1;
+                        } else {
+                            counts.inserted += 1;
+                        }
+                        continue;
+                    }
+                }
                 let existing: Option<(Vec<SqlValue>, bool)> = select
                     .query_row([id], |r| {
                         let width = r.as_ref().column_count();
@@ -324,8 +367,10 @@ impl SqliteStore {
                         Ok((values, r.get::<_, i64>(width - 1)? != 0))
                     })
                     .optional()
-                    .map_err(err(format!("cannot read {} record {id}", def.object)))?;
-                if row.deleted && deletes == Deletes::Hard {
+                    .map_err(|e| {
+                        Error::sqlite(format!("cannot read {} record {id}", def.object), e)
+                    })?;
+                if hard_delete {
                     if existing.is_some() {
                         delete
                             .execute([id])
@@ -543,7 +588,7 @@ impl SqliteStore {
 
 fn read_state(db: &rusqlite::Connection, object: &str) -> Result<ObjectState> {
     db.query_row(
-        "SELECT cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at FROM _sf_state WHERE object = ?1",
+        "SELECT cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at, bulk_job_id, bulk_locator FROM _sf_state WHERE object = ?1",
         [object],
         |r| {
             let stamp: Option<String> = r.get(0)?;
@@ -555,6 +600,10 @@ fn read_state(db: &rusqlite::Connection, object: &str) -> Result<ObjectState> {
                 formulas_refreshed_at: r.get(4)?,
                 reconciled_at: r.get(5)?,
                 read_at: r.get(6)?,
+                bulk: r
+                    .get::<_, Option<String>>(7)?
+                    .zip(r.get::<_, Option<String>>(8)?)
+                    .map(|(job_id, locator)| super::BulkResume { job_id, locator }),
             })
         },
     )
@@ -565,8 +614,8 @@ fn read_state(db: &rusqlite::Connection, object: &str) -> Result<ObjectState> {
 
 fn write_state(db: &rusqlite::Connection, object: &str, state: &ObjectState) -> Result<()> {
     db.execute(
-        "INSERT OR REPLACE INTO _sf_state (object, cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT OR REPLACE INTO _sf_state (object, cursor_stamp, cursor_id, loaded, deletes_checked_at, formulas_refreshed_at, reconciled_at, read_at, bulk_job_id, bulk_locator)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             object,
             state.cursor.as_ref().map(|c| &c.system_modstamp),
@@ -575,7 +624,9 @@ fn write_state(db: &rusqlite::Connection, object: &str, state: &ObjectState) -> 
             state.deletes_checked_at,
             state.formulas_refreshed_at,
             state.reconciled_at,
-            state.read_at
+            state.read_at,
+            state.bulk.as_ref().map(|b| &b.job_id),
+            state.bulk.as_ref().map(|b| &b.locator)
         ],
     )
     .map(|_| ())
@@ -583,6 +634,36 @@ fn write_state(db: &rusqlite::Connection, object: &str, state: &ObjectState) -> 
 }
 
 /// The row's values as SQLite values of their columns' types.
+/// [`bind_row`] with the three system columns after it, borrowing the row's text.
+fn bind_row_borrowed<'a>(
+    def: &TableDef,
+    row: &'a Row,
+    synced_at: &'a str,
+) -> Result<Vec<rusqlite::types::ToSqlOutput<'a>>> {
+    use rusqlite::types::{ToSqlOutput, ValueRef};
+    let mut out = Vec::with_capacity(row.values.len() + 3);
+    for (i, value) in row.values.iter().enumerate() {
+        let Some(text) = value.as_deref() else {
+            out.push(ToSqlOutput::Owned(SqlValue::Null));
+            continue;
+        };
+        out.push(match def.columns[i].sqlite.as_str() {
+            "INTEGER" | "REAL" => ToSqlOutput::Owned(bind(def, i, Some(text), row.id(def))?),
+            _ => ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes())),
+        });
+    }
+    out.push(ToSqlOutput::Borrowed(ValueRef::Text(synced_at.as_bytes())));
+    out.push(ToSqlOutput::Owned(SqlValue::Integer(i64::from(
+        row.deleted,
+    ))));
+    out.push(match (row.deleted, row.stamp(def)) {
+        (true, Some(stamp)) => ToSqlOutput::Borrowed(ValueRef::Text(stamp.as_bytes())),
+        (true, None) => ToSqlOutput::Borrowed(ValueRef::Text(synced_at.as_bytes())),
+        (false, _) => ToSqlOutput::Owned(SqlValue::Null),
+    });
+    Ok(out)
+}
+
 fn bind_row(def: &TableDef, row: &Row) -> Result<Vec<SqlValue>> {
     let id = row.id(def).to_string();
     let mut out = Vec::with_capacity(row.values.len() + 4);

@@ -201,6 +201,196 @@ async fn a_field_added_between_runs_gets_a_column_and_a_backfill() {
 }
 
 #[tokio::test]
+async fn a_field_removed_between_runs_keeps_its_column_marked_removed() {
+    for db in Db::both().await {
+        let org = TestOrg::start().await;
+        let control = org.control();
+        control
+            .add_field("Account", FieldConfig::new("Tier__c", "string"))
+            .unwrap();
+        let records = (0..20).map(|i| json!({"Name": format!("Tiered {i:02}"), "Tier__c": "Gold"}));
+        let ids = control.insert("Account", records).unwrap();
+        let client = org.client();
+        let config = db.config(&["Account"]);
+        sync(&org, &client, &config).await.unwrap();
+
+        control.remove_field("Account", "Tier__c").unwrap();
+        org.advance(60);
+        control
+            .insert("Account", accounts(5, "After removal"))
+            .unwrap();
+        control
+            .update_with_stamp(
+                "Account",
+                &ids[3],
+                json!({"Name": "Renamed"}),
+                control.now(),
+            )
+            .unwrap();
+        let summary = sync(&org, &client, &config).await.unwrap();
+        let account = &summary.objects[0];
+        assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+        assert_eq!(account.columns_removed, vec!["Tier__c".to_string()]);
+        assert_eq!(account.inserted, 5, "{account:?}");
+        // The column stays with the values it had, marked removed; every other column is
+        // still equal to the org's.
+        let tier = db
+            .registered("Account")
+            .await
+            .into_iter()
+            .find(|c| c.0 == "Tier__c")
+            .unwrap();
+        assert!(tier.2, "Tier__c is marked removed: {tier:?}");
+        assert_eq!(tier.3, 20, "the removed column keeps its values");
+        let live = assert_same(&client, &db, "Account").await;
+        // A later run changes nothing more.
+        let again = sync(&org, &client, &config).await.unwrap();
+        assert!(again.objects[0].columns_removed.is_empty());
+        assert_eq!(assert_same(&client, &db, "Account").await, live);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_field_whose_type_changes_reloads_the_table() {
+    for db in Db::both().await {
+        let org = TestOrg::start().await;
+        let control = org.control();
+        control
+            .add_field("Account", FieldConfig::new("Score__c", "string"))
+            .unwrap();
+        let records = (0..30).map(|i| {
+            let score = if i % 3 == 0 {
+                "n/a".to_string()
+            } else {
+                format!("{i}.5")
+            };
+            json!({"Name": format!("Scored {i:02}"), "Score__c": score})
+        });
+        control.insert("Account", records).unwrap();
+        let client = org.client();
+        let config = db.config(&["Account"]);
+        let first = sync(&org, &client, &config).await.unwrap();
+        let before = first.objects[0].inserted;
+        assert_eq!(assert_same(&client, &db, "Account").await as u64, before);
+
+        let mut score = FieldConfig::new("Score__c", "double");
+        score.precision = Some(18);
+        score.scale = Some(2);
+        control.change_field("Account", score).unwrap();
+        org.advance(60);
+        let summary = sync(&org, &client, &config).await.unwrap();
+        let account = &summary.objects[0];
+        assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+        // Every record's SystemModstamp is unchanged, so only the reload brings the new values.
+        assert_eq!(
+            account.inserted, before,
+            "the table was reloaded: {account:?}"
+        );
+        let score = db
+            .registered("Account")
+            .await
+            .into_iter()
+            .find(|c| c.0 == "Score__c")
+            .unwrap();
+        assert_eq!((score.1.as_str(), score.2, score.3), ("double", false, 20));
+        assert_eq!(assert_same(&client, &db, "Account").await as u64, before);
+        db.drop_database().await;
+    }
+}
+
+/// An org for first loads: 2,400 accounts, 1,000 of them sharing one `SystemModstamp` across
+/// Bulk page boundaries, 50 in the recycle bin.
+async fn first_load_org() -> TestOrg {
+    let org = TestOrg::start().await;
+    let control = org.control();
+    control.insert("Account", accounts(1_400, "Early")).unwrap();
+    org.advance(5);
+    let ids = control
+        .insert_with_stamp("Account", accounts(1_000, "Tied"), control.now())
+        .unwrap();
+    org.advance(5);
+    let client = org.client();
+    for id in &ids[..50] {
+        client.sobject("Account").delete(id).await.unwrap();
+    }
+    org
+}
+
+/// A configuration that reads every first load through Bulk, in pages of 300 rows.
+fn bulk_config(db: &Db) -> forcebridge_sync::SyncConfig {
+    let mut config = db.config(&["Account"]);
+    config.bulk_threshold = Some(1);
+    config.bulk_page_rows = 300;
+    config
+}
+
+#[tokio::test]
+async fn a_large_first_load_reads_through_bulk_and_ends_where_rest_does() {
+    let org = first_load_org().await;
+    let client = org.client();
+    // The REST reference, on SQLite.
+    let reference = Db::sqlite();
+    let mut rest = reference.config(&["Account"]);
+    rest.bulk_threshold = None;
+    let by_rest = sync(&org, &client, &rest).await.unwrap();
+    assert_eq!(by_rest.objects[0].read_with, "rest");
+    for db in Db::both().await {
+        let summary = sync(&org, &client, &bulk_config(&db)).await.unwrap();
+        let account = &summary.objects[0];
+        assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+        assert_eq!(account.read_with, "bulk", "{account:?}");
+        assert_eq!(account.cursor, by_rest.objects[0].cursor, "{}", db.name());
+        assert_eq!(account.inserted, by_rest.objects[0].inserted);
+        let live = assert_same(&client, &db, "Account").await;
+        assert_eq!(live, assert_same(&client, &reference, "Account").await);
+        // Later runs are incremental over REST, and find nothing new.
+        let again = sync(&org, &client, &bulk_config(&db)).await.unwrap();
+        assert_eq!(again.objects[0].read_with, "rest");
+        assert_eq!(again.objects[0].inserted, 0);
+        assert_eq!(db.bulk_job("Account").await, None);
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_first_load_stopped_midway_resumes_its_job_or_falls_back_to_rest() {
+    for job_lost in [false, true] {
+        for db in Db::both().await {
+            let org = first_load_org().await;
+            let client = org.client();
+            let mut config = bulk_config(&db);
+            // The describe, the record count, the job, a poll or two and a page or two.
+            config.budget.max_calls_per_run = Some(6);
+            let stopped = sync(&org, &client, &config).await.unwrap();
+            assert_eq!(stopped.outcome, Outcome::BudgetExhausted, "{stopped:?}");
+            let job = db.bulk_job("Account").await.expect("the job is saved");
+            let committed = stopped.objects[0].inserted + stopped.objects[0].deleted;
+            assert!(committed > 0 && committed < 2_400, "{stopped:?}");
+            if job_lost {
+                // The job expires (or is deleted) before the run resumes.
+                client.bulk().query_job(&job).delete().await.unwrap();
+            }
+            config.budget.max_calls_per_run = None;
+            let resumed = sync(&org, &client, &config).await.unwrap();
+            let account = &resumed.objects[0];
+            assert_eq!(account.outcome, Outcome::Success, "{account:?}");
+            let expected = if job_lost { "rest" } else { "bulk" };
+            assert_eq!(account.read_with, expected, "{account:?}");
+            // Every row written once: 2,350 live, 50 deleted.
+            assert_eq!(
+                committed + account.inserted + account.deleted,
+                2_400,
+                "{account:?}"
+            );
+            assert_eq!(assert_same(&client, &db, "Account").await, 2_350);
+            assert_eq!(db.bulk_job("Account").await, None);
+            db.drop_database().await;
+        }
+    }
+}
+
+#[tokio::test]
 async fn formulas_are_refreshed_on_their_schedule() {
     for db in Db::both().await {
         let org = TestOrg::start().await;

@@ -223,6 +223,65 @@ impl Db {
         }
     }
 
+    /// The registry's columns of `object` (`_sf_columns`): name, catalog field type, and
+    /// whether the field is marked removed; and, for each, how many rows hold a value in it.
+    pub(crate) async fn registered(&self, object: &str) -> Vec<(String, String, bool, i64)> {
+        let sql = "SELECT name, field_type, removed_at IS NOT NULL FROM _sf_columns WHERE object = $1 ORDER BY position";
+        let count = |name: &str| format!("SELECT count(\"{name}\") FROM \"{object}\"");
+        match self {
+            Db::Sqlite(dir) => {
+                let db = rusqlite::Connection::open(dir.path().join("sync.db")).unwrap();
+                let mut stmt = db.prepare(&sql.replace("$1", "?1")).unwrap();
+                let columns: Vec<(String, String, bool)> = stmt
+                    .query_map([object], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                columns
+                    .into_iter()
+                    .map(|(name, field_type, removed)| {
+                        let n: i64 = db.query_row(&count(&name), [], |r| r.get(0)).unwrap();
+                        (name, field_type, removed, n)
+                    })
+                    .collect()
+            }
+            Db::Postgres(name) => {
+                let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+                let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                let mut out = Vec::new();
+                for r in db.query(sql, &[&object]).await.unwrap() {
+                    let name: String = r.get(0);
+                    let n: i64 = db.query_one(&count(&name), &[]).await.unwrap().get(0);
+                    out.push((name, r.get(1), r.get(2), n));
+                }
+                out
+            }
+        }
+    }
+
+    /// The Bulk job a first load of `object` stopped in (`_sf_state.bulk_job_id`), if any.
+    pub(crate) async fn bulk_job(&self, object: &str) -> Option<String> {
+        let sql = "SELECT bulk_job_id FROM _sf_state WHERE object = $1";
+        match self {
+            Db::Sqlite(dir) => {
+                let db = rusqlite::Connection::open(dir.path().join("sync.db")).unwrap();
+                db.query_row(&sql.replace("$1", "?1"), [object], |r| r.get(0))
+                    .unwrap()
+            }
+            Db::Postgres(name) => {
+                let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+                let (db, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                db.query_one(sql, &[&object]).await.unwrap().get(0)
+            }
+        }
+    }
+
     /// Drops a PostgreSQL database (a SQLite one goes with its directory).
     pub(crate) async fn drop_database(self) {
         if let Db::Postgres(name) = self {
