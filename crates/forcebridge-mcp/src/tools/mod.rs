@@ -7,6 +7,8 @@ mod read;
 mod rows;
 mod write;
 
+pub(crate) use rows::Order;
+
 use std::sync::{LazyLock, Mutex};
 
 use schemars::JsonSchema;
