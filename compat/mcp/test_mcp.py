@@ -32,6 +32,8 @@ def is_error(result):
 
 async def exercise(test, server, mode):
     async with Client(server, mode=mode) as client:
+        # Auto mode must really reach the 2026-07-28 revision (server/discover), not fall back.
+        test.assertEqual(client.protocol_version, "2026-07-28" if mode == "auto" else "2025-11-25")
         tools = await client.list_tools()
         names = {t.name for t in tools.tools}
         test.assertEqual(names, EXPECTED_TOOLS)
