@@ -10,12 +10,14 @@ mod http;
 pub use http::HttpOptions;
 pub(crate) use http::serve_http;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    Implementation, InitializeResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ElicitRequest, ElicitRequestParams, ElicitationAction, ElicitationSchema, Implementation,
+    InitializeResult, InputRequest, InputRequests, InputRequiredResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, RequestStateCodec, SealOptions,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{ElicitationError, ElicitationMode, RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
@@ -56,6 +58,45 @@ struct Approval {
 }
 
 rmcp::elicit_safe!(Approval);
+
+/// The key of the `inputRequests` entry that asks the user to approve a change.
+const APPROVAL_KEY: &str = "approve_change";
+
+/// Seals the `requestState` of an approval round trip (2026-07-28 `input_required`): the
+/// state goes through the client, so it is signed (HMAC, a key drawn once per process) and
+/// bound to the tool and its exact arguments; it expires with the confirm handle it holds.
+static STATE_CODEC: LazyLock<RequestStateCodec> = LazyLock::new(|| {
+    let key: [u8; RequestStateCodec::MIN_KEY_LENGTH] = rand::random();
+    RequestStateCodec::try_new(key.to_vec()).expect("a key of the minimum length is accepted")
+});
+
+/// What a sealed state is bound to: the tool and its arguments, `confirm` aside.
+fn state_binding(name: &str, arguments: &Map<String, Value>) -> Vec<u8> {
+    let mut arguments = arguments.clone();
+    arguments.remove("confirm");
+    let mut binding = format!("{name}\n").into_bytes();
+    binding.extend(Value::Object(arguments).to_string().into_bytes());
+    binding
+}
+
+/// Whether this request's client takes `input_required` results with a form elicitation: a
+/// 2026-07-28 (or later) request whose client declares form elicitation.
+fn takes_input_required(context: &RequestContext<RoleServer>) -> bool {
+    let modern = context
+        .protocol_version()
+        .is_some_and(|v| !v.has_initialize());
+    let form = context
+        .client_capabilities()
+        .and_then(|c| c.elicitation)
+        .is_some_and(|e| e.form.is_some() || e.url.is_none());
+    modern && form
+}
+
+fn declined() -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(
+        "The user declined the change; nothing was changed.",
+    )])
+}
 
 fn to_tool(spec: &Spec) -> Tool {
     let mut tool = Tool::new(
@@ -133,6 +174,50 @@ impl Handler {
     }
 }
 
+impl Handler {
+    /// The retry of an `input_required` approval: opens the sealed state (refusing one that
+    /// was forged, altered, expired or made for other arguments), then makes the change if
+    /// the user approved it, and spends the handle if not.
+    async fn resume_approval(
+        &self,
+        name: &str,
+        mut arguments: Map<String, Value>,
+        state: &str,
+        request: &CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let handle = match STATE_CODEC.open_with(state, &state_binding(name, &arguments)) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                tracing::debug!(error = %e, tool = name, "a requestState did not open");
+                return tool_result(Err(ToolError::new(
+                    "this confirmation is not valid for these arguments (or it expired); \
+                     nothing was changed. Call again without it to get a new preview.",
+                )));
+            }
+        };
+        let answer = request
+            .input_responses
+            .as_ref()
+            .and_then(|r| r.get(APPROVAL_KEY));
+        let action = answer
+            .and_then(|a| a.get("action"))
+            .and_then(|a| serde_json::from_value::<ElicitationAction>(a.clone()).ok());
+        let approved = matches!(action, Some(ElicitationAction::Accept))
+            && answer
+                .and_then(|a| a.get("content"))
+                .and_then(|c| serde_json::from_value::<Approval>(c.clone()).ok())
+                .is_some_and(|a| a.approve);
+        if !approved {
+            let _ = self.server.core.confirms.redeem(&handle, "");
+            return declined();
+        }
+        arguments.insert("confirm".into(), handle.into());
+        let result = self.run(name, arguments, request, context).await;
+        tool_result(result.unwrap_or_else(|| Err(ToolError::new(format!("unknown tool {name}")))))
+    }
+}
+
 impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
         let mut info = Implementation::new("forcebridge", env!("CARGO_PKG_VERSION"));
@@ -168,14 +253,43 @@ impl ServerHandler for Handler {
     ) -> std::result::Result<CallToolResponse, ErrorData> {
         let name = request.name.to_string();
         let arguments = request.arguments.clone().unwrap_or_default();
+        if let Some(state) = &request.request_state {
+            return Ok(self
+                .resume_approval(&name, arguments, state, &request, &context)
+                .await
+                .into());
+        }
         let Some(result) = self.run(&name, arguments.clone(), &request, &context).await else {
             return Err(ErrorData::invalid_params(
                 format!("unknown tool {name}"),
                 None,
             ));
         };
-        // A preview, and a client that can ask the user: ask there, and make the change on
-        // approval. Otherwise the model gets the preview and its confirm handle.
+        // A preview, and a 2026-07-28 client that takes `input_required`: ask the user
+        // through it. The state it echoes back holds the handle, sealed and bound to exactly
+        // this call.
+        if let Ok(output) = &result
+            && let Some(confirm) = &output.confirm
+            && takes_input_required(&context)
+            && let Ok(schema) = ElicitationSchema::from_type::<Approval>()
+        {
+            let ask = ElicitRequest::new(ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: confirm.question.clone(),
+                requested_schema: schema,
+            });
+            let state = STATE_CODEC.seal_with(
+                confirm.handle.as_bytes(),
+                &SealOptions::new()
+                    .associated_data(&state_binding(&name, &arguments))
+                    .ttl(self.server.core.confirms.ttl()),
+            );
+            let requests =
+                InputRequests::from([(APPROVAL_KEY.to_string(), InputRequest::Elicitation(ask))]);
+            return Ok(InputRequiredResult::new(Some(requests), Some(state)).into());
+        }
+        // A preview, and a 2025-11-25 client that can be asked: ask through elicitation, and
+        // make the change on approval. Otherwise the model gets the preview and its handle.
         if let Ok(output) = &result
             && let Some(confirm) = &output.confirm
             && context
@@ -203,10 +317,7 @@ impl ServerHandler for Handler {
                 | Err(ElicitationError::UserCancelled) => {
                     // The handle must not outlive the user's no.
                     let _ = self.server.core.confirms.redeem(&confirm.handle, "");
-                    return Ok(CallToolResult::success(vec![ContentBlock::text(
-                        "The user declined the change; nothing was changed.",
-                    )])
-                    .into());
+                    return Ok(declined().into());
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "elicitation failed; answering with the preview");

@@ -76,6 +76,9 @@ pub(crate) struct Mcp {
     pub(crate) notifications: Vec<Value>,
     /// Bytes of the last response line.
     pub(crate) last_response_bytes: usize,
+    /// For a 2026-07-28 client: the `_meta` every request carries (protocol version and
+    /// client capabilities), since that revision has no session.
+    request_meta: Option<Value>,
 }
 
 impl Mcp {
@@ -106,7 +109,32 @@ impl Mcp {
             next_id: 1,
             notifications: Vec::new(),
             last_response_bytes: 0,
+            request_meta: None,
         }
+    }
+
+    /// Like [`Mcp::start`], but the client speaks 2026-07-28: `server/discover`, then every
+    /// request with its `_meta`, declaring `capabilities` (e.g. `{"elicitation": {"form": {}}}`).
+    pub(crate) async fn start_2026(
+        records: u64,
+        capabilities: Value,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Mcp {
+        let (org, client) = org(records).await;
+        let (mut config, audit) = config();
+        adjust(&mut config);
+        let mut mcp = Mcp::over(org, Server::new(client, config), audit);
+        mcp.request_meta = Some(json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "forcebridge-tests", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+        }));
+        let discovered = mcp.request("server/discover", json!({})).await;
+        assert!(
+            discovered.to_string().contains("2026-07-28"),
+            "{discovered}"
+        );
+        mcp
     }
 
     pub(crate) async fn initialize(&mut self) {
@@ -140,6 +168,13 @@ impl Mcp {
     pub(crate) async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
+        let mut params = params;
+        if let Some(meta) = &self.request_meta {
+            let given = params["_meta"].as_object().cloned().unwrap_or_default();
+            let mut merged = meta.as_object().unwrap().clone();
+            merged.extend(given);
+            params["_meta"] = Value::Object(merged);
+        }
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
             .await;
         loop {

@@ -324,3 +324,99 @@ async fn a_10000_record_bulk_update_reports_progress() {
         .await;
     assert_eq!(hot["totalSize"], 10_000);
 }
+
+/// The Phone of an account, read through the server.
+async fn phone(mcp: &mut Mcp, id: &str) -> Value {
+    let read = mcp
+        .ok(
+            "get_record",
+            json!({"object": "Account", "id": id, "fields": ["Phone"]}),
+        )
+        .await;
+    read["record"]["Phone"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_the_user_approves_through_input_required() {
+    let mut mcp = Mcp::start_2026(50, json!({"elicitation": {"form": {}}}), |_| {}).await;
+    let id = mcp.ids("Account", 1).await.remove(0);
+    let before = phone(&mut mcp, &id).await;
+    let args = json!({"object": "Account", "id": id, "fields": {"Phone": "+1 555 0142"}});
+
+    // The call asks the user instead of answering; nothing is changed yet.
+    let asked = mcp.call("update_record", args.clone()).await;
+    assert_eq!(asked["resultType"], "input_required", "{asked}");
+    let ask = &asked["inputRequests"]["approve_change"];
+    assert_eq!(ask["method"], "elicitation/create", "{asked}");
+    assert_eq!(ask["params"]["mode"], "form", "{asked}");
+    let message = ask["params"]["message"].as_str().unwrap();
+    assert!(message.contains("+1 555 0142"), "{message}");
+    assert!(
+        message.contains(before.as_str().unwrap()),
+        "the old value is shown: {message}"
+    );
+    let state = asked["requestState"].as_str().unwrap().to_string();
+    assert!(
+        !state.contains("fbc_"),
+        "the handle is not readable in the state: {state}"
+    );
+    assert_eq!(phone(&mut mcp, &id).await, before);
+
+    // The state is bound to exactly these arguments: other ones are refused.
+    let mut other = args.clone();
+    other["fields"]["Phone"] = json!("+1 555 0666");
+    let approve = json!({"approve_change": {"action": "accept", "content": {"approve": true}}});
+    let mut retry = json!({"name": "update_record", "arguments": other, "requestState": state, "inputResponses": approve});
+    let refused = mcp.request("tools/call", retry.clone()).await;
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    // So is a state that was tampered with.
+    retry["arguments"] = args.clone();
+    retry["requestState"] = json!(format!("{}x", &state[..state.len() - 1]));
+    let refused = mcp.request("tools/call", retry.clone()).await;
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    assert_eq!(phone(&mut mcp, &id).await, before);
+
+    // The user's yes makes the change, once.
+    retry["requestState"] = json!(state);
+    let done = mcp.request("tools/call", retry.clone()).await;
+    assert_eq!(
+        done["result"]["structuredContent"]["status"], "updated",
+        "{done}"
+    );
+    assert_eq!(phone(&mut mcp, &id).await, "+1 555 0142");
+    let again = mcp.request("tools/call", retry).await;
+    assert_eq!(
+        again["result"]["isError"], true,
+        "a state is used once: {again}"
+    );
+
+    // A no changes nothing, and spends the handle.
+    let args = json!({"object": "Account", "id": id, "fields": {"Phone": "+1 555 0199"}});
+    let asked = mcp.call("update_record", args.clone()).await;
+    let state = asked["requestState"].clone();
+    let no = json!({"approve_change": {"action": "decline"}});
+    let declined = mcp
+        .request("tools/call", json!({"name": "update_record", "arguments": args, "requestState": state, "inputResponses": no}))
+        .await;
+    let text = declined["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("declined"), "{declined}");
+    let late = mcp
+        .request("tools/call", json!({"name": "update_record", "arguments": args, "requestState": state, "inputResponses": approve}))
+        .await;
+    assert_eq!(late["result"]["isError"], true, "{late}");
+    assert_eq!(phone(&mut mcp, &id).await, "+1 555 0142");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_2026_07_28_without_elicitation_the_confirm_handle_is_the_way() {
+    let mut mcp = Mcp::start_2026(50, json!({}), |_| {}).await;
+    let id = mcp.ids("Account", 1).await.remove(0);
+    let args = json!({"object": "Account", "id": id, "fields": {"Phone": "+1 555 0143"}});
+    let preview = mcp.ok("update_record", args.clone()).await;
+    assert_eq!(preview["status"], "preview", "{preview}");
+    let mut confirmed = args;
+    confirmed["confirm"] = preview["confirm"].clone();
+    let done = mcp.ok("update_record", confirmed).await;
+    assert_eq!(done["status"], "updated");
+    assert_eq!(phone(&mut mcp, &id).await, "+1 555 0143");
+}
