@@ -140,12 +140,14 @@ impl Handler {
             .meta
             .get_progress_token()
             .or_else(|| request.meta.as_ref().and_then(|m| m.get_progress_token()));
+        // A cancelled request (`notifications/cancelled`, or its HTTP stream gone) drops the
+        // call: a bulk load aborts its jobs on the org.
+        let cancelled = context.ct.clone();
         let Some(token) = token else {
-            return self
-                .server
-                .core
-                .call(name, arguments, Progress::default())
-                .await;
+            return tokio::select! {
+                result = self.server.core.call(name, arguments, Progress::default()) => result,
+                () = cancelled.cancelled() => Some(Err(ToolError::new("the call was cancelled"))),
+            };
         };
         let (sender, mut receiver) =
             tokio::sync::mpsc::unbounded_channel::<tools::ProgressReport>();
@@ -162,11 +164,10 @@ impl Handler {
                 }
             }
         });
-        let result = self
-            .server
-            .core
-            .call(name, arguments, Progress::to(sender))
-            .await;
+        let result = tokio::select! {
+            result = self.server.core.call(name, arguments, Progress::to(sender)) => result,
+            () = cancelled.cancelled() => Some(Err(ToolError::new("the call was cancelled"))),
+        };
         // Every sender is gone with the call: the forwarder drains what is left and ends, so
         // all progress goes out before the result.
         let _ = forwarder.await;

@@ -40,8 +40,14 @@ impl AuditLines {
 
 pub(crate) async fn org(records: u64) -> (Emulator, Client) {
     let org = Emulator::start_demo(records).await.unwrap();
+    let client = client_of(&org);
+    (org, client)
+}
+
+/// A client of `org`, to look at it beside the server.
+pub(crate) fn client_of(org: &Emulator) -> Client {
     let login = org.login();
-    let client = Client::builder(PasswordCredentials {
+    Client::builder(PasswordCredentials {
         login_url: LoginUrl::custom(&login.url).unwrap(),
         client_id: login.client_id,
         client_secret: login.client_secret.into(),
@@ -50,8 +56,7 @@ pub(crate) async fn org(records: u64) -> (Emulator, Client) {
         security_token: login.security_token.into(),
     })
     .build()
-    .unwrap();
-    (org, client)
+    .unwrap()
 }
 
 pub(crate) fn config() -> (Config, AuditLines) {
@@ -190,6 +195,15 @@ impl Mcp {
             }
             self.notifications.push(message);
         }
+    }
+
+    /// Sends a request without waiting for its answer; returns its id.
+    pub(crate) async fn start_request(&mut self, method: &str, params: Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        id
     }
 
     /// Calls a tool; returns its result (which may have `isError`).

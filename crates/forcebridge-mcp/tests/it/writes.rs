@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::harness::Mcp;
+use crate::harness::{Mcp, client_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_are_checked_against_describe_before_sending() {
@@ -419,4 +419,90 @@ async fn on_2026_07_28_without_elicitation_the_confirm_handle_is_the_way() {
     let done = mcp.ok("update_record", confirmed).await;
     assert_eq!(done["status"], "updated");
     assert_eq!(phone(&mut mcp, &id).await, "+1 555 0143");
+}
+
+/// The states of the org's ingest jobs.
+async fn job_states(client: &forcebridge_client::Client) -> Vec<String> {
+    use futures_util::TryStreamExt;
+    let jobs: Vec<_> = client
+        .bulk()
+        .ingest_jobs()
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    jobs.into_iter().map(|j| j.info.state).collect()
+}
+
+/// Starts a confirmed bulk update of 40 accounts through Bulk API 2.0 with the org slowed
+/// down, and returns once its job exists on the org (still uploading), with the request id.
+async fn start_slow_bulk_update(mcp: &mut Mcp, meta: Value) -> (u64, Value) {
+    let ids = mcp.ids("Account", 40).await;
+    assert_eq!(ids.len(), 40);
+    let records: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"Id": id, "Rating": "Cold"}))
+        .collect();
+    let mut args = json!({"object": "Account", "operation": "update", "records": records});
+    let preview = mcp.ok("bulk_operations", args.clone()).await;
+    assert_eq!(preview["via"], "bulk", "{preview}");
+    args["confirm"] = preview["confirm"].clone();
+    mcp.org.set_faults(forcebridge_emulator::FaultConfig {
+        latency: Duration::from_millis(400),
+        scope: forcebridge_emulator::FaultScope::Path("/jobs/ingest".into()),
+        ..forcebridge_emulator::FaultConfig::none()
+    });
+    let id = mcp
+        .start_request(
+            "tools/call",
+            json!({"name": "bulk_operations", "arguments": args, "_meta": meta}),
+        )
+        .await;
+    let client = client_of(&mcp.org);
+    for _ in 0..100 {
+        if !job_states(&client).await.is_empty() {
+            return (id, args);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no Bulk API 2.0 job was opened");
+}
+
+/// Waits until the org's one ingest job is aborted, and checks that no record was changed.
+async fn assert_job_aborted(mcp: &mut Mcp) {
+    let client = client_of(&mcp.org);
+    let mut states = Vec::new();
+    for _ in 0..100 {
+        states = job_states(&client).await;
+        if states.iter().all(|s| s == "Aborted") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(states, ["Aborted"]);
+    mcp.org
+        .set_faults(forcebridge_emulator::FaultConfig::none());
+    let cold = mcp
+        .ok(
+            "query",
+            json!({"soql": "SELECT COUNT() FROM Account WHERE Rating = 'Cold'"}),
+        )
+        .await;
+    assert_eq!(
+        cold["totalSize"], 0,
+        "no row of the aborted job was processed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_bulk_operation_aborts_its_job_on_the_org() {
+    let mut mcp = Mcp::start(0, |c| c.limits.bulk_threshold = 10).await;
+    mcp.org.control().insert_plain_accounts(40);
+    let (id, _) = start_slow_bulk_update(&mut mcp, json!({"progressToken": 3})).await;
+    mcp.send(
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": id, "reason": "the user changed their mind"}}),
+    )
+    .await;
+    assert_job_aborted(&mut mcp).await;
 }
