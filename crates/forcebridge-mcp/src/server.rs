@@ -45,6 +45,8 @@ pub(crate) struct Core {
     /// `Client::requests_sent` when the server started: the budget counts from here.
     api_baseline: u64,
     objects: Mutex<HashMap<String, Arc<Object>>>,
+    /// Tool calls running as tasks (the MCP tasks extension), kept by the protocol layer.
+    pub(crate) tasks: crate::protocol::Tasks,
 }
 
 impl Server {
@@ -64,6 +66,7 @@ impl Server {
                 audit: config.audit,
                 api_baseline,
                 objects: Mutex::new(HashMap::new()),
+                tasks: crate::protocol::Tasks::default(),
             }),
         }
     }

@@ -19,7 +19,9 @@ use rmcp::model::{
     PaginatedRequestParams, ProgressNotificationParam, RequestStateCodec, SealOptions,
     ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
+use rmcp::model::{CancelTaskParams, CreateTaskResult, GetTaskParams, GetTaskResult};
 use rmcp::service::{ElicitationError, ElicitationMode, RequestContext, RoleServer};
+use rmcp::task_manager::{TaskExit, TaskManager, TaskOptions};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -58,6 +60,39 @@ struct Approval {
 }
 
 rmcp::elicit_safe!(Approval);
+
+/// The tool whose confirmed runs become tasks when the client declares the tasks extension.
+const TASK_TOOL: &str = "bulk_operations";
+
+/// How long a finished task's result stays readable with `tasks/get`.
+const TASK_TTL_MS: u64 = 30 * 60 * 1000;
+
+/// Tool calls running as tasks (`io.modelcontextprotocol/tasks`): shared by every handler of
+/// a server, since in stateless HTTP each request has its own.
+#[derive(Clone, Default)]
+pub(crate) struct Tasks(TaskManager);
+
+impl std::fmt::Debug for Tasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tasks")
+            .field("running", &self.0.running_task_count())
+            .finish()
+    }
+}
+
+/// Whether this call runs as a task: a confirmed bulk operation (the preview answers at
+/// once), for a client that declares the tasks extension on this request.
+fn runs_as_task(
+    name: &str,
+    arguments: &Map<String, Value>,
+    context: &RequestContext<RoleServer>,
+) -> bool {
+    name == TASK_TOOL
+        && arguments.contains_key("confirm")
+        && context
+            .client_capabilities()
+            .is_some_and(|c| c.supports_tasks())
+}
 
 /// The key of the `inputRequests` entry that asks the user to approve a change.
 const APPROVAL_KEY: &str = "approve_change";
@@ -186,7 +221,7 @@ impl Handler {
         state: &str,
         request: &CallToolRequestParams,
         context: &RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         let handle = match STATE_CODEC.open_with(state, &state_binding(name, &arguments)) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => {
@@ -194,7 +229,8 @@ impl Handler {
                 return tool_result(Err(ToolError::new(
                     "this confirmation is not valid for these arguments (or it expired); \
                      nothing was changed. Call again without it to get a new preview.",
-                )));
+                )))
+                .into();
             }
         };
         let answer = request
@@ -211,11 +247,44 @@ impl Handler {
                 .is_some_and(|a| a.approve);
         if !approved {
             let _ = self.server.core.confirms.redeem(&handle, "");
-            return declined();
+            return declined().into();
         }
         arguments.insert("confirm".into(), handle.into());
+        if runs_as_task(name, &arguments, context) {
+            return self.spawn_task(name.to_string(), arguments).into();
+        }
         let result = self.run(name, arguments, request, context).await;
         tool_result(result.unwrap_or_else(|| Err(ToolError::new(format!("unknown tool {name}")))))
+            .into()
+    }
+
+    /// Runs a call as a task: the client gets its id at once and polls `tasks/get`; progress
+    /// shows as the task's status message; `tasks/cancel` drops the call (a bulk load then
+    /// aborts its jobs on the org) and the task ends `cancelled`.
+    fn spawn_task(&self, name: String, arguments: Map<String, Value>) -> CreateTaskResult {
+        let core = self.server.core.clone();
+        let options = TaskOptions::new()
+            .with_ttl_ms(TASK_TTL_MS)
+            .with_status_message(format!("{name} is starting"));
+        let task = self.server.core.tasks.0.spawn(options, move |task| {
+            Box::pin(async move {
+                let (sender, mut receiver) =
+                    tokio::sync::mpsc::unbounded_channel::<tools::ProgressReport>();
+                let status = task.clone();
+                tokio::spawn(async move {
+                    while let Some(report) = receiver.recv().await {
+                        status.set_status_message(report.message);
+                    }
+                });
+                tokio::select! {
+                    result = core.call(&name, arguments, Progress::to(sender)) => Ok(tool_result(
+                        result.unwrap_or_else(|| Err(ToolError::new(format!("unknown tool {name}")))),
+                    )),
+                    () = task.cancelled() => Err(TaskExit::Cancelled),
+                }
+            })
+        });
+        CreateTaskResult::new(task)
     }
 }
 
@@ -223,9 +292,14 @@ impl ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
         let mut info = Implementation::new("forcebridge", env!("CARGO_PKG_VERSION"));
         info.title = Some("forcebridge: Salesforce".into());
-        InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(info)
-            .with_instructions(INSTRUCTIONS)
+        InitializeResult::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tasks()
+                .build(),
+        )
+        .with_server_info(info)
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -237,6 +311,27 @@ impl ServerHandler for Handler {
         Ok(ListToolsResult::with_all_items(tools)
             .with_ttl_ms(TOOLS_TTL_MS)
             .with_cache_scope(CacheScope::Private))
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> std::result::Result<GetTaskResult, ErrorData> {
+        self.server
+            .core
+            .tasks
+            .0
+            .get_task(&request.task_id)
+            .map(GetTaskResult::new)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> std::result::Result<(), ErrorData> {
+        self.server.core.tasks.0.cancel_task(&request.task_id)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -257,8 +352,10 @@ impl ServerHandler for Handler {
         if let Some(state) = &request.request_state {
             return Ok(self
                 .resume_approval(&name, arguments, state, &request, &context)
-                .await
-                .into());
+                .await);
+        }
+        if runs_as_task(&name, &arguments, &context) {
+            return Ok(self.spawn_task(name, arguments).into());
         }
         let Some(result) = self.run(&name, arguments.clone(), &request, &context).await else {
             return Err(ErrorData::invalid_params(

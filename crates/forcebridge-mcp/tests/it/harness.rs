@@ -173,13 +173,7 @@ impl Mcp {
     pub(crate) async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        let mut params = params;
-        if let Some(meta) = &self.request_meta {
-            let given = params["_meta"].as_object().cloned().unwrap_or_default();
-            let mut merged = meta.as_object().unwrap().clone();
-            merged.extend(given);
-            params["_meta"] = Value::Object(merged);
-        }
+        let params = self.with_meta(params);
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
             .await;
         loop {
@@ -197,10 +191,22 @@ impl Mcp {
         }
     }
 
+    /// `params` with the `_meta` a 2026-07-28 client adds to every request.
+    fn with_meta(&self, mut params: Value) -> Value {
+        if let Some(meta) = &self.request_meta {
+            let given = params["_meta"].as_object().cloned().unwrap_or_default();
+            let mut merged = meta.as_object().unwrap().clone();
+            merged.extend(given);
+            params["_meta"] = Value::Object(merged);
+        }
+        params
+    }
+
     /// Sends a request without waiting for its answer; returns its id.
     pub(crate) async fn start_request(&mut self, method: &str, params: Value) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        let params = self.with_meta(params);
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
             .await;
         id

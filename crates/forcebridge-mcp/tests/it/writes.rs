@@ -506,3 +506,80 @@ async fn a_cancelled_bulk_operation_aborts_its_job_on_the_org() {
     .await;
     assert_job_aborted(&mut mcp).await;
 }
+
+const TASKS: &str = "io.modelcontextprotocol/tasks";
+
+/// Polls `tasks/get` until the task leaves `working`; returns its last state.
+async fn settled_task(mcp: &mut Mcp, task_id: &str) -> Value {
+    for _ in 0..200 {
+        let got = mcp.request("tasks/get", json!({"taskId": task_id})).await;
+        let task = got["result"].clone();
+        assert!(task.is_object(), "{got}");
+        if task["status"] != "working" {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {task_id} is still working");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_tasks_extension_a_confirmed_bulk_operation_runs_as_a_task() {
+    let caps = json!({"extensions": {TASKS: {}}});
+    let mut mcp = Mcp::start_2026(0, caps, |c| c.limits.bulk_threshold = 10).await;
+    mcp.org.control().insert_plain_accounts(25);
+    let ids = mcp.ids("Account", 25).await;
+    let records: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"Id": id, "Rating": "Warm"}))
+        .collect();
+    let mut args = json!({"object": "Account", "operation": "update", "records": records});
+    // The preview answers at once, as without tasks.
+    let preview = mcp.ok("bulk_operations", args.clone()).await;
+    assert_eq!(preview["status"], "preview");
+    args["confirm"] = preview["confirm"].clone();
+    let created = mcp.call("bulk_operations", args).await;
+    assert_eq!(created["resultType"], "task", "{created}");
+    let task_id = created["taskId"].as_str().unwrap().to_string();
+    let task = settled_task(&mut mcp, &task_id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let done = &task["result"]["structuredContent"];
+    assert_eq!(done["via"], "bulk", "{task}");
+    assert_eq!(done["succeeded"], 25, "{task}");
+    let warm = mcp
+        .ok(
+            "query",
+            json!({"soql": "SELECT COUNT() FROM Account WHERE Rating = 'Warm'"}),
+        )
+        .await;
+    assert_eq!(warm["totalSize"], 25);
+    // An unknown task is a protocol error.
+    let unknown = mcp.request("tasks/get", json!({"taskId": "nope"})).await;
+    assert!(unknown.get("error").is_some(), "{unknown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_bulk_task_aborts_its_job_on_the_org() {
+    let caps = json!({"extensions": {TASKS: {}}});
+    let mut mcp = Mcp::start_2026(0, caps, |c| c.limits.bulk_threshold = 10).await;
+    mcp.org.control().insert_plain_accounts(40);
+    let (id, _) = start_slow_bulk_update(&mut mcp, json!({})).await;
+    // The call answered at once with its task; reading the next answer moves it (unread so
+    // far) into `notifications`.
+    let unknown = mcp.request("tasks/get", json!({"taskId": "none"})).await;
+    assert!(unknown.get("error").is_some());
+    let answer = mcp
+        .notifications
+        .iter()
+        .find(|m| m["id"] == json!(id))
+        .cloned()
+        .expect("the call answered with its task");
+    let task_id = answer["result"]["taskId"].as_str().unwrap().to_string();
+    let cancelled = mcp
+        .request("tasks/cancel", json!({"taskId": task_id}))
+        .await;
+    assert!(cancelled.get("error").is_none(), "{cancelled}");
+    let task = settled_task(&mut mcp, &task_id).await;
+    assert_eq!(task["status"], "cancelled", "{task}");
+    assert_job_aborted(&mut mcp).await;
+}
