@@ -94,12 +94,49 @@ async function exercise(transport, mode) {
   }
 }
 
+/** A client that asks its user, who says yes: the update is made without a confirm handle
+ * from the model (2026-07-28: input_required, fulfilled by the SDK; 2025-11-25: elicitation). */
+async function approve(transport, mode) {
+  const client = new Client(
+    { name: "forcebridge-compat", version: "0" },
+    {
+      capabilities: { elicitation: { form: {} } },
+      ...(mode === "legacy" ? {} : { versionNegotiation: { mode } }),
+    },
+  );
+  const asked = [];
+  client.setRequestHandler("elicitation/create", async (request) => {
+    asked.push(request.params.message);
+    return { action: "accept", content: { approve: true } };
+  });
+  await client.connect(transport);
+  try {
+    const rows = await client.callTool({
+      name: "query",
+      arguments: { soql: "SELECT Id FROM Contact ORDER BY Id", maxRows: 1 },
+    });
+    const id = rows.structuredContent.rows[0].Id;
+    const title = `Approved by TypeScript, ${mode}`;
+    const done = await client.callTool({
+      name: "update_record",
+      arguments: { object: "Contact", id, fields: { Title: title } },
+    });
+    assert.equal(done.structuredContent?.status, "updated", JSON.stringify(done));
+    assert.equal(asked.length, 1);
+    assert.ok(asked[0].includes(title), asked[0]);
+  } finally {
+    await client.close();
+  }
+}
+
 const stdio = () =>
   new StdioClientTransport({ command: BIN, args: ["--local", "mcp"], env: process.env });
 
 describe("TypeScript SDK over stdio", () => {
   test("legacy mode (the default)", () => exercise(stdio(), "legacy"));
   test("auto mode", () => exercise(stdio(), "auto"));
+  test("auto mode, approval through input_required", () => approve(stdio(), "auto"));
+  test("legacy mode, approval through elicitation", () => approve(stdio(), "legacy"));
 });
 
 describe("TypeScript SDK over HTTP", () => {
@@ -112,6 +149,8 @@ describe("TypeScript SDK over HTTP", () => {
     exercise(new StreamableHTTPClientTransport(new URL(server.url)), "legacy"));
   test("auto mode", () =>
     exercise(new StreamableHTTPClientTransport(new URL(server.url)), "auto"));
+  test("auto mode, approval through input_required", () =>
+    approve(new StreamableHTTPClientTransport(new URL(server.url)), "auto"));
 });
 
 const run = promisify(execFile);
