@@ -505,6 +505,13 @@ async fn a_cancelled_bulk_operation_aborts_its_job_on_the_org() {
     )
     .await;
     assert_job_aborted(&mut mcp).await;
+    // The cancelled call has its audit line.
+    let entries = mcp.audit.entries();
+    let line = entries
+        .iter()
+        .find(|e| e["tool"] == "bulk_operations" && e["outcome"] == "cancelled")
+        .unwrap_or_else(|| panic!("no audit line for the cancelled call: {entries:?}"));
+    assert_eq!(line["object"], "Account", "{line}");
 }
 
 const TASKS: &str = "io.modelcontextprotocol/tasks";
