@@ -165,7 +165,8 @@ async function inspector(target, ...args) {
 }
 
 async function inspect(target, { confirm }) {
-  const listing = await inspector(target, "--method", "tools/list");
+  // --strict: any schema portability problem of error severity fails the run (exit 6).
+  const listing = await inspector(target, "--method", "tools/list", "--strict");
   assert.deepEqual(listing.tools.map((t) => t.name).sort(), EXPECTED_TOOLS);
   const rows = await inspector(
     target,

@@ -78,10 +78,81 @@ fn schema_of<T: JsonSchema>(contract: Contract) -> Map<String, Value> {
             // The tool's name and description say what `title` would; keep listings small.
             map.remove("title");
             drop_rust_formats(&mut map);
+            single_types(&mut map, contract);
             map
         }
         _ => Map::new(),
     }
+}
+
+/// Rewrites `"type": [T, "null"]` (schemars' spelling of an `Option`), which clients that map
+/// schemas onto a one-type dialect reject (the MCP Inspector warns about it): an optional
+/// argument becomes plain `T` (leaving it out is how to say "none"); anything else becomes
+/// `anyOf: [{type: T, ...}, {type: null}]`.
+fn single_types(map: &mut Map<String, Value>, contract: Contract) {
+    let required: Vec<String> = map
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        for (name, property) in properties.iter_mut() {
+            if let Value::Object(property) = property {
+                let optional = matches!(contract, Contract::Input) && !required.contains(name);
+                split_nullable(property, optional);
+            }
+        }
+    }
+    for value in map.values_mut() {
+        match value {
+            Value::Object(inner) => single_types(inner, contract),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(inner) = item {
+                        single_types(inner, contract);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One schema's `[T, "null"]` type, made single (see [`single_types`]).
+fn split_nullable(schema: &mut Map<String, Value>, optional: bool) {
+    let Some(Value::Array(types)) = schema.get("type") else {
+        return;
+    };
+    let others: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+    if others.len() != 1 || others.len() == types.len() {
+        return;
+    }
+    let single = others.into_iter().next().unwrap_or(Value::Null);
+    if optional {
+        schema.insert("type".into(), single);
+        return;
+    }
+    // What describes the value stays outside; what constrains it goes into its branch.
+    const OUTSIDE: &[&str] = &["description", "title", "default", "examples", "deprecated"];
+    let mut branch = Map::new();
+    for key in schema.keys().cloned().collect::<Vec<_>>() {
+        if !OUTSIDE.contains(&key.as_str())
+            && let Some(value) = schema.remove(&key)
+        {
+            branch.insert(key, value);
+        }
+    }
+    branch.insert("type".into(), single);
+    let null = serde_json::json!({"type": "null"});
+    schema.insert(
+        "anyOf".into(),
+        Value::Array(vec![Value::Object(branch), null]),
+    );
 }
 
 /// Removes schemars' Rust-only `format`s (`uint64`, `int32`, `double`...), which JSON Schema
@@ -364,6 +435,19 @@ mod tests {
         let query = find("query").unwrap();
         assert!(!required(&query.output_schema).contains(&"nextCursor"));
         assert!(!required(&query.input_schema).contains(&"soql"));
+    }
+
+    #[test]
+    fn schemas_give_each_value_one_type() {
+        for spec in specs() {
+            for schema in [&spec.input_schema, &spec.output_schema] {
+                let text = Value::Object(schema.clone()).to_string();
+                assert!(!text.contains("\"type\":["), "{}: {text}", spec.name);
+            }
+        }
+        // An optional argument is its plain type; leaving it out says "none".
+        let query = find("query").unwrap();
+        assert_eq!(query.input_schema["properties"]["soql"]["type"], "string");
     }
 
     #[test]
