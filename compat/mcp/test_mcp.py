@@ -83,6 +83,25 @@ async def approve_through_the_client(test, server, mode):
         test.assertEqual(read["record"]["Title"], title)
 
 
+async def legacy_http_falls_back_to_the_handle(test, url):
+    """Stateless HTTP cannot send a 2025-11-25 client a request: even one that could ask its
+    user gets the preview and the confirm handle, at once."""
+    asked = []
+
+    async def user(context, params):
+        asked.append(params.message)
+        return mcp_types.ElicitResult(action="accept", content={"approve": True})
+
+    async with Client(url, mode="legacy", elicitation_callback=user) as client:
+        rows = structured(await client.call_tool("query", {"soql": "SELECT Id FROM Contact ORDER BY Id", "maxRows": 1}))
+        args = {"object": "Contact", "id": rows["rows"][0]["Id"], "fields": {"Title": "Via the handle"}}
+        preview = structured(await client.call_tool("update_record", args))
+        test.assertEqual(preview["status"], "preview")
+        test.assertEqual(asked, [])
+        done = structured(await client.call_tool("update_record", {**args, "confirm": preview["confirm"]}))
+        test.assertEqual(done["status"], "updated")
+
+
 class Stdio(unittest.TestCase):
     def server(self):
         return StdioServerParameters(command=BIN, args=["--local", "mcp"], env=dict(os.environ))
@@ -128,6 +147,9 @@ class Http(unittest.TestCase):
 
     def test_auto_mode_approval_through_input_required(self):
         asyncio.run(approve_through_the_client(self, self.url, "auto"))
+
+    def test_legacy_mode_with_elicitation_gets_the_handle(self):
+        asyncio.run(legacy_http_falls_back_to_the_handle(self, self.url))
 
 
 if __name__ == "__main__":
