@@ -7,6 +7,7 @@ import re
 import subprocess
 import unittest
 
+import mcp_types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -32,6 +33,8 @@ def is_error(result):
 
 async def exercise(test, server, mode):
     async with Client(server, mode=mode) as client:
+        # Auto mode must really reach the 2026-07-28 revision (server/discover), not fall back.
+        test.assertEqual(client.protocol_version, "2026-07-28" if mode == "auto" else "2025-11-25")
         tools = await client.list_tools()
         names = {t.name for t in tools.tools}
         test.assertEqual(names, EXPECTED_TOOLS)
@@ -58,6 +61,47 @@ async def exercise(test, server, mode):
         test.assertEqual(done["status"], "updated")
 
 
+async def approve_through_the_client(test, server, mode):
+    """A client that can ask its user: the change is made after the user's yes, with no
+    confirm handle passed by the model (2026-07-28: input_required; 2025-11-25: elicitation)."""
+    asked = []
+
+    async def user(context, params):
+        asked.append(params.message)
+        return mcp_types.ElicitResult(action="accept", content={"approve": True})
+
+    async with Client(server, mode=mode, elicitation_callback=user) as client:
+        rows = structured(await client.call_tool("query", {"soql": "SELECT Id FROM Contact ORDER BY Id", "maxRows": 1}))
+        contact_id = rows["rows"][0]["Id"]
+        title = f"Approved in {mode} mode"
+        done = await client.call_tool("update_record", {"object": "Contact", "id": contact_id, "fields": {"Title": title}})
+        test.assertFalse(is_error(done), done)
+        test.assertEqual(structured(done)["status"], "updated", done)
+        test.assertEqual(len(asked), 1)
+        test.assertIn(title, asked[0])
+        read = structured(await client.call_tool("get_record", {"object": "Contact", "id": contact_id, "fields": ["Title"]}))
+        test.assertEqual(read["record"]["Title"], title)
+
+
+async def legacy_http_falls_back_to_the_handle(test, url):
+    """Stateless HTTP cannot send a 2025-11-25 client a request: even one that could ask its
+    user gets the preview and the confirm handle, at once."""
+    asked = []
+
+    async def user(context, params):
+        asked.append(params.message)
+        return mcp_types.ElicitResult(action="accept", content={"approve": True})
+
+    async with Client(url, mode="legacy", elicitation_callback=user) as client:
+        rows = structured(await client.call_tool("query", {"soql": "SELECT Id FROM Contact ORDER BY Id", "maxRows": 1}))
+        args = {"object": "Contact", "id": rows["rows"][0]["Id"], "fields": {"Title": "Via the handle"}}
+        preview = structured(await client.call_tool("update_record", args))
+        test.assertEqual(preview["status"], "preview")
+        test.assertEqual(asked, [])
+        done = structured(await client.call_tool("update_record", {**args, "confirm": preview["confirm"]}))
+        test.assertEqual(done["status"], "updated")
+
+
 class Stdio(unittest.TestCase):
     def server(self):
         return StdioServerParameters(command=BIN, args=["--local", "mcp"], env=dict(os.environ))
@@ -67,6 +111,12 @@ class Stdio(unittest.TestCase):
 
     def test_legacy_mode(self):
         asyncio.run(exercise(self, self.server(), "legacy"))
+
+    def test_auto_mode_approval_through_input_required(self):
+        asyncio.run(approve_through_the_client(self, self.server(), "auto"))
+
+    def test_legacy_mode_approval_through_elicitation(self):
+        asyncio.run(approve_through_the_client(self, self.server(), "legacy"))
 
 
 class Http(unittest.TestCase):
@@ -94,6 +144,12 @@ class Http(unittest.TestCase):
 
     def test_legacy_mode(self):
         asyncio.run(exercise(self, self.url, "legacy"))
+
+    def test_auto_mode_approval_through_input_required(self):
+        asyncio.run(approve_through_the_client(self, self.url, "auto"))
+
+    def test_legacy_mode_with_elicitation_gets_the_handle(self):
+        asyncio.run(legacy_http_falls_back_to_the_handle(self, self.url))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use forcebridge_client::{PageStream, Record};
 use sha2::{Digest, Sha256};
 
+use crate::tools::Order;
+
 /// How long an unused cursor stays open.
 pub(crate) const CURSOR_TTL: Duration = Duration::from_secs(10 * 60);
 /// The most cursors open at once; the oldest is dropped beyond it.
@@ -36,6 +38,8 @@ pub(crate) struct OpenQuery {
     pub(crate) tool: &'static str,
     /// The object it reads, for the audit log.
     pub(crate) object: String,
+    /// The SELECT list's order, which each row is put in.
+    pub(crate) order: Order,
 }
 
 impl OpenQuery {
@@ -47,7 +51,14 @@ impl OpenQuery {
             returned: 0,
             tool,
             object,
+            order: Order::default(),
         }
+    }
+
+    /// Puts the rows in `order` (the statement's SELECT list).
+    pub(crate) fn in_order(mut self, order: Order) -> OpenQuery {
+        self.order = order;
+        self
     }
 
     pub(crate) fn is_exhausted(&self) -> bool {

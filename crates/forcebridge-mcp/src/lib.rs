@@ -19,11 +19,14 @@
 //! - **Safety**: read-only mode (write tools hidden and refused), allow and deny lists of
 //!   objects and fields applied to direct reads and to what a query reads, writes checked
 //!   against describe, preview then confirm for updates, deletes and bulk operations (through
-//!   elicitation when the client offers it, else a single-use expiring handle), a JSON-lines
+//!   `input_required` on 2026-07-28 or elicitation on 2025-11-25 when the client offers it,
+//!   else a single-use expiring handle), a JSON-lines
 //!   audit log, and an API budget for the process.
 //! - **Transports**: stdio, and Streamable HTTP (loopback by default, `Origin` and `Host`
 //!   checked, a bearer token beyond loopback). Protocol revisions 2026-07-28
-//!   (`server/discover`) and 2025-11-25 (`initialize`) on the same server.
+//!   (`server/discover`) and 2025-11-25 (`initialize`) on the same server. A confirmed bulk
+//!   operation runs as a task where the client declares the tasks extension; a cancelled
+//!   call (request cancelled, or task cancelled) aborts its Bulk API 2.0 jobs on the org.
 //!
 //! The MCP SDK (rmcp, pinned) is used only inside the private `protocol` module: no rmcp type
 //! is part of this crate's API. The crate emits `tracing` events and never prints.

@@ -45,6 +45,8 @@ pub(crate) struct Core {
     /// `Client::requests_sent` when the server started: the budget counts from here.
     api_baseline: u64,
     objects: Mutex<HashMap<String, Arc<Object>>>,
+    /// Tool calls running as tasks (the MCP tasks extension), kept by the protocol layer.
+    pub(crate) tasks: crate::protocol::Tasks,
 }
 
 impl Server {
@@ -64,6 +66,7 @@ impl Server {
                 audit: config.audit,
                 api_baseline,
                 objects: Mutex::new(HashMap::new()),
+                tasks: crate::protocol::Tasks::default(),
             }),
         }
     }
@@ -152,12 +155,18 @@ impl Core {
         progress: Progress,
     ) -> Option<Result<Output, ToolError>> {
         let spec = tools::find(name)?;
-        let started = Instant::now();
-        let calls_before = self.api_calls();
-        let mut call = Call {
-            core: self,
-            progress,
-            audit: AuditInfo::default(),
+        // Written when the call ends, or, if the call is dropped first (cancelled), by the
+        // guard: every call leaves one audit line.
+        let mut pending = Pending {
+            name,
+            started: Instant::now(),
+            calls_before: self.api_calls(),
+            call: Call {
+                core: self,
+                progress,
+                audit: AuditInfo::default(),
+            },
+            done: false,
         };
         let result = if self.read_only && !spec.read_only() {
             Err(ToolError::refused(format!(
@@ -166,32 +175,16 @@ impl Core {
         } else if let Some(message) = self.budget_spent() {
             Err(ToolError::refused(message))
         } else {
-            tools::dispatch(&mut call, name, arguments).await
+            tools::dispatch(&mut pending.call, name, arguments).await
         };
-        if let Some(audit) = &self.audit {
-            let outcome = match &result {
-                Ok(_) if call.audit.preview => "preview",
-                Ok(_) => "ok",
-                Err(e) => e.outcome,
-            };
-            let message = result.as_ref().err().map(|e| first_line(&e.message));
-            let values = if audit.field_values() {
-                call.audit.values.as_ref()
-            } else {
-                None
-            };
-            audit.record(&Entry {
-                time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                tool: name,
-                object: call.audit.object.as_deref(),
-                record_ids: &call.audit.record_ids,
-                outcome,
-                message,
-                api_calls: self.api_calls().saturating_sub(calls_before),
-                duration_ms: started.elapsed().as_millis() as u64,
-                values,
-            });
-        }
+        pending.done = true;
+        let outcome = match &result {
+            Ok(_) if pending.call.audit.preview => "preview",
+            Ok(_) => "ok",
+            Err(e) => e.outcome,
+        };
+        let message = result.as_ref().err().map(|e| first_line(&e.message));
+        pending.audit(outcome, message);
         Some(result)
     }
 
@@ -205,6 +198,49 @@ impl Core {
                  in the server's config file and restart it."
             )
         })
+    }
+}
+
+/// A call under way, and what its audit line needs.
+struct Pending<'a> {
+    name: &'a str,
+    started: Instant,
+    calls_before: u64,
+    call: Call<'a>,
+    done: bool,
+}
+
+impl Pending<'_> {
+    fn audit(&self, outcome: &str, message: Option<&str>) {
+        let core = self.call.core;
+        let Some(audit) = &core.audit else { return };
+        let values = if audit.field_values() {
+            self.call.audit.values.as_ref()
+        } else {
+            None
+        };
+        audit.record(&Entry {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            tool: self.name,
+            object: self.call.audit.object.as_deref(),
+            record_ids: &self.call.audit.record_ids,
+            outcome,
+            message,
+            api_calls: core.api_calls().saturating_sub(self.calls_before),
+            duration_ms: self.started.elapsed().as_millis() as u64,
+            values,
+        });
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.audit(
+                "cancelled",
+                Some("the call was cancelled before it finished"),
+            );
+        }
     }
 }
 

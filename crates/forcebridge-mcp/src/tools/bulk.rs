@@ -5,11 +5,11 @@
 //! same call with the handle.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use forcebridge_client::RecordResult;
-use forcebridge_client::bulk::{IngestOperation, IngestOptions, PollOptions, ResultKind};
+use forcebridge_client::bulk::{IngestOperation, IngestOptions, JobEvent, PollOptions, ResultKind};
+use forcebridge_client::{Client, RecordResult};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -497,12 +497,24 @@ async fn run_bulk(
     );
     let progress = Arc::new(std::mem::take(&mut call.progress));
     let reporter = progress.clone();
+    // If the call is cancelled (the future dropped), the jobs it opened are aborted on the
+    // org, so that no more of their rows are processed.
+    let guard = AbortOnDrop {
+        client: core.client.clone(),
+        jobs: Arc::new(Mutex::new(Vec::new())),
+        armed: true,
+    };
+    let opened = guard.jobs.clone();
     let summary = core
         .client
         .bulk()
         .ingest(object, operation)
         .options(options)
         .on_progress(move |p| {
+            if p.event == JobEvent::Created {
+                let mut jobs = opened.lock().unwrap_or_else(|e| e.into_inner());
+                jobs.push(p.job.id.clone());
+            }
             reporter.report(
                 p.records_processed as f64,
                 Some(n as f64),
@@ -514,6 +526,7 @@ async fn run_bulk(
         })
         .from_records(records.iter())
         .await;
+    guard.disarm();
     let summary = summary.map_err(|e| {
         let mut err = ToolError::client("running the Bulk API 2.0 load", &e);
         let jobs: Vec<&str> = e.bulk_jobs().iter().map(|j| j.id.as_str()).collect();
@@ -571,4 +584,40 @@ async fn run_bulk(
     let processed = summary.records_processed as f64;
     progress.report(processed.max(n as f64), Some(n as f64), "done");
     Ok((outcomes, jobs))
+}
+
+/// Aborts the Bulk API 2.0 jobs a load opened when the load is dropped before it finished
+/// (the tool call was cancelled): `PATCH state=Aborted`, so the org processes no more of
+/// their rows. Jobs that already finished refuse the abort, which changes nothing.
+struct AbortOnDrop {
+    client: Client,
+    jobs: Arc<Mutex<Vec<String>>>,
+    armed: bool,
+}
+
+impl AbortOnDrop {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let jobs = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|e| e.into_inner()));
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        for id in jobs {
+            let job = self.client.bulk().ingest_job(id.clone());
+            runtime.spawn(async move {
+                match job.abort().await {
+                    Ok(_) => tracing::info!(job = %id, "cancelled: Bulk API 2.0 job aborted"),
+                    Err(e) => tracing::warn!(job = %id, error = %e, "cancelled: could not abort the Bulk API 2.0 job"),
+                }
+            });
+        }
+    }
 }

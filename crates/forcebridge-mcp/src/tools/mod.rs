@@ -7,6 +7,8 @@ mod read;
 mod rows;
 mod write;
 
+pub(crate) use rows::Order;
+
 use std::sync::{LazyLock, Mutex};
 
 use schemars::JsonSchema;
@@ -54,15 +56,132 @@ impl Spec {
     }
 }
 
-fn schema_of<T: JsonSchema>() -> Map<String, Value> {
-    let schema = schemars::schema_for!(T);
+/// Which side of serde a schema describes.
+#[derive(Debug, Clone, Copy)]
+enum Contract {
+    /// Arguments the tool reads: a field with a default is optional.
+    Input,
+    /// Structured content the tool writes: a field skipped when empty is optional, so that
+    /// clients validating the content against the schema (the TypeScript SDK does) accept it.
+    Output,
+}
+
+fn schema_of<T: JsonSchema>(contract: Contract) -> Map<String, Value> {
+    let settings = schemars::generate::SchemaSettings::default();
+    let settings = match contract {
+        Contract::Input => settings.for_deserialize(),
+        Contract::Output => settings.for_serialize(),
+    };
+    let schema = settings.into_generator().into_root_schema_for::<T>();
     match serde_json::to_value(schema) {
         Ok(Value::Object(mut map)) => {
             // The tool's name and description say what `title` would; keep listings small.
             map.remove("title");
+            drop_rust_formats(&mut map);
+            single_types(&mut map, contract);
             map
         }
         _ => Map::new(),
+    }
+}
+
+/// Rewrites `"type": [T, "null"]` (schemars' spelling of an `Option`), which clients that map
+/// schemas onto a one-type dialect reject (the MCP Inspector warns about it): an optional
+/// argument becomes plain `T` (leaving it out is how to say "none"); anything else becomes
+/// `anyOf: [{type: T, ...}, {type: null}]`.
+fn single_types(map: &mut Map<String, Value>, contract: Contract) {
+    let required: Vec<String> = map
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        for (name, property) in properties.iter_mut() {
+            if let Value::Object(property) = property {
+                let optional = matches!(contract, Contract::Input) && !required.contains(name);
+                split_nullable(property, optional);
+            }
+        }
+    }
+    for value in map.values_mut() {
+        match value {
+            Value::Object(inner) => single_types(inner, contract),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(inner) = item {
+                        single_types(inner, contract);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One schema's `[T, "null"]` type, made single (see [`single_types`]).
+fn split_nullable(schema: &mut Map<String, Value>, optional: bool) {
+    let Some(Value::Array(types)) = schema.get("type") else {
+        return;
+    };
+    let others: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+    if others.len() != 1 || others.len() == types.len() {
+        return;
+    }
+    let single = others.into_iter().next().unwrap_or(Value::Null);
+    if optional {
+        schema.insert("type".into(), single);
+        return;
+    }
+    // What describes the value stays outside; what constrains it goes into its branch.
+    const OUTSIDE: &[&str] = &["description", "title", "default", "examples", "deprecated"];
+    let mut branch = Map::new();
+    for key in schema.keys().cloned().collect::<Vec<_>>() {
+        if !OUTSIDE.contains(&key.as_str())
+            && let Some(value) = schema.remove(&key)
+        {
+            branch.insert(key, value);
+        }
+    }
+    branch.insert("type".into(), single);
+    let null = serde_json::json!({"type": "null"});
+    schema.insert(
+        "anyOf".into(),
+        Value::Array(vec![Value::Object(branch), null]),
+    );
+}
+
+/// Removes schemars' Rust-only `format`s (`uint64`, `int32`, `double`...), which JSON Schema
+/// does not define and validators warn about on every call; the `minimum` that schemars
+/// writes for unsigned integers stays.
+fn drop_rust_formats(map: &mut Map<String, Value>) {
+    const RUST_FORMATS: &[&str] = &[
+        "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64",
+        "float", "double",
+    ];
+    if map
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| RUST_FORMATS.contains(&f))
+    {
+        map.remove("format");
+    }
+    for value in map.values_mut() {
+        match value {
+            Value::Object(inner) => drop_rust_formats(inner),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(inner) = item {
+                        drop_rust_formats(inner);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -77,8 +196,8 @@ fn spec<I: JsonSchema, O: JsonSchema>(
         title,
         description,
         effect,
-        input_schema: schema_of::<I>(),
-        output_schema: schema_of::<O>(),
+        input_schema: schema_of::<I>(Contract::Input),
+        output_schema: schema_of::<O>(Contract::Output),
     }
 }
 
@@ -291,5 +410,59 @@ pub(crate) async fn dispatch(
         "update_opportunity" => write::update_opportunity(call, args(name, arguments)?).await,
         "bulk_operations" => bulk::bulk_operations(call, args(name, arguments)?).await,
         other => Err(ToolError::new(format!("unknown tool {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn required(schema: &Map<String, Value>) -> Vec<&str> {
+        schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn output_schemas_do_not_require_what_answers_leave_out() {
+        let get = find("get_record").unwrap();
+        let needed = required(&get.output_schema);
+        assert!(needed.contains(&"record"), "{needed:?}");
+        // Left out when nothing was omitted: a client validating the content must accept that.
+        assert!(!needed.contains(&"omittedFields"), "{needed:?}");
+        let query = find("query").unwrap();
+        assert!(!required(&query.output_schema).contains(&"nextCursor"));
+        assert!(!required(&query.input_schema).contains(&"soql"));
+    }
+
+    #[test]
+    fn schemas_give_each_value_one_type() {
+        for spec in specs() {
+            for schema in [&spec.input_schema, &spec.output_schema] {
+                let text = Value::Object(schema.clone()).to_string();
+                assert!(!text.contains("\"type\":["), "{}: {text}", spec.name);
+            }
+        }
+        // An optional argument is its plain type; leaving it out says "none".
+        let query = find("query").unwrap();
+        assert_eq!(query.input_schema["properties"]["soql"]["type"], "string");
+    }
+
+    #[test]
+    fn schemas_carry_no_rust_only_formats() {
+        for spec in specs() {
+            for schema in [&spec.input_schema, &spec.output_schema] {
+                let text = Value::Object(schema.clone()).to_string();
+                for format in ["uint64", "uint32", "uint", "int64", "double"] {
+                    assert!(
+                        !text.contains(&format!("\"format\":\"{format}\"")),
+                        "{}: {text}",
+                        spec.name
+                    );
+                }
+            }
+        }
     }
 }

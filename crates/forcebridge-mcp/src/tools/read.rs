@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::rows::{RowsPage, cost, next_rows, record_json, resume, row_budget};
+use super::rows::{Order, RowsPage, cost, next_rows, record_json, resume, row_budget};
 use super::{Call, Effect, Output, Spec, ToolError, spec};
 use crate::handles::OpenQuery;
 use crate::server::{Core, check_record_id};
@@ -175,6 +175,7 @@ pub(super) async fn query(call: &mut Call<'_>, args: QueryArgs) -> Result<Output
             let info = QueryInfo::of(&parse.tree);
             check_reads(core, &info).await?;
             OpenQuery::new(core.client.query(soql).pages(), "query", info.object)
+                .in_order(Order::of_query(&parse.tree))
         }
         (None, None) => {
             return Err(ToolError::new(
@@ -919,11 +920,16 @@ async fn section(
         Ok(soql) => soql,
         Err(e) => return empty(format!("cannot build the query: {e}")),
     };
+    let order = Order::of_soql(&soql);
     let mut pages = core.client.query(soql).pages();
     match pages.try_next().await {
         Ok(Some(page)) => Section {
             total: page.total_size,
-            records: page.records.iter().map(record_json).collect(),
+            records: page
+                .records
+                .iter()
+                .map(|r| order.apply(record_json(r)))
+                .collect(),
             note: None,
         },
         Ok(None) => empty("no records".into()),
@@ -1105,11 +1111,13 @@ pub(super) async fn list_contacts(
                 .order_by("Id", Direction::Asc)
                 .build()
                 .map_err(|e| ToolError::new(format!("cannot build the query: {e}")))?;
+            let order = Order::of_soql(&soql);
             OpenQuery::new(
                 core.client.query(soql).pages(),
                 "list_contacts",
                 "Contact".into(),
             )
+            .in_order(order)
         }
     };
     let page = next_rows(core, open, max_rows, budget).await?;

@@ -2,6 +2,7 @@
 //! row cap and a byte cap with an opaque cursor for the rest.
 
 use forcebridge_client::Record;
+use forcebridge_soql::analysis::{ResultColumn, result_columns};
 use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
 
@@ -23,6 +24,113 @@ pub(crate) fn record_json(record: &Record) -> Map<String, Value> {
         tidy(value);
     }
     map
+}
+
+/// The order of a query's columns, from its SELECT list, for putting each row's members in
+/// that order: the org's JSON need not follow it, and a model reads a row as the statement
+/// asked for it. Names match without regard to case (the org answers `Name` to `name`);
+/// members the list cannot name (`FIELDS(ALL)`) follow in the order they came.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Order {
+    members: Vec<(String, Order)>,
+}
+
+impl Order {
+    /// The order of `soql`'s SELECT list; none (rows as they came) for text that does not parse.
+    pub(crate) fn of_soql(soql: &str) -> Order {
+        let parsed = forcebridge_soql::parse_query(soql);
+        if parsed.is_ok() {
+            Order::of_query(&parsed.tree)
+        } else {
+            Order::default()
+        }
+    }
+
+    pub(crate) fn of_query(query: &forcebridge_soql::Query) -> Order {
+        let object = query.from.object.dotted();
+        let mut order = Order::default();
+        for column in result_columns(query) {
+            order.add(column, &object);
+        }
+        order
+    }
+
+    fn add(&mut self, column: ResultColumn, object: &str) {
+        match column {
+            ResultColumn::Value(mut path) => {
+                // `SELECT Account.Name FROM Account` reads `Name`.
+                if path.len() > 1 && path[0].eq_ignore_ascii_case(object) {
+                    path.remove(0);
+                }
+                let mut level = self;
+                for name in path {
+                    level = level.member(name);
+                }
+            }
+            ResultColumn::Children {
+                relationship,
+                columns,
+            } => {
+                let child = self.member(relationship.clone());
+                for column in columns {
+                    child.add(column, &relationship);
+                }
+            }
+            ResultColumn::FieldSet(_) => {}
+        }
+    }
+
+    fn member(&mut self, name: String) -> &mut Order {
+        let at = match self
+            .members
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
+            Some(at) => at,
+            None => {
+                self.members.push((name, Order::default()));
+                self.members.len() - 1
+            }
+        };
+        &mut self.members[at].1
+    }
+
+    /// Puts `row`'s members (and those of its parents and child records) in this order.
+    pub(crate) fn apply(&self, row: Map<String, Value>) -> Map<String, Value> {
+        if self.members.is_empty() {
+            return row;
+        }
+        let mut rest = row;
+        let mut out = Map::with_capacity(rest.len());
+        for (name, inner) in &self.members {
+            let Some(key) = rest.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned() else {
+                continue;
+            };
+            if let Some(value) = rest.shift_remove(&key) {
+                out.insert(key, inner.apply_value(value));
+            }
+        }
+        out.extend(rest);
+        out
+    }
+
+    fn apply_value(&self, value: Value) -> Value {
+        match value {
+            // A child relationship: `{totalSize, done, records: [...]}`.
+            Value::Object(mut map) if matches!(map.get("records"), Some(Value::Array(_))) => {
+                if let Some(Value::Array(records)) = map.get_mut("records") {
+                    for record in records.iter_mut() {
+                        if let Value::Object(fields) = std::mem::take(record) {
+                            *record = Value::Object(self.apply(fields));
+                        }
+                    }
+                }
+                Value::Object(map)
+            }
+            Value::Object(map) => Value::Object(self.apply(map)),
+            other => other,
+        }
+    }
 }
 
 fn tidy(value: &mut Value) {
@@ -110,7 +218,7 @@ pub(crate) async fn next_rows(
         let Some(record) = query.buffer.pop_front() else {
             break;
         };
-        let row = record_json(&record);
+        let row = query.order.apply(record_json(&record));
         let size = cost(&row);
         if bytes + size > byte_budget {
             if rows.is_empty() {

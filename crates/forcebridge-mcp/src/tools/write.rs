@@ -91,8 +91,26 @@ pub(super) struct WriteOutput {
 #[serde(rename_all = "camelCase")]
 pub(super) struct Change {
     field: String,
+    /// The value before the change (`null` when empty).
+    #[schemars(schema_with = "field_value")]
     old: Value,
+    /// The value after the change.
+    #[schemars(schema_with = "field_value")]
     new: Value,
+}
+
+/// What a field's value can be: text, a number, true or false, a compound value (an address,
+/// a location) or null. Spelled out so clients that want a typed schema get one.
+fn field_value(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "string"},
+            {"type": "number"},
+            {"type": "boolean"},
+            {"type": "object"},
+            {"type": "null"}
+        ]
+    })
 }
 
 // ---------------------------------------------------------------- create

@@ -40,8 +40,14 @@ impl AuditLines {
 
 pub(crate) async fn org(records: u64) -> (Emulator, Client) {
     let org = Emulator::start_demo(records).await.unwrap();
+    let client = client_of(&org);
+    (org, client)
+}
+
+/// A client of `org`, to look at it beside the server.
+pub(crate) fn client_of(org: &Emulator) -> Client {
     let login = org.login();
-    let client = Client::builder(PasswordCredentials {
+    Client::builder(PasswordCredentials {
         login_url: LoginUrl::custom(&login.url).unwrap(),
         client_id: login.client_id,
         client_secret: login.client_secret.into(),
@@ -50,8 +56,7 @@ pub(crate) async fn org(records: u64) -> (Emulator, Client) {
         security_token: login.security_token.into(),
     })
     .build()
-    .unwrap();
-    (org, client)
+    .unwrap()
 }
 
 pub(crate) fn config() -> (Config, AuditLines) {
@@ -76,6 +81,9 @@ pub(crate) struct Mcp {
     pub(crate) notifications: Vec<Value>,
     /// Bytes of the last response line.
     pub(crate) last_response_bytes: usize,
+    /// For a 2026-07-28 client: the `_meta` every request carries (protocol version and
+    /// client capabilities), since that revision has no session.
+    request_meta: Option<Value>,
 }
 
 impl Mcp {
@@ -106,7 +114,32 @@ impl Mcp {
             next_id: 1,
             notifications: Vec::new(),
             last_response_bytes: 0,
+            request_meta: None,
         }
+    }
+
+    /// Like [`Mcp::start`], but the client speaks 2026-07-28: `server/discover`, then every
+    /// request with its `_meta`, declaring `capabilities` (e.g. `{"elicitation": {"form": {}}}`).
+    pub(crate) async fn start_2026(
+        records: u64,
+        capabilities: Value,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Mcp {
+        let (org, client) = org(records).await;
+        let (mut config, audit) = config();
+        adjust(&mut config);
+        let mut mcp = Mcp::over(org, Server::new(client, config), audit);
+        mcp.request_meta = Some(json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": {"name": "forcebridge-tests", "version": "0"},
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+        }));
+        let discovered = mcp.request("server/discover", json!({})).await;
+        assert!(
+            discovered.to_string().contains("2026-07-28"),
+            "{discovered}"
+        );
+        mcp
     }
 
     pub(crate) async fn initialize(&mut self) {
@@ -140,6 +173,7 @@ impl Mcp {
     pub(crate) async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
+        let params = self.with_meta(params);
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
             .await;
         loop {
@@ -155,6 +189,27 @@ impl Mcp {
             }
             self.notifications.push(message);
         }
+    }
+
+    /// `params` with the `_meta` a 2026-07-28 client adds to every request.
+    fn with_meta(&self, mut params: Value) -> Value {
+        if let Some(meta) = &self.request_meta {
+            let given = params["_meta"].as_object().cloned().unwrap_or_default();
+            let mut merged = meta.as_object().unwrap().clone();
+            merged.extend(given);
+            params["_meta"] = Value::Object(merged);
+        }
+        params
+    }
+
+    /// Sends a request without waiting for its answer; returns its id.
+    pub(crate) async fn start_request(&mut self, method: &str, params: Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let params = self.with_meta(params);
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        id
     }
 
     /// Calls a tool; returns its result (which may have `isError`).

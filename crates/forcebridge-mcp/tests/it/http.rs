@@ -104,3 +104,181 @@ async fn a_bearer_token_is_required_when_set_and_beyond_loopback() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("bearer token"), "{err}");
 }
+
+/// A 2026-07-28 `tools/call` over HTTP.
+async fn call_2026(url: &str, tool: &str, arguments: Value) -> (u16, String) {
+    let params = json!({"name": tool, "arguments": arguments});
+    request_2026(url, "tools/call", Some(tool), params, json!({})).await
+}
+
+/// A 2026-07-28 request over HTTP, from a client with `capabilities`.
+async fn request_2026(
+    url: &str,
+    method: &str,
+    name: Option<&str>,
+    mut params: Value,
+    capabilities: Value,
+) -> (u16, String) {
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": capabilities
+    });
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut headers = vec![
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", method),
+    ];
+    if let Some(name) = name {
+        headers.push(("mcp-name", name));
+    }
+    post(url, body, &headers).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_task_started_by_one_http_request_is_read_by_the_next() {
+    let (org, client) = harness::org(0).await;
+    org.control().insert_plain_accounts(15);
+    let (mut config, _audit) = harness::config();
+    config.limits.bulk_threshold = 10;
+    let server = Server::new(client, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        server.serve_http(listener, options()).await.unwrap();
+    });
+    let tasks = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let (_, body) = call_2026(
+        &url,
+        "query",
+        json!({"soql": "SELECT Id FROM Account ORDER BY Id", "maxRows": 15}),
+    )
+    .await;
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let records: Vec<Value> = answer["result"]["structuredContent"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| json!({"Id": r["Id"], "Rating": "Hot"}))
+        .collect();
+    assert_eq!(records.len(), 15, "{body}");
+    let mut args = json!({"object": "Account", "operation": "update", "records": records});
+    let (_, body) = call_2026(&url, "bulk_operations", args.clone()).await;
+    let preview: Value = serde_json::from_str(&body).unwrap();
+    args["confirm"] = preview["result"]["structuredContent"]["confirm"].clone();
+    let params = json!({"name": "bulk_operations", "arguments": args});
+    let (status, body) = request_2026(
+        &url,
+        "tools/call",
+        Some("bulk_operations"),
+        params,
+        tasks.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["result"]["resultType"], "task", "{body}");
+    let task_id = created["result"]["taskId"].as_str().unwrap().to_string();
+    let mut task = Value::Null;
+    for _ in 0..200 {
+        let params = json!({"taskId": task_id});
+        let (status, body) =
+            request_2026(&url, "tasks/get", Some(&task_id), params, tasks.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        task = serde_json::from_str::<Value>(&body).unwrap()["result"].clone();
+        if task["status"] != "working" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(
+        task["result"]["structuredContent"]["succeeded"], 15,
+        "{task}"
+    );
+    // A client without the extension may not read tasks.
+    let params = json!({"taskId": task_id});
+    let (_, body) = request_2026(&url, "tasks/get", Some(&task_id), params, json!({})).await;
+    assert!(
+        body.contains("-32021"),
+        "missing required client capability: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_http_request_aborts_the_bulk_job_on_the_org() {
+    use futures_util::TryStreamExt;
+    let (org, client) = harness::org(0).await;
+    org.control().insert_plain_accounts(40);
+    let (mut config, _audit) = harness::config();
+    config.limits.bulk_threshold = 10;
+    let server = Server::new(client, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        server.serve_http(listener, options()).await.unwrap();
+    });
+
+    let (status, body) = call_2026(
+        &url,
+        "query",
+        json!({"soql": "SELECT Id FROM Account ORDER BY Id", "maxRows": 40}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let rows = answer["result"]["structuredContent"]["rows"]
+        .as_array()
+        .unwrap();
+    assert_eq!(rows.len(), 40, "{body}");
+    let records: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"Id": r["Id"], "Rating": "Cold"}))
+        .collect();
+    let mut args = json!({"object": "Account", "operation": "update", "records": records});
+    let (_, body) = call_2026(&url, "bulk_operations", args.clone()).await;
+    let preview: Value = serde_json::from_str(&body).unwrap();
+    args["confirm"] = preview["result"]["structuredContent"]["confirm"].clone();
+    assert!(args["confirm"].is_string(), "{body}");
+
+    org.set_faults(forcebridge_emulator::FaultConfig {
+        latency: std::time::Duration::from_millis(400),
+        scope: forcebridge_emulator::FaultScope::Path("/jobs/ingest".into()),
+        ..forcebridge_emulator::FaultConfig::none()
+    });
+    let call = {
+        let url = url.clone();
+        tokio::spawn(async move { call_2026(&url, "bulk_operations", args).await })
+    };
+    let looker = harness::client_of(&org);
+    let states = || async {
+        let jobs: Vec<_> = looker
+            .bulk()
+            .ingest_jobs()
+            .stream()
+            .try_collect()
+            .await
+            .unwrap();
+        jobs.into_iter().map(|j| j.info.state).collect::<Vec<_>>()
+    };
+    let mut opened = false;
+    for _ in 0..100 {
+        if !states().await.is_empty() {
+            opened = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(opened, "no Bulk API 2.0 job was opened");
+    // The client goes away: its request, and the connection, are dropped.
+    call.abort();
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = states().await;
+        if last.iter().all(|s| s == "Aborted") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(last, ["Aborted"]);
+}

@@ -287,3 +287,57 @@ async fn account_info_and_contacts_by_account_name_and_email() {
         .await;
     assert_eq!(odd["totalSize"], 0);
 }
+
+/// The keys of a JSON object, in the order they were sent.
+fn keys(row: &Value) -> Vec<&str> {
+    row.as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_rows_keep_the_select_lists_order() {
+    let mut mcp = Mcp::start(100, |_| {}).await;
+    let result = mcp
+        .call(
+            "query",
+            json!({"soql": "SELECT Name, Id, Account.Name, Email FROM Contact WHERE AccountId != null ORDER BY Id LIMIT 3"}),
+        )
+        .await;
+    let rows = result["structuredContent"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{result}");
+    for row in rows {
+        assert_eq!(keys(row), ["Name", "Id", "Account", "Email"], "{row}");
+    }
+    // The text copy keeps the order too: each row's fields appear in SELECT order.
+    let text = result["content"][0]["text"].as_str().unwrap();
+    let copy: Value = serde_json::from_str(text.split_once('\n').unwrap().1).unwrap();
+    assert_eq!(keys(&copy["rows"][0]), ["Name", "Id", "Account", "Email"]);
+    let (name, id) = (text.find("\"Name\"").unwrap(), text.find("\"Id\"").unwrap());
+    assert!(name < id, "{text}");
+
+    let result = mcp
+        .ok(
+            "query",
+            json!({"soql": "SELECT Industry, Id, Name FROM Account ORDER BY Name LIMIT 2"}),
+        )
+        .await;
+    assert_eq!(keys(&result["rows"][0]), ["Industry", "Id", "Name"]);
+
+    // Child records keep their subquery's order; names match whatever case was typed.
+    let result = mcp
+        .ok(
+            "query",
+            json!({"soql": "SELECT name, (SELECT LastName, Id FROM Contacts ORDER BY Id LIMIT 2), id FROM Account WHERE Id IN (SELECT AccountId FROM Contact) LIMIT 2"}),
+        )
+        .await;
+    let row = &result["rows"][0];
+    assert_eq!(keys(row), ["Name", "Contacts", "Id"], "{row}");
+    assert_eq!(
+        keys(&row["Contacts"]["records"][0]),
+        ["LastName", "Id"],
+        "{row}"
+    );
+}
