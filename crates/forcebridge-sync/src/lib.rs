@@ -31,12 +31,15 @@
 //! fields and backfilled, full refresh and diff for objects without a timestamp, and a stop at
 //! a checkpoint when the API budget is reached ([`Outcome::BudgetExhausted`]).
 //!
-//! Nothing is ever written to Salesforce: a read-only client syncs. The crate emits `tracing`
-//! events and never prints; progress goes to the caller's callback.
+//! The sync writes nothing to Salesforce: a read-only client syncs. The [`push`] module is the
+//! reverse direction (reverse ETL): rows from files and databases into Salesforce, validated,
+//! change-detected and applied once. The crate emits `tracing` events and never prints;
+//! progress goes to the caller's callback.
 
 mod config;
 mod engine;
 mod error;
+pub mod push;
 mod store;
 mod summary;
 mod table;
