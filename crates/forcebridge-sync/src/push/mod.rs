@@ -295,7 +295,7 @@ pub async fn run(
     if let Some(budget) = config.budget
         && summary.forecast_api_calls > budget
     {
-        return Err(Error::refused(format!(
+        return Err(Error::budget(format!(
             "budget: the push would make about {} API calls, over the budget of {budget}; nothing was sent",
             summary.forecast_api_calls
         )));
