@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use forcebridge_client::bulk::PollOptions;
+
 use crate::config::Destination;
 use crate::error::{Error, Result};
 
@@ -35,6 +37,8 @@ pub struct PushConfig {
     pub window: usize,
     /// What to do when records meet `UNABLE_TO_LOCK_ROW`.
     pub locks: LockRetry,
+    /// When and how Bulk API 2.0 is used instead of sObject Collections.
+    pub bulk: BulkSettings,
     /// Refuse to start when the forecast says the run would send more API requests than
     /// this (describes and reads included).
     pub budget: Option<u64>,
@@ -44,7 +48,8 @@ pub struct PushConfig {
 
 impl PushConfig {
     /// A push with the usual settings: columns by name, only new and changed rows, no mirror,
-    /// windows of 2,000 rows, three lock retries from 200 ms then serial sends, no budget.
+    /// windows of 2,000 rows, three lock retries from 200 ms then serial sends, Bulk jobs of
+    /// 10,000 rows from 2,000 rows to send, no budget.
     pub fn new(
         object: impl Into<String>,
         source: Source,
@@ -64,6 +69,15 @@ impl PushConfig {
             locks: LockRetry {
                 retries: 3,
                 first_delay: Duration::from_millis(200),
+            },
+            bulk: BulkSettings {
+                threshold: 2_000,
+                job_rows: 10_000,
+                poll: PollOptions {
+                    initial_interval: Duration::from_millis(250),
+                    max_interval: Duration::from_secs(10),
+                    timeout: Duration::from_secs(3_600),
+                },
             },
             budget: None,
             dry_run: false,
@@ -107,6 +121,9 @@ impl PushConfig {
             for field in map.values() {
                 check_path(field).map_err(|why| Error::config(format!("mapping: {why}")))?;
             }
+        }
+        if self.bulk.job_rows == 0 {
+            return Err(Error::config("bulk.job_rows: must be at least 1"));
         }
         if self.window == 0 {
             return Err(Error::config("window: must be at least 1"));
@@ -275,6 +292,17 @@ pub enum ChangeDetection {
 pub struct Mirror {
     /// Refuse the run (sending nothing) when more records than this would be deleted.
     pub max_deletes: u64,
+}
+
+/// Bulk API 2.0 for large sets: upserts, updates and deletes of at least `threshold` rows go
+/// through Bulk jobs of at most `job_rows` rows (sorted by parent); smaller sets, and every
+/// insert, through sObject Collections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkSettings {
+    pub threshold: u64,
+    pub job_rows: usize,
+    /// How each job is waited for.
+    pub poll: PollOptions,
 }
 
 /// Retries of records that met `UNABLE_TO_LOCK_ROW`: `retries` rounds with the delay doubling
