@@ -278,6 +278,14 @@ pub(crate) struct PushArgs {
     /// Refuse (exit 4) a run whose forecast is more API calls than this.
     #[arg(long, value_name = "N")]
     pub(crate) budget: Option<u64>,
+    /// Send the duplicate-rule header (allowSave=true): rows that only match an alerting
+    /// duplicate rule are saved. Such a push uses sObject Collections only.
+    #[arg(long)]
+    pub(crate) allow_duplicates: bool,
+    /// Also write this run's rejected rows to FILE (JSON lines: key, row number, stage, error
+    /// code, message, fields, row), besides the rejects table.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rejects: Option<PathBuf>,
     /// Show what would be sent, with a field diff of a sample; write nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

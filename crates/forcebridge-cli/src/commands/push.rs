@@ -57,6 +57,8 @@ struct FileSettings {
     max_deletes: Option<u64>,
     budget: Option<u64>,
     window: Option<usize>,
+    allow_duplicates: Option<bool>,
+    rejects: Option<PathBuf>,
 }
 
 fn usage(message: impl Into<String>) -> anyhow::Error {
@@ -121,6 +123,8 @@ fn settings(args: &PushArgs) -> anyhow::Result<PushConfig> {
         config.window = window;
     }
     config.dry_run = args.dry_run;
+    config.allow_save_on_duplicates = args.allow_duplicates || file.allow_duplicates == Some(true);
+    config.rejects_file = args.rejects.clone().or(file.rejects.clone());
     config.validate().map_err(|e| usage(e.to_string()))?;
     Ok(config)
 }

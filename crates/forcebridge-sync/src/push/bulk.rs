@@ -144,7 +144,11 @@ pub(crate) async fn send(
         .collect();
     if !locked.is_empty() {
         let again: Vec<Map<String, Value>> = locked.iter().map(|&i| records[i].clone()).collect();
-        let retried = super::send::send(client, object, op, &again, locks, lock_stats).await?;
+        let options = super::send::SendOptions {
+            locks,
+            allow_save_on_duplicates: false,
+        };
+        let retried = super::send::send(client, object, op, &again, options, lock_stats).await?;
         for (i, answer) in locked.into_iter().zip(retried) {
             answers[i] = Some(answer);
         }

@@ -39,6 +39,12 @@ pub struct PushConfig {
     pub locks: LockRetry,
     /// When and how Bulk API 2.0 is used instead of sObject Collections.
     pub bulk: BulkSettings,
+    /// Send `Sforce-Duplicate-Rule-Header: allowSave=true`, so rows that only match an
+    /// alerting duplicate rule are saved; such a push uses Collections only.
+    pub allow_save_on_duplicates: bool,
+    /// Also write the rows this run rejected to this file, as JSON lines (the rejects table
+    /// keeps them either way).
+    pub rejects_file: Option<PathBuf>,
     /// Refuse to start when the forecast says the run would send more API requests than
     /// this (describes and reads included).
     pub budget: Option<u64>,
@@ -79,8 +85,17 @@ impl PushConfig {
                     timeout: Duration::from_secs(3_600),
                 },
             },
+            allow_save_on_duplicates: false,
+            rejects_file: None,
             budget: None,
             dry_run: false,
+        }
+    }
+
+    pub(crate) fn send_options(&self) -> super::send::SendOptions {
+        super::send::SendOptions {
+            locks: self.locks,
+            allow_save_on_duplicates: self.allow_save_on_duplicates,
         }
     }
 

@@ -297,8 +297,11 @@ pub async fn run(
             summary.to_delete, config.object, mirror.max_deletes
         )));
     }
-    let use_bulk =
-        !matches!(config.operation, Operation::Insert { .. }) && to_send >= config.bulk.threshold;
+    // Bulk API 2.0 is not sent the duplicate-rule header (whether it honours one is
+    // UNVERIFIED), so a push that asks for it stays on Collections.
+    let use_bulk = !matches!(config.operation, Operation::Insert { .. })
+        && !config.allow_save_on_duplicates
+        && to_send >= config.bulk.threshold;
     let send_calls = if use_bulk {
         to_send.div_ceil(config.bulk.job_rows as u64) * BULK_CALLS_PER_JOB
     } else {
@@ -329,6 +332,7 @@ pub async fn run(
         return Ok(summary);
     }
     let state = state.expect("a run that writes opens its state");
+    let sending_since = state::now();
 
     // 2. Send.
     if to_send > 0 || summary.invalid > 0 {
@@ -433,7 +437,7 @@ pub async fn run(
                 &config.object,
                 &SendOp::Delete,
                 &records,
-                config.locks,
+                config.send_options(),
                 &mut stats,
             )
             .await?;
@@ -478,6 +482,9 @@ pub async fn run(
         summary.lock_retries += stats.retried;
         summary.serial_sends += stats.serial;
     }
+    if let Some(path) = &config.rejects_file {
+        write_rejects(path, state.rejects_since(&target, &sending_since).await?)?;
+    }
     summary.api_calls = calls();
     summary.duration = started.elapsed();
     tracing::info!(
@@ -490,6 +497,23 @@ pub async fn run(
         "push finished"
     );
     Ok(summary)
+}
+
+/// Writes the run's rejects to `path`, one JSON object per line.
+fn write_rejects(path: &std::path::Path, rejects: Vec<Value>) -> Result<()> {
+    use std::io::Write;
+    let fail = |e: std::io::Error| {
+        Error::new(
+            crate::error::ErrorKind::Destination,
+            format!("cannot write the rejects file {}", path.display()),
+        )
+        .with_source(e)
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
+    for reject in rejects {
+        writeln!(out, "{reject}").map_err(fail)?;
+    }
+    out.flush().map_err(fail)
 }
 
 async fn describe(client: &Client, name: &str) -> Result<Object> {
@@ -719,7 +743,7 @@ async fn send_chunk(
             &config.object,
             &SendOp::Create,
             &records,
-            config.locks,
+            config.send_options(),
             stats,
         )
         .await?;
@@ -763,8 +787,15 @@ async fn send_chunk(
                 payload
             })
             .collect();
-        let answers =
-            send::send(client, &config.object, &op, &records, config.locks, stats).await?;
+        let answers = send::send(
+            client,
+            &config.object,
+            &op,
+            &records,
+            config.send_options(),
+            stats,
+        )
+        .await?;
         let rows: Vec<&Prepared> = others.iter().map(|(p, _)| p).collect();
         commit_idempotent(config, state, target, &rows, answers, summary).await?;
     }

@@ -36,6 +36,14 @@ pub(crate) enum Answer {
     },
 }
 
+/// How records are sent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SendOptions {
+    pub(crate) locks: LockRetry,
+    /// Send `Sforce-Duplicate-Rule-Header: allowSave=true`.
+    pub(crate) allow_save_on_duplicates: bool,
+}
+
 /// Counts of the lock handling, for the summary.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct LockStats {
@@ -60,12 +68,13 @@ pub(crate) async fn send(
     object: &str,
     op: &SendOp,
     records: &[Map<String, Value>],
-    locks: LockRetry,
+    options: SendOptions,
     stats: &mut LockStats,
 ) -> Result<Vec<Answer>> {
-    let mut answers = call(client, object, op, records).await?;
-    let mut delay = locks.first_delay;
-    for _ in 0..locks.retries {
+    let dup = options.allow_save_on_duplicates;
+    let mut answers = call(client, object, op, records, dup).await?;
+    let mut delay = options.locks.first_delay;
+    for _ in 0..options.locks.retries {
         let locked: Vec<usize> = (0..answers.len())
             .filter(|&i| is_locked(&answers[i]))
             .collect();
@@ -82,7 +91,7 @@ pub(crate) async fn send(
         delay *= 2;
         stats.retried += locked.len() as u64;
         let again: Vec<Map<String, Value>> = locked.iter().map(|&i| records[i].clone()).collect();
-        let retried = call(client, object, op, &again).await?;
+        let retried = call(client, object, op, &again, dup).await?;
         for (i, answer) in locked.into_iter().zip(retried) {
             answers[i] = answer;
         }
@@ -91,7 +100,7 @@ pub(crate) async fn send(
     for i in 0..answers.len() {
         if is_locked(&answers[i]) {
             stats.serial += 1;
-            let mut one = call(client, object, op, std::slice::from_ref(&records[i])).await?;
+            let mut one = call(client, object, op, std::slice::from_ref(&records[i]), dup).await?;
             answers[i] = one.remove(0);
         }
     }
@@ -107,8 +116,11 @@ async fn call(
     object: &str,
     op: &SendOp,
     records: &[Map<String, Value>],
+    allow_save_on_duplicates: bool,
 ) -> Result<Vec<Answer>> {
-    let collection = client.collection(object);
+    let collection = client
+        .collection(object)
+        .allow_save_on_duplicates(allow_save_on_duplicates);
     let results = match op {
         SendOp::Create => collection.create(records).await,
         SendOp::Update => collection.update(records).await,

@@ -136,7 +136,7 @@ fn postgres_err(message: &'static str) -> impl Fn(tokio_postgres::Error) -> Erro
     move |e| Error::postgres(message, e)
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
@@ -332,6 +332,66 @@ impl StateStore {
             "SELECT key, pending FROM _sf_push_state WHERE target = $1 AND pending IS NOT NULL ORDER BY key",
         )
         .await
+    }
+
+    /// The rejects of `target` recorded at or after `since` (UTC, as [`now`] writes it), each
+    /// as a JSON object: key, row number, stage, error code, message, fields, row.
+    pub(crate) async fn rejects_since(
+        &self,
+        target: &str,
+        since: &str,
+    ) -> Result<Vec<serde_json::Value>> {
+        type Raw = (String, i64, String, String, String, String, String);
+        let rows: Vec<Raw> = match self {
+            StateStore::Sqlite(db) => {
+                let db = Arc::clone(db);
+                let (target, since) = (target.to_string(), since.to_string());
+                on_blocking_pool(move || {
+                    let db = db.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut statement = db
+                        .prepare(
+                            "SELECT key, row_number, stage, error_code, message, fields, source_row \
+                             FROM _sf_push_rejects WHERE target = ?1 AND rejected_at >= ?2 ORDER BY row_number, key",
+                        )
+                        .map_err(sqlite_err("cannot read the push rejects"))?;
+                    let rows = statement
+                        .query_map(rusqlite::params![target, since], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                        })
+                        .map_err(sqlite_err("cannot read the push rejects"))?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                        .map_err(sqlite_err("cannot read the push rejects"))
+                })
+                .await?
+            }
+            StateStore::Postgres(db) => {
+                let db = db.lock().await;
+                db.query(
+                    "SELECT key, row_number, stage, error_code, message, fields, source_row \
+                     FROM _sf_push_rejects WHERE target = $1 AND rejected_at >= $2 ORDER BY row_number, key",
+                    &[&target, &since],
+                )
+                .await
+                .map_err(postgres_err("cannot read the push rejects"))?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
+                .collect()
+            }
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(key, number, stage, code, message, fields, row)| {
+                serde_json::json!({
+                    "key": key,
+                    "row_number": number,
+                    "stage": stage,
+                    "error_code": code,
+                    "message": message,
+                    "fields": fields.split(',').filter(|f| !f.is_empty()).collect::<Vec<_>>(),
+                    "row": serde_json::from_str::<serde_json::Value>(&row).unwrap_or(serde_json::Value::String(row)),
+                })
+            })
+            .collect())
     }
 
     /// Commits `commit` in one transaction.

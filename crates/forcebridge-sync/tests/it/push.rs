@@ -223,9 +223,21 @@ async fn invalid_rows_and_validation_rule_failures_go_to_the_rejects_and_are_ret
         // Sent, refused by the validation rule.
         source[3].3 = Some(-5);
         write_accounts(&db, &source).await;
-        let config = upsert(&db);
+        let rejects_dir = tempfile::tempdir().unwrap();
+        let rejects_file = rejects_dir.path().join("rejects.jsonl");
+        let mut config = upsert(&db);
+        config.rejects_file = Some(rejects_file.clone());
         let summary = push(&client, &config).await;
         assert_eq!((summary.rows, summary.invalid), (6, 2), "{}", db.name());
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rejects_file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let keys: Vec<&str> = lines.iter().map(|l| l["key"].as_str().unwrap()).collect();
+        assert_eq!(keys, ["A-00001", "A-00002", "A-00003"]);
+        assert_eq!(lines[2]["error_code"], "FIELD_CUSTOM_VALIDATION_EXCEPTION");
+        assert_eq!(lines[0]["row"]["Tier__c"], "Bronze");
         assert_eq!((summary.sent, summary.succeeded, summary.failed), (4, 3, 1));
 
         let rejects = select(
@@ -288,7 +300,17 @@ async fn invalid_rows_and_validation_rule_failures_go_to_the_rejects_and_are_ret
         source[2].1 = "Short".into();
         source[3].3 = Some(5);
         write_accounts(&db, &source).await;
+        // The duplicate-rule header keeps the push on Collections, however low the Bulk
+        // threshold.
+        config.allow_save_on_duplicates = true;
+        config.bulk.threshold = 1;
         let summary = push(&client, &config).await;
+        assert_eq!(summary.bulk_jobs, 0);
+        assert_eq!(
+            std::fs::read_to_string(&rejects_file).unwrap(),
+            "",
+            "a run without rejects leaves an empty rejects file"
+        );
         assert_eq!(
             (summary.sent, summary.succeeded, summary.unchanged),
             (3, 3, 3),
