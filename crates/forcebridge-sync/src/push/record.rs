@@ -161,9 +161,21 @@ impl Checker {
                 }
                 continue;
             }
+            let is_key = key_column.as_deref() == Some(column.as_str());
+            if is_key
+                && path.eq_ignore_ascii_case("Id")
+                && matches!(
+                    self.operation,
+                    Operation::Insert { .. } | Operation::Upsert { .. }
+                )
+            {
+                // A key column named `id` names the source row, not a Salesforce record.
+                continue;
+            }
             let Some(field) = object.field(path) else {
-                if key_column.as_deref() == Some(column.as_str()) {
-                    // The key column names the row; it need not be a field.
+                if is_key || value.is_null() {
+                    // The key column names the row and need not be a field; an empty cell of
+                    // a column that is no field sends nothing, so loses nothing.
                     continue;
                 }
                 problems.push(Problem {
@@ -250,7 +262,8 @@ impl Checker {
         if matches!(self.operation, Operation::Insert { .. }) {
             for field in &object.fields {
                 let given = fields.get(&field.name).is_some_and(|v| !v.is_null());
-                if field.required_on_create && !given {
+                let reported = problems.iter().any(|p| p.field == field.name);
+                if field.required_on_create && !given && !reported {
                     problems.push(Problem {
                         field: field.name.clone(),
                         reason: format!(

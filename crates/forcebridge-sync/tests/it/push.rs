@@ -624,3 +624,103 @@ async fn inserts_from_a_csv_set_parents_by_external_id_and_survive_lost_answers_
     assert_eq!(by_key["7"], "P2");
     assert_eq!(by_key["8"], "P1");
 }
+
+#[tokio::test]
+async fn values_are_converted_by_field_type_and_bad_ones_named_by_field() {
+    let org = org().await;
+    let client = org.client();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("contacts.csv");
+    std::fs::write(
+        &csv,
+        "id,LastName,Birthdate,DoNotCall,Email,Bogus__c\n\
+         1,Good,1990-02-03,yes,good@example.com,\n\
+         2,Bad date,1990-02-30,no,,\n\
+         3,Bad flag,,maybe,,\n\
+         4,Unknown column,,,,x\n\
+         5,,,,,\n\
+         1,Repeated key,,,,\n",
+    )
+    .unwrap();
+    let mut config = PushConfig::new(
+        "Contact",
+        Source::Csv(csv),
+        Operation::Insert {
+            marker_field: Some("Source_Key__c".into()),
+        },
+        Destination::Sqlite(dir.path().join("state.db")),
+    );
+    config.key_column = Some("id".into());
+    let summary = push(&client, &config).await;
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let dump: Vec<(String, String)> = db
+        .prepare("SELECT key, message FROM _sf_push_rejects")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        (summary.rows, summary.invalid, summary.succeeded),
+        (6, 5, 1),
+        "{dump:?}"
+    );
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let mut statement = db
+        .prepare(
+            "SELECT key, row_number, fields, message FROM _sf_push_rejects ORDER BY row_number",
+        )
+        .unwrap();
+    let rejects: Vec<(String, i64, String, String)> = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let fields: Vec<(&str, i64, &str)> = rejects
+        .iter()
+        .map(|(k, n, f, _)| (k.as_str(), *n, f.as_str()))
+        .collect();
+    // The repeated key (row 6) is counted invalid and never sent; its reject entry shares the
+    // key of row 1, and row 1 going through clears it.
+    assert_eq!(
+        fields,
+        [
+            ("2", 2, "Birthdate"),
+            ("3", 3, "DoNotCall"),
+            ("4", 4, "Bogus__c"),
+            ("5", 5, "LastName"),
+        ]
+    );
+    assert!(
+        rejects[0].3.contains("expects a date as YYYY-MM-DD"),
+        "{}",
+        rejects[0].3
+    );
+    assert!(
+        rejects[1].3.contains("expects true or false"),
+        "{}",
+        rejects[1].3
+    );
+    assert!(
+        rejects[2].3.contains("unknown field Bogus__c on Contact"),
+        "{}",
+        rejects[2].3
+    );
+    assert!(
+        rejects[3]
+            .3
+            .contains("field Contact.LastName cannot be empty"),
+        "{}",
+        rejects[3].3
+    );
+    let records: Vec<Record> = client
+        .query(
+            "SELECT LastName, Birthdate, DoNotCall, Email FROM Contact WHERE Source_Key__c = '1'",
+        )
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].get_str("Birthdate"), Some("1990-02-03"));
+    assert_eq!(records[0].get_bool("DoNotCall"), Some(true));
+}
