@@ -285,7 +285,9 @@ impl Operation {
 pub enum Mapping {
     /// A column is the field of the same name, compared case-insensitively;
     /// `Account.External_Id__c` sets the `Account` relationship by the parent's external id.
-    /// A column that names no field is a reject reason, except the key column.
+    /// A column that names no field is a reject reason when it holds a value (an empty cell
+    /// sends nothing); the key column need not be a field, and a key column named `id` is
+    /// not the record's `Id` on an insert or an upsert.
     ByName,
     /// Only these columns (source column → field or `Relationship.ExternalIdField`); other
     /// columns are ignored.
