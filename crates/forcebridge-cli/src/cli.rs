@@ -104,6 +104,21 @@ pub(crate) enum Command {
   forcebridge sync status"
     )]
     Sync(SyncArgs),
+    /// Push rows from a file or a database into Salesforce (reverse ETL), each row applied once.
+    ///
+    /// Sources: a CSV or JSON-lines file, or a table (--table) or query (--query) in SQLite
+    /// (sqlite:PATH) or PostgreSQL (postgres://...). Columns map to fields by name, or by
+    /// --map COLUMN=FIELD; a column `Account.External_Id__c` sets the parent by its external
+    /// id. Every row is checked against the describe first; invalid rows and the ones
+    /// Salesforce refuses go to the rejects table and are retried next run. Only new and
+    /// changed rows are sent (a fingerprint per key in the state database). Exit codes: 1 some
+    /// rows were rejected, 4 the forecast is over --budget.
+    #[command(after_help = "Examples:
+  forcebridge push Account --from sqlite:warehouse.db --table accounts --upsert External_Id__c
+  forcebridge push Account --from accounts.csv --upsert External_Id__c --state sqlite:push.db --dry-run
+  forcebridge push Contact --from contacts.jsonl --insert --marker Source_Key__c --key id --map last=LastName
+  forcebridge push --config forcebridge.toml --json")]
+    Push(PushArgs),
     /// Check, format and inspect SOQL queries and SOSL searches, offline.
     #[command(subcommand)]
     Soql(SoqlCommand),
@@ -211,6 +226,81 @@ pub(crate) struct SyncArgs {
     #[arg(long, value_name = "N")]
     pub(crate) bulk_page_rows: Option<u64>,
     /// Print the run summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("operation").args(["upsert", "insert", "update", "delete"]))]
+pub(crate) struct PushArgs {
+    /// The object written to. [default: the config file's]
+    #[arg(value_name = "OBJECT")]
+    pub(crate) object: Option<String>,
+    /// Where rows come from: FILE.csv, FILE.jsonl (or .ndjson), sqlite:PATH or a postgres://
+    /// URL.
+    #[arg(long, value_name = "SOURCE")]
+    pub(crate) from: Option<String>,
+    /// The table (or view) read from a database source.
+    #[arg(long, value_name = "TABLE", conflicts_with = "query")]
+    pub(crate) table: Option<String>,
+    /// The SELECT read from a database source.
+    #[arg(long, value_name = "SQL")]
+    pub(crate) query: Option<String>,
+    /// Create or update by this external id field.
+    #[arg(long, value_name = "FIELD")]
+    pub(crate) upsert: Option<String>,
+    /// Create a record per new key (needs --marker and --key).
+    #[arg(long)]
+    pub(crate) insert: bool,
+    /// Update the records named by the column mapped to Id.
+    #[arg(long)]
+    pub(crate) update: bool,
+    /// Delete the records named by the column mapped to Id.
+    #[arg(long)]
+    pub(crate) delete: bool,
+    /// For --insert: the field that receives each row's key, read back to settle a batch
+    /// whose answer was lost.
+    #[arg(long, value_name = "FIELD")]
+    pub(crate) marker: Option<String>,
+    /// The source column that names each row. [default: the column mapped to the external id
+    /// (upsert) or to Id (update, delete)]
+    #[arg(long, value_name = "COLUMN")]
+    pub(crate) key: Option<String>,
+    /// Map a column to a field or Relationship.ExternalIdField (repeatable); with it, other
+    /// columns are ignored.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub(crate) map: Vec<String>,
+    /// Where the state and rejects tables live: sqlite:PATH or a postgres:// URL. [default:
+    /// the source database, else sqlite:forcebridge.db]
+    #[arg(long, value_name = "DEST")]
+    pub(crate) state: Option<String>,
+    /// Send every valid row, changed or not.
+    #[arg(long)]
+    pub(crate) full: bool,
+    /// Also delete the records whose key has left the source (needs --max-deletes).
+    #[arg(long, requires = "max_deletes")]
+    pub(crate) mirror: bool,
+    /// Refuse a mirror run that would delete more records than this.
+    #[arg(long, value_name = "N")]
+    pub(crate) max_deletes: Option<u64>,
+    /// Refuse (exit 4) a run whose forecast is more API calls than this.
+    #[arg(long, value_name = "N")]
+    pub(crate) budget: Option<u64>,
+    /// Send the duplicate-rule header (allowSave=true): rows that only match an alerting
+    /// duplicate rule are saved. Such a push uses sObject Collections only.
+    #[arg(long)]
+    pub(crate) allow_duplicates: bool,
+    /// Also write this run's rejected rows to FILE (JSON lines: key, row number, stage, error
+    /// code, message, fields, row), besides the rejects table.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rejects: Option<PathBuf>,
+    /// Show what would be sent, with a field diff of a sample; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// A TOML file whose [push] section holds the settings (flags win over it).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Print the summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -96,6 +96,7 @@ async fn run_command(
         Command::Bulk(command) => commands::bulk::run(global, command).await,
         Command::Catalog(args) => commands::catalog::run(global, args).await,
         Command::Sync(args) => commands::sync::run(global, args).await,
+        Command::Push(args) => commands::push::run(global, args).await,
         Command::Mcp(args) => commands::mcp::run(global, args).await,
         Command::Soql(_) | Command::Emulator(_) => unreachable!("handled synchronously"),
     }

@@ -153,6 +153,7 @@ fn exit_for(error: &anyhow::Error) -> Exit {
                 // The client error inside says more.
                 forcebridge_sync::ErrorKind::Org => continue,
                 forcebridge_sync::ErrorKind::Config => return Exit::Usage,
+                forcebridge_sync::ErrorKind::Budget => return Exit::Limit,
                 _ => return Exit::Failure,
             }
         }

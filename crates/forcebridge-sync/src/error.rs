@@ -16,6 +16,14 @@ pub enum ErrorKind {
     Org,
     /// The destination database failed; the source is the driver's error.
     Destination,
+    /// A push's source (a file, a table, a query) could not be read; nothing more was sent.
+    Source,
+    /// A push refused to start: the connection is read-only, or a mirror would delete more
+    /// than allowed. Nothing was sent.
+    Refused,
+    /// A push refused to start because its forecast of API calls is over the budget. Nothing
+    /// was sent.
+    Budget,
 }
 
 /// An error of this crate: a kind, a message that names the thing, and maybe a source.
@@ -60,6 +68,14 @@ impl Error {
 
     pub(crate) fn postgres(message: impl Into<String>, source: tokio_postgres::Error) -> Error {
         Error::new(ErrorKind::Destination, message).with_source(source)
+    }
+
+    pub(crate) fn refused(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Refused, message)
+    }
+
+    pub(crate) fn budget(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Budget, message)
     }
 
     pub(crate) fn destination(message: impl Into<String>) -> Error {

@@ -38,13 +38,16 @@
 //! where its last commit left it; a job that expired falls back to the REST read from the
 //! committed cursor. The cursor ends where the REST read would leave it.
 //!
-//! Nothing is ever written to Salesforce: a read-only client syncs. The crate emits `tracing`
-//! events and never prints; progress goes to the caller's callback.
+//! The sync writes nothing to Salesforce: a read-only client syncs. The [`push`] module is the
+//! reverse direction (reverse ETL): rows from files and databases into Salesforce, validated,
+//! change-detected and applied once. The crate emits `tracing` events and never prints;
+//! progress goes to the caller's callback.
 
 mod bulk;
 mod config;
 mod engine;
 mod error;
+pub mod push;
 mod store;
 mod summary;
 mod table;

@@ -195,26 +195,7 @@ impl FileObject {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
-    #[derive(Deserialize)]
-    struct File {
-        #[serde(default)]
-        sync: Option<toml::Value>,
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let file: File =
-        toml::from_str(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
-    let Some(section) = file.sync else {
-        return Err(UsageError(format!("{}: no [sync] section", path.display())).into());
-    };
-    section.try_into().map_err(|e: toml::de::Error| {
-        UsageError(
-            format!("{}: [sync]: {}", path.display(), e.message())
-                .trim_end()
-                .to_string(),
-        )
-        .into()
-    })
+    super::read_section(path, "sync")
 }
 
 async fn show_status(target: &SyncTarget, json: bool) -> anyhow::Result<CommandOutcome> {

@@ -7,6 +7,7 @@ mod data;
 mod emulator;
 mod input;
 mod pipes;
+mod push;
 mod soql;
 mod support;
 mod sync;

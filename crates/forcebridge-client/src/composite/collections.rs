@@ -50,7 +50,11 @@ pub struct Collection {
     object: String,
     all_or_none: bool,
     concurrency: usize,
+    allow_save_on_duplicates: bool,
 }
+
+/// The header that lets a save through the org's duplicate rules (API 52.0 and later).
+const DUPLICATE_RULE_HEADER: &str = "sforce-duplicate-rule-header";
 
 /// What happened to one record of a collection call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +82,7 @@ impl Client {
             object: object.into(),
             all_or_none: false,
             concurrency: 1,
+            allow_save_on_duplicates: false,
         }
     }
 }
@@ -94,6 +99,15 @@ impl Collection {
     /// below 1 count as 1. Results stay in input order either way.
     pub fn concurrency(mut self, calls: usize) -> Collection {
         self.concurrency = calls.max(1);
+        self
+    }
+
+    /// Sends `Sforce-Duplicate-Rule-Header: allowSave=true` with every create, update and
+    /// upsert call (default `false`), so records that only match a duplicate rule whose action
+    /// is an alert are saved instead of failing with `DUPLICATES_DETECTED`; a rule that blocks
+    /// still blocks.
+    pub fn allow_save_on_duplicates(mut self, allow: bool) -> Collection {
+        self.allow_save_on_duplicates = allow;
         self
     }
 
@@ -244,10 +258,16 @@ impl Collection {
         chunks(records.len(), WRITE_CHUNK)
             .map(|range| {
                 let chunk = records.by_ref().take(range.len()).collect();
-                let call = call().json(&CollectionRequest {
+                let mut call = call().json(&CollectionRequest {
                     all_or_none: self.all_or_none,
                     records: chunk,
                 })?;
+                if self.allow_save_on_duplicates {
+                    call = call.header(
+                        reqwest::header::HeaderName::from_static(DUPLICATE_RULE_HEADER),
+                        "allowSave=true",
+                    )?;
+                }
                 Ok((range, call))
             })
             .collect()
@@ -383,6 +403,38 @@ fn call_failure(error: &Error, range: &Range<usize>) -> ApiErrorDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_duplicate_rule_header_goes_with_every_write_call_when_asked() {
+        let client = Client::builder(crate::AccessTokenCredentials {
+            instance_url: "https://example.invalid".into(),
+            access_token: "token".into(),
+        })
+        .build()
+        .unwrap();
+        let records: Vec<Value> = (0..250).map(|i| serde_json::json!({"Name": i})).collect();
+        let header = |collection: &Collection| -> Vec<Option<String>> {
+            collection
+                .record_calls(&records, || {
+                    Call::data(Method::POST, ["composite", "sobjects"])
+                })
+                .unwrap()
+                .iter()
+                .map(|(_, call)| {
+                    call.headers
+                        .get(DUPLICATE_RULE_HEADER)
+                        .map(|v| v.to_str().unwrap().to_string())
+                })
+                .collect()
+        };
+        let plain = client.collection("Account");
+        assert_eq!(header(&plain), [None, None]);
+        let allowing = plain.allow_save_on_duplicates(true);
+        assert_eq!(
+            header(&allowing),
+            [Some("allowSave=true".into()), Some("allowSave=true".into())]
+        );
+    }
 
     #[test]
     fn chunks_cover_everything_in_order() {

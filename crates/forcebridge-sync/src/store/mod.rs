@@ -163,6 +163,48 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Runs `work` on the blocking pool (rusqlite is synchronous).
+pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| crate::error::Error::destination(format!("the SQLite writer stopped: {e}")))?
+}
+
+/// Opens a SQLite file as the sync opens its destination: WAL, `synchronous = NORMAL`, a busy
+/// timeout of 30 s.
+pub(crate) fn open_sqlite(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    let fail = |e| {
+        crate::error::Error::sqlite(
+            format!("cannot open the SQLite database {}", path.display()),
+            e,
+        )
+    };
+    let db = rusqlite::Connection::open(path).map_err(fail)?;
+    db.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(fail)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(fail)?;
+    db.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(fail)?;
+    Ok(db)
+}
+
+/// Connects to a PostgreSQL URL (no TLS), the connection driven by a task of its own;
+/// `what` names the database in the error.
+pub(crate) async fn connect_postgres(url: &str, what: &str) -> Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| crate::error::Error::postgres(format!("cannot connect to {what}"), e))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "a PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
+}
+
 /// Runs `work` on the blocking pool with the SQLite store.
 async fn blocking<T: Send + 'static>(
     store: &Arc<sqlite::SqliteStore>,

@@ -1,5 +1,7 @@
 //! The sync engine against the in-process local org, on SQLite and PostgreSQL: every case ends
-//! with the destination compared to the org row by row, column by column.
+//! with the destination compared to the org row by row, column by column. The push's cases
+//! (`push.rs`) read their sources from the same two databases and check the org afterwards.
 
 mod cases;
+mod push;
 mod support;

@@ -18,7 +18,11 @@ pub(crate) struct TestOrg {
 
 impl TestOrg {
     pub(crate) async fn start() -> TestOrg {
-        let mut config = Config::builtin();
+        TestOrg::start_with(Config::builtin()).await
+    }
+
+    /// A started org from `config` (its schema, rules and faults), on the same fixed clock.
+    pub(crate) async fn start_with(mut config: Config) -> TestOrg {
         config.fixed_time = Some(
             chrono::DateTime::parse_from_rfc3339("2026-03-10T12:00:00Z")
                 .unwrap()
