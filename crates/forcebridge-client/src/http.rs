@@ -60,7 +60,25 @@ pub(crate) struct Call {
     pub answers: &'static [u16],
     /// Whether a GET too long for a URL may go as a `/composite` subrequest (queries).
     pub composite_if_long: bool,
+    /// Told the first bytes of a successful answer's body while the rest is still arriving
+    /// (query pages: the next page's URL is in them).
+    pub on_head: Option<HeadHook>,
 }
+
+/// What a [`Call`] does with the first bytes of its answer: given at least [`HEAD_BYTES`] of
+/// the body (or all of it, if shorter, or up to `"records":` when that comes first), once for
+/// each attempt that gets a successful status.
+#[derive(Clone)]
+pub(crate) struct HeadHook(pub std::sync::Arc<dyn Fn(&[u8]) + Send + Sync>);
+
+impl std::fmt::Debug for HeadHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeadHook")
+    }
+}
+
+/// How much of a body a [`HeadHook`] waits for, at most.
+pub(crate) const HEAD_BYTES: usize = 1024;
 
 impl Call {
     /// A request to `segments` under the versioned data path. GET, HEAD and DELETE are
@@ -88,6 +106,7 @@ impl Call {
             writes,
             answers: &[],
             composite_if_long: false,
+            on_head: None,
         }
     }
 
@@ -144,6 +163,12 @@ impl Call {
     /// request (only resources Salesforce serves there: `query` and `queryAll`).
     pub(crate) fn composite_if_long(mut self) -> Call {
         self.composite_if_long = true;
+        self
+    }
+
+    /// Tells `hook` the first bytes of the body while the rest arrives (see [`HeadHook`]).
+    pub(crate) fn on_head(mut self, hook: HeadHook) -> Call {
+        self.on_head = Some(hook);
         self
     }
 
@@ -211,6 +236,32 @@ impl Reply {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+}
+
+/// Reads a body to its end, telling `hook` its head as soon as that is in.
+async fn read_telling_head(
+    mut response: reqwest::Response,
+    hook: &HeadHook,
+) -> reqwest::Result<Bytes> {
+    const RECORDS: &[u8] = b"\"records\":";
+    let mut body = bytes::BytesMut::with_capacity(
+        response
+            .content_length()
+            .map_or(64 * 1024, |n| n.min(64 << 20) as usize),
+    );
+    let mut told = false;
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if !told && (body.len() >= HEAD_BYTES || body.windows(RECORDS.len()).any(|w| w == RECORDS))
+        {
+            told = true;
+            (hook.0)(&body[..body.len().min(HEAD_BYTES)]);
+        }
+    }
+    if !told {
+        (hook.0)(&body);
+    }
+    Ok(body.freeze())
 }
 
 impl Client {
@@ -314,7 +365,13 @@ impl Client {
                     {
                         inner.usage.record_date(date);
                     }
-                    match response.bytes().await {
+                    let body = match &call.on_head {
+                        Some(hook) if status.is_success() => {
+                            read_telling_head(response, hook).await
+                        }
+                        _ => response.bytes().await,
+                    };
+                    match body {
                         Ok(body) => Ok(Reply {
                             status,
                             headers,

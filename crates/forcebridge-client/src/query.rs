@@ -18,6 +18,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
 use futures_util::{Stream, StreamExt, TryStreamExt};
@@ -28,7 +29,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Call, Reply, Target};
+use crate::http::{Call, HeadHook, Reply, Target};
 use crate::record::Record;
 use crate::statement::{self, Check, Language};
 
@@ -413,12 +414,96 @@ impl ReadPage for RawPage {
     }
 }
 
-/// A page body being downloaded in the background; dropping it cancels the download.
-struct Download(JoinHandle<Result<crate::http::Reply>>);
+/// A page body being downloaded in the background (dropping it cancels the download), and
+/// what its first bytes said of the page after it.
+struct Download {
+    task: JoinHandle<Result<Reply>>,
+    ahead: Arc<Mutex<Ahead>>,
+}
 
 impl Drop for Download {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
+    }
+}
+
+/// The page after a download, as far as the download's first bytes tell.
+///
+/// Salesforce writes `nextRecordsUrl` before the records, so the next request can go out as
+/// soon as a body's first bytes are in, while the rest arrives: the org starts on the next page
+/// while this client is still receiving (and, on a busy CPU, waiting to receive) this one.
+/// How far the stream reads ahead does not change: the next download starts only once the
+/// stream is ready for it (`armed`, when the caller has taken the page before this one).
+#[derive(Default)]
+struct Ahead {
+    /// Whether the next page's download may start the moment the head tells its URL.
+    armed: bool,
+    /// Whether a head was read (a retried request reads its head again, and is ignored).
+    read: bool,
+    /// The next page's URL, read before the stream was ready for it.
+    next_url: Option<String>,
+    /// The next page's download, started from the head.
+    started: Option<Download>,
+}
+
+fn lock(ahead: &Mutex<Ahead>) -> std::sync::MutexGuard<'_, Ahead> {
+    // Nothing is left half-done under this lock: a poisoned one is as good as any.
+    ahead
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Starts downloading a page in the background.
+fn download(client: &Client, call: Call, batch_size: Option<u32>, armed: bool) -> Result<Download> {
+    let ahead = Arc::new(Mutex::new(Ahead {
+        armed,
+        ..Ahead::default()
+    }));
+    let hook = {
+        let client = client.clone();
+        let ahead = Arc::downgrade(&ahead);
+        HeadHook(Arc::new(move |head: &[u8]| {
+            let Some(ahead) = ahead.upgrade() else {
+                return;
+            };
+            let mut ahead = lock(&ahead);
+            if ahead.read {
+                return;
+            }
+            let Some(envelope) = envelope_from_head(head) else {
+                return;
+            };
+            ahead.read = true;
+            if let (false, Some(url)) = (envelope.done, envelope.next_records_url) {
+                if ahead.armed {
+                    // Should this fail, the page's whole body is read for the URL instead.
+                    ahead.started = download(&client, next_call(url), batch_size, false).ok();
+                } else {
+                    ahead.next_url = Some(url);
+                }
+            }
+        }))
+    };
+    let call = with_batch_size(call, batch_size)?.on_head(hook);
+    let client = client.clone();
+    let task = tokio::spawn(async move { client.execute(call).await });
+    Ok(Download { task, ahead })
+}
+
+/// The request for the page at `url` (a `nextRecordsUrl`).
+fn next_call(url: String) -> Call {
+    Call::new(Method::GET, Target::Path(url))
+}
+
+impl Download {
+    /// The stream is ready for the page after this one: its download starts now if the head
+    /// has told where it is, or as soon as it does.
+    fn arm(&self, client: &Client, batch_size: Option<u32>) {
+        let mut ahead = lock(&self.ahead);
+        ahead.armed = true;
+        if let Some(url) = ahead.next_url.take() {
+            ahead.started = download(client, next_call(url), batch_size, false).ok();
+        }
     }
 }
 
@@ -568,29 +653,34 @@ async fn fetch_page<P: ReadPage>(
     source: Source,
     batch_size: Option<u32>,
 ) -> Result<Fetched<P>> {
-    let reply = match source {
-        Source::Call(call) => client.execute(with_batch_size(call, batch_size)?).await?,
-        Source::InFlight(mut download) => (&mut download.0).await.map_err(|join| {
-            Error::new(
-                ErrorKind::Decode,
-                format!("the page download stopped: {join}"),
-            )
-        })??,
-    };
-    // Start downloading the next page before parsing this one.
-    let envelope = match envelope_from_head(&reply.body) {
-        Some(envelope) => envelope,
-        None => reply.json()?,
-    };
-    let next = match (envelope.done, envelope.next_records_url) {
-        (false, Some(url)) => {
-            let call = with_batch_size(Call::new(Method::GET, Target::Path(url)), batch_size)?;
-            let client = client.clone();
-            Some(Download(tokio::spawn(
-                async move { client.execute(call).await },
-            )))
+    let mut this = match source {
+        Source::Call(call) => download(&client, call, batch_size, true)?,
+        Source::InFlight(download) => {
+            download.arm(&client, batch_size);
+            download
         }
-        _ => None,
+    };
+    let reply = (&mut this.task).await.map_err(|join| {
+        Error::new(
+            ErrorKind::Decode,
+            format!("the page download stopped: {join}"),
+        )
+    })??;
+    // The next page is already under way if this one's head said where it is; otherwise it
+    // starts now, before this one is parsed.
+    let started = lock(&this.ahead).started.take();
+    let next = match started {
+        Some(next) => Some(next),
+        None => {
+            let envelope = match envelope_from_head(&reply.body) {
+                Some(envelope) => envelope,
+                None => reply.json()?,
+            };
+            match (envelope.done, envelope.next_records_url) {
+                (false, Some(url)) => Some(download(&client, next_call(url), batch_size, false)?),
+                _ => None,
+            }
+        }
     };
     // Parsing a full page takes milliseconds of CPU: done on the blocking pool, it leaves the
     // runtime free to send the next request and receive its body meanwhile (on one CPU as much

@@ -569,3 +569,93 @@ async fn tooling_queries_go_to_the_tooling_resource_and_are_checked_first() {
     assert_eq!(error.kind(), ErrorKind::InvalidQuery);
     assert_eq!(client.requests_sent(), sent, "nothing sent");
 }
+
+/// A server of three pages whose second page sends its first bytes (with `nextRecordsUrl`) and
+/// then holds the rest of its body back until the third page has been asked for.
+async fn page_server_holding_page_two() -> String {
+    use axum::body::Body;
+    use axum::extract::Path;
+    use std::sync::{Arc, Mutex};
+    use tokio::sync::oneshot;
+
+    fn records(from: usize) -> String {
+        (from..from + 3)
+            .map(|i| format!(r#"{{"attributes":{{"type":"Contact"}},"LastName":"L{i}"}}"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    let (asked_for_three, three_asked) = oneshot::channel::<()>();
+    let asked_for_three = Arc::new(Mutex::new(Some(asked_for_three)));
+    let three_asked = Arc::new(Mutex::new(Some(three_asked)));
+    let app = axum::Router::new()
+        .route(
+            "/services/data/v60.0/query",
+            axum::routing::get(|| async {
+                format!(
+                    r#"{{"totalSize":9,"done":false,"nextRecordsUrl":"/services/data/v60.0/query/01g-3","records":[{}]}}"#,
+                    records(0)
+                )
+            }),
+        )
+        .route(
+            "/services/data/v60.0/query/{locator}",
+            axum::routing::get(move |Path(locator): Path<String>| {
+                let asked_for_three = asked_for_three.clone();
+                let three_asked = three_asked.clone();
+                async move {
+                    if locator == "01g-6" {
+                        if let Some(tell) = asked_for_three.lock().unwrap().take() {
+                            let _ = tell.send(());
+                        }
+                        return Body::from(format!(
+                            r#"{{"totalSize":9,"done":true,"records":[{}]}}"#,
+                            records(6)
+                        ));
+                    }
+                    let head = r#"{"totalSize":9,"done":false,"nextRecordsUrl":"/services/data/v60.0/query/01g-6","records":["#;
+                    let rest = format!("{}]}}", records(3));
+                    let wait = three_asked.lock().unwrap().take();
+                    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(
+                        bytes::Bytes::from_static(head.as_bytes()),
+                    )])
+                    .chain(futures_util::stream::once(async move {
+                        if let Some(wait) = wait {
+                            let _ = wait.await;
+                        }
+                        Ok(bytes::Bytes::from(rest))
+                    }));
+                    Body::from_stream(chunks)
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn the_next_page_is_asked_for_as_soon_as_a_page_s_first_bytes_name_it() {
+    // Page two's body is held back until page three is asked for: a client that waited for
+    // the whole body before asking would wait for ever.
+    let url = page_server_holding_page_two().await;
+    let client = forcebridge_client::Client::builder(forcebridge_client::AccessTokenCredentials {
+        instance_url: url,
+        access_token: "token".into(),
+    })
+    .build()
+    .unwrap();
+    let names = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        client
+            .query("SELECT LastName FROM Contact")
+            .stream()
+            .map_ok(|r: Record| r.get_str("LastName").unwrap().to_string())
+            .try_collect::<Vec<_>>()
+            .await
+    })
+    .await
+    .expect("page three was not asked for while page two's body was still coming")
+    .unwrap();
+    let expected: Vec<String> = (0..9).map(|i| format!("L{i}")).collect();
+    assert_eq!(names, expected, "every record once, in order");
+}
