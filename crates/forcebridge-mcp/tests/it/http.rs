@@ -282,3 +282,84 @@ async fn closing_the_http_request_aborts_the_bulk_job_on_the_org() {
     }
     assert_eq!(last, ["Aborted"]);
 }
+
+/// A 2025-11-25 request over HTTP (no session: the server is stateless).
+async fn request_2025(url: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
+    let (status, text) = post(url, body, &[("mcp-protocol-version", "2025-11-25")]).await;
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// 2025-11-25 "experimental tasks" (SEP-1686) are not served: the server declares no `tasks`
+/// capability at initialize, so a client that sends a task-augmented `tools/call` anyway (as
+/// that revision allows a receiver to ignore) gets the whole result in place, not a task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2025_11_25_task_augmented_call_is_answered_in_place() {
+    let (org, client) = harness::org(0).await;
+    org.control().insert_plain_accounts(15);
+    let (mut config, _audit) = harness::config();
+    config.limits.bulk_threshold = 10;
+    let server = Server::new(client, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        server.serve_http(listener, options()).await.unwrap();
+    });
+    let init = request_2025(
+        &url,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25",
+               "capabilities": {"tasks": {"requests": {"elicitation": {"create": {}}}}},
+               "clientInfo": {"name": "t", "version": "0"}}),
+    )
+    .await;
+    assert_eq!(init["result"]["protocolVersion"], "2025-11-25", "{init}");
+    assert!(
+        init["result"]["capabilities"].get("tasks").is_none(),
+        "no 2025-11-25 tasks capability is declared: {init}"
+    );
+    let rows = request_2025(
+        &url,
+        "tools/call",
+        json!({"name": "query", "arguments": {"soql": "SELECT Id FROM Account ORDER BY Id", "maxRows": 15}}),
+    )
+    .await;
+    let records: Vec<Value> = rows["result"]["structuredContent"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| json!({"Id": r["Id"], "Rating": "Warm"}))
+        .collect();
+    assert_eq!(records.len(), 15, "{rows}");
+    let mut args = json!({"object": "Account", "operation": "update", "records": records});
+    let preview = request_2025(
+        &url,
+        "tools/call",
+        json!({"name": "bulk_operations", "arguments": args, "task": {"ttl": 60000}}),
+    )
+    .await;
+    assert_eq!(
+        preview["result"]["structuredContent"]["status"], "preview",
+        "{preview}"
+    );
+    args["confirm"] = preview["result"]["structuredContent"]["confirm"].clone();
+    let done = request_2025(
+        &url,
+        "tools/call",
+        json!({"name": "bulk_operations", "arguments": args, "task": {"ttl": 60000}}),
+    )
+    .await;
+    let result = &done["result"];
+    assert!(result.get("task").is_none(), "no CreateTaskResult: {done}");
+    assert_ne!(result["resultType"], "task", "{done}");
+    assert_ne!(result["isError"], true, "{done}");
+    let outcome = &result["structuredContent"];
+    assert_eq!(outcome["status"], "done", "{done}");
+    assert_eq!(outcome["via"], "bulk", "{done}");
+    assert_eq!(outcome["succeeded"], 15, "{done}");
+    assert_eq!(outcome["results"].as_array().unwrap().len(), 15, "{done}");
+    // And the 2025-11-25 task methods are not there.
+    let get = request_2025(&url, "tasks/get", json!({"taskId": "any"})).await;
+    assert!(get.get("error").is_some(), "{get}");
+}
