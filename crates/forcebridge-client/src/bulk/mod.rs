@@ -64,7 +64,6 @@ mod query;
 
 use std::time::{Duration, Instant};
 
-
 use reqwest::Method;
 
 use crate::client::Client;
