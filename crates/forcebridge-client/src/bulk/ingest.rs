@@ -399,8 +399,8 @@ impl IngestBuilder {
                 self.object
             )));
         }
-        let job = create_ingest_job(&self.client, &self.object, &self.operation, &self.options)
-            .await?;
+        let job =
+            create_ingest_job(&self.client, &self.object, &self.operation, &self.options).await?;
         tracing::debug!(job = %job.id, object = %self.object, operation = self.operation.wire(), "bulk ingest job created alone");
         Ok(job)
     }

@@ -173,13 +173,16 @@ pub(crate) async fn insert_job(
         .options(options);
     let csv = builder.records_csv(records).map_err(|e| {
         Error::org(
-            format!("cannot write the {object} rows as CSV for a Bulk insert job (nothing was sent)"),
+            format!(
+                "cannot write the {object} rows as CSV for a Bulk insert job (nothing was sent)"
+            ),
             e,
         )
     })?;
-    let job = builder.create_job().await.map_err(|e| {
-        Error::org(format!("cannot create a Bulk insert job for {object}"), e)
-    })?;
+    let job = builder
+        .create_job()
+        .await
+        .map_err(|e| Error::org(format!("cannot create a Bulk insert job for {object}"), e))?;
     Ok(InsertJob {
         job,
         csv: csv.to_vec(),

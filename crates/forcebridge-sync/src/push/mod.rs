@@ -1076,10 +1076,7 @@ async fn send_bulk_insert(
     if !locked.is_empty() {
         stats.retried += locked.len() as u64;
         for chunk in locked.chunks(CALL_SIZE) {
-            send_chunk(
-                client, config, state, target, object, chunk, summary, stats,
-            )
-            .await?;
+            send_chunk(client, config, state, target, object, chunk, summary, stats).await?;
         }
     }
     Ok(())
@@ -1101,8 +1098,12 @@ async fn resolve_jobs(
     for recorded in state.jobs(target).await? {
         let id = recorded.id.clone();
         let job = client.bulk().ingest_job(id.clone());
-        let read_back =
-            |e| Error::org(format!("cannot read Bulk insert job {id} (recorded in _sf_push_jobs) back"), e);
+        let read_back = |e| {
+            Error::org(
+                format!("cannot read Bulk insert job {id} (recorded in _sf_push_jobs) back"),
+                e,
+            )
+        };
         let mut in_flight: Vec<(String, String)> = state
             .lookup(target, recorded.keys.clone())
             .await?

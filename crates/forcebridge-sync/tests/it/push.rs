@@ -795,8 +795,7 @@ async fn a_large_insert_goes_through_recorded_bulk_jobs_and_creates_every_row_on
 }
 
 #[tokio::test]
-async fn an_insert_cut_off_at_any_step_of_its_bulk_job_is_resolved_by_reading_and_applied_once()
-{
+async fn an_insert_cut_off_at_any_step_of_its_bulk_job_is_resolved_by_reading_and_applied_once() {
     use forcebridge_sync::push::BulkInsertStep;
     for db in Db::both().await {
         for step in [
@@ -826,12 +825,7 @@ async fn an_insert_cut_off_at_any_step_of_its_bulk_job_is_resolved_by_reading_an
             let job_id = job_id[0][0].clone().unwrap();
             let state = client.bulk().ingest_job(&job_id).info().await.unwrap();
             let closed = matches!(step, BulkInsertStep::Closed | BulkInsertStep::Finished);
-            assert_eq!(
-                state.state == "Open",
-                !closed,
-                "{step:?}: {}",
-                state.state
-            );
+            assert_eq!(state.state == "Open", !closed, "{step:?}: {}", state.state);
             if closed {
                 org.control().bulk_jobs_settled().await;
             }
@@ -858,7 +852,11 @@ async fn an_insert_cut_off_at_any_step_of_its_bulk_job_is_resolved_by_reading_an
             let mut applied = source.clone();
             applied.retain(|r| r.3 >= Some(0));
             assert_eq!(org_accounts(&client).await, expected(&applied), "{name}");
-            let rejects = select(&db, "SELECT key, error_code FROM _sf_push_rejects ORDER BY key").await;
+            let rejects = select(
+                &db,
+                "SELECT key, error_code FROM _sf_push_rejects ORDER BY key",
+            )
+            .await;
             assert_eq!(
                 rejects,
                 [
