@@ -190,7 +190,7 @@ pub(crate) async fn insert_job(
 }
 
 impl InsertJob {
-    /// Uploads the rows and closes the job, so the org processes it.
+    /// Uploads the rows; the job stays `Open`, loading nothing, until it is closed.
     pub(crate) async fn upload(&self) -> Result<()> {
         let id = self.job.id();
         self.job.upload_csv(self.csv.clone()).await.map_err(|e| {
