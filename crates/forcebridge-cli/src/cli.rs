@@ -286,6 +286,10 @@ pub(crate) struct PushArgs {
     /// Refuse (exit 4) a run whose forecast is more API calls than this.
     #[arg(long, value_name = "N")]
     pub(crate) budget: Option<u64>,
+    /// Send through Bulk API 2.0 jobs when at least this many rows are to be sent (inserts
+    /// through jobs recorded before their upload). [default: 2000]
+    #[arg(long, value_name = "N")]
+    pub(crate) bulk_threshold: Option<u64>,
     /// Send the duplicate-rule header (allowSave=true): rows that only match an alerting
     /// duplicate rule are saved. Such a push uses sObject Collections only.
     #[arg(long)]

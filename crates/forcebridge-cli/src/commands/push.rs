@@ -56,6 +56,7 @@ struct FileSettings {
     mirror: Option<bool>,
     max_deletes: Option<u64>,
     budget: Option<u64>,
+    bulk_threshold: Option<u64>,
     window: Option<usize>,
     allow_duplicates: Option<bool>,
     rejects: Option<PathBuf>,
@@ -119,6 +120,9 @@ fn settings(args: &PushArgs) -> anyhow::Result<PushConfig> {
         config.mirror = Some(Mirror { max_deletes });
     }
     config.budget = args.budget.or(file.budget);
+    if let Some(threshold) = args.bulk_threshold.or(file.bulk_threshold) {
+        config.bulk.threshold = threshold;
+    }
     if let Some(window) = file.window {
         config.window = window;
     }
@@ -271,6 +275,12 @@ fn report(
                 text.push_str(&format!(
                     "  {} inserts left in flight were settled by reading them back\n",
                     summary.resolved_in_flight
+                ));
+            }
+            if summary.bulk_jobs_resolved > 0 {
+                text.push_str(&format!(
+                    "  {} Bulk insert jobs of an earlier run were read back\n",
+                    summary.bulk_jobs_resolved
                 ));
             }
             if summary.lock_retries > 0 {

@@ -1,5 +1,5 @@
 //! `forcebridge push` as a process: killed with SIGKILL at random points of ten runs (upserts
-//! by external id and inserts with a marker field), each followed by a run to the end, and the
+//! by external id, and inserts with a marker field through Collections or recorded Bulk jobs), each followed by a run to the end, and the
 //! org then holding every source row exactly once; the dry run, the read-only refusal and the
 //! config file.
 
@@ -97,8 +97,9 @@ fn upsert_args(from: &str) -> Vec<String> {
     .to_vec()
 }
 
-fn insert_args(from: &str) -> Vec<String> {
-    [
+/// An insert of `contacts`; with `bulk`, through Bulk insert jobs (threshold 100).
+fn insert_args(from: &str, bulk: bool) -> Vec<String> {
+    let mut args: Vec<String> = [
         "push",
         "Contact",
         "--from",
@@ -114,7 +115,11 @@ fn insert_args(from: &str) -> Vec<String> {
         "LastName=LastName",
     ]
     .map(String::from)
-    .to_vec()
+    .to_vec();
+    if bulk {
+        args.extend(["--bulk-threshold".to_string(), "100".to_string()]);
+    }
+    args
 }
 
 #[test]
@@ -139,20 +144,24 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
     //
     // Collection calls are slowed down (30 ms each), so that the kill lands inside a call
     // often enough: at least one killed insert must leave rows in flight, which the next run
-    // resolves by reading their markers back.
+    // resolves by reading their markers back. Every third run inserts through Bulk jobs: at
+    // least one killed run must leave a recorded job, which the next run reads back.
     let mut faults = FaultConfig::none();
     faults.latency = Duration::from_millis(30);
     faults.scope = FaultScope::Path("/composite/sobjects".into());
     env.emulator.control().set_faults(faults);
     let mut killed_mid_send = 0;
     let mut resolved_in_flight = 0;
-    let mut full_ms: [u64; 2] = [300, 300];
+    let mut bulk_jobs_resolved = 0;
+    // Upsert, insert by Collections, insert by Bulk.
+    let mut full_ms: [u64; 3] = [300, 300, 300];
     let mut round = 0;
-    while killed_mid_send < 10 || resolved_in_flight == 0 {
+    while killed_mid_send < 10 || resolved_in_flight == 0 || bulk_jobs_resolved == 0 {
         assert!(
             round < 80,
             "only {killed_mid_send} of {round} runs were killed while sending, \
-             {resolved_in_flight} rows resolved in flight"
+             {resolved_in_flight} rows resolved in flight, \
+             {bulk_jobs_resolved} Bulk insert jobs read back"
         );
         let before = (accounts.clone(), contacts.clone());
         // Changes between runs: new rows, and renamed ones.
@@ -178,11 +187,11 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
         };
         let delta = [changed(&before.0, &accounts), changed(&before.1, &contacts)];
         write_source(&source, &accounts, &contacts);
-        let op = round % 2;
+        let op = round % 3;
         let args = if op == 0 {
             upsert_args(&from)
         } else {
-            insert_args(&from)
+            insert_args(&from, op == 2)
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut child = env
@@ -196,10 +205,11 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
         let _ = child.kill();
         child.wait().unwrap();
 
-        for (i, args) in [upsert_args(&from), insert_args(&from)]
+        for (i, args) in [upsert_args(&from), insert_args(&from, op == 2)]
             .into_iter()
             .enumerate()
         {
+            let kind = if i == 0 { 0 } else { op.max(1) };
             let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
             args.push("--json");
             let started = std::time::Instant::now();
@@ -208,11 +218,17 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
             assert_eq!(summary["failed"], 0, "round {round}: {summary}");
             let sent = summary["sent"].as_u64().unwrap();
             resolved_in_flight += summary["resolved_in_flight"].as_u64().unwrap();
+            let jobs_read_back = summary["bulk_jobs_resolved"].as_u64().unwrap();
+            assert!(
+                jobs_read_back == 0 || (i == 1 && op == 2),
+                "round {round}: only a killed Bulk insert leaves a job: {summary}"
+            );
+            bulk_jobs_resolved += jobs_read_back;
             if sent == delta[i] {
                 // Nothing was done before: this run took as long as a whole one.
-                full_ms[i] = (started.elapsed().as_millis() as u64).max(20);
+                full_ms[kind] = (started.elapsed().as_millis() as u64).max(20);
             }
-            if i == op && sent > 0 && sent < delta[i] {
+            if kind == op && sent > 0 && sent < delta[i] {
                 killed_mid_send += 1;
             }
         }

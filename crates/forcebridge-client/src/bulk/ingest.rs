@@ -381,6 +381,77 @@ impl IngestBuilder {
         self
     }
 
+    /// Creates the ingest job alone (`POST /jobs/ingest` with the object, the operation, the
+    /// external id field, and the options' delimiter and line ending) and uploads nothing, so
+    /// the caller can save the job's id before the first row leaves, then finish it with
+    /// [`IngestJob::upload_csv`], [`IngestJob::close`], [`IngestJob::wait`] and
+    /// [`IngestJob::results`] (or [`IngestJob::abort`] it). A job created so and never
+    /// closed stays `Open` and loads nothing. The progress callback and [`Self::resuming`] do
+    /// not apply; the job is not recorded in a results directory.
+    ///
+    /// Not retried after a failure that may have reached the org (a second job would be left
+    /// open); on a read-only client it fails with [`ErrorKind::NotSent`] and sends nothing.
+    pub async fn create_job(&self) -> Result<IngestJob> {
+        if self.client.access() == crate::Access::ReadOnly {
+            return Err(Error::not_sent(format!(
+                "bulk {} into {}: refused, because this connection is read-only",
+                self.operation.wire(),
+                self.object
+            )));
+        }
+        let job =
+            create_ingest_job(&self.client, &self.object, &self.operation, &self.options).await?;
+        tracing::debug!(job = %job.id, object = %self.object, operation = self.operation.wire(), "bulk ingest job created alone");
+        Ok(job)
+    }
+
+    /// The CSV that [`Self::from_records`] would upload for `records`, in one piece, in the
+    /// options' delimiter, line ending and columns (by default the first record's fields),
+    /// for [`IngestJob::upload_csv`] into a job made by [`Self::create_job`]. Sends nothing.
+    /// Fails with [`ErrorKind::NotSent`] when there is no record, when a record cannot be a
+    /// row, or when the CSV is larger than [`IngestOptions::max_upload_bytes`] (one job takes
+    /// one upload, so split the records over several jobs).
+    pub fn records_csv<T: Serialize>(&self, records: impl IntoIterator<Item = T>) -> Result<Bytes> {
+        let writer = csv_writer(&self.options);
+        let mut columns: Option<Vec<String>> = self.options.columns.clone();
+        let mut out = Vec::new();
+        if let Some(columns) = &columns {
+            out.extend(csv_line(&writer, columns)?);
+        }
+        let mut n = 0u64;
+        for record in records {
+            n += 1;
+            let value = serde_json::to_value(&record).map_err(|e| {
+                Error::not_sent(format!("record {n} cannot be serialized")).with_source(e)
+            })?;
+            let mut cells = Vec::new();
+            flatten(n, "", value, &mut cells)?;
+            let columns = match &mut columns {
+                Some(columns) => columns,
+                None => {
+                    let names: Vec<String> = cells.iter().map(|(k, _)| k.clone()).collect();
+                    out.extend(csv_line(&writer, &names)?);
+                    columns.insert(names)
+                }
+            };
+            out.extend(csv_line(&writer, &row_of(n, cells, columns)?)?);
+            if out.len() > self.options.max_upload_bytes {
+                return Err(Error::not_sent(format!(
+                    "the CSV of these records is larger than one upload of at most {} bytes (at record {n}); split them over several jobs",
+                    self.options.max_upload_bytes
+                )));
+            }
+        }
+        if n == 0 {
+            return Err(Error::not_sent(format!(
+                "bulk {} into {}: no records to write as CSV",
+                self.operation.wire(),
+                self.object
+            )));
+        }
+        Ok(Bytes::from(out))
+    }
+
     /// Loads a CSV file: its first row names the fields. The file is read as it is uploaded,
     /// one job's worth at a time.
     pub async fn from_csv_file(self, path: impl AsRef<Path>) -> Result<IngestSummary> {
@@ -873,21 +944,7 @@ impl Run {
     /// Creates one job for the next upload. Not retried after a failure that may have
     /// reached the org, since a second job would be left open.
     async fn create_job(&self) -> Result<IngestJob> {
-        let create = CreateIngestJob {
-            object: self.object.clone(),
-            operation: self.operation.wire().to_string(),
-            external_id_field_name: self.operation.external_id_field().map(str::to_string),
-            content_type: Some("CSV".into()),
-            line_ending: Some(self.options.line_ending.wire().into()),
-            column_delimiter: Some(self.options.column_delimiter.wire().into()),
-            assignment_rule_id: None,
-        };
-        let call = JobKind::Ingest.call(Method::POST, &[]).json(&create)?;
-        let info: JobInfo = self.client.execute_json(call).await?;
-        Ok(IngestJob {
-            client: self.client.clone(),
-            id: info.id,
-        })
+        create_ingest_job(&self.client, &self.object, &self.operation, &self.options).await
     }
 
     /// `error`, naming the jobs of the load so far and their states (as data, and in words).
@@ -1012,6 +1069,30 @@ impl Run {
     }
 }
 
+/// `POST /jobs/ingest`: one job for `operation` on `object` in the options' CSV dialect.
+async fn create_ingest_job(
+    client: &Client,
+    object: &str,
+    operation: &IngestOperation,
+    options: &IngestOptions,
+) -> Result<IngestJob> {
+    let create = CreateIngestJob {
+        object: object.to_string(),
+        operation: operation.wire().to_string(),
+        external_id_field_name: operation.external_id_field().map(str::to_string),
+        content_type: Some("CSV".into()),
+        line_ending: Some(options.line_ending.wire().into()),
+        column_delimiter: Some(options.column_delimiter.wire().into()),
+        assignment_rule_id: None,
+    };
+    let call = JobKind::Ingest.call(Method::POST, &[]).json(&create)?;
+    let info: JobInfo = client.execute_json(call).await?;
+    Ok(IngestJob {
+        client: client.clone(),
+        id: info.id,
+    })
+}
+
 fn progress_of(counts: &Counts, job: &StartedJob, event: JobEvent) -> IngestProgress {
     IngestProgress {
         jobs_created: counts.jobs_created,
@@ -1122,14 +1203,7 @@ where
     T: Serialize,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let mut writer = csv::WriterBuilder::new();
-    writer
-        .delimiter(run.options.column_delimiter.byte())
-        .terminator(match run.options.line_ending {
-            LineEnding::Lf => csv::Terminator::Any(b'\n'),
-            LineEnding::CrLf => csv::Terminator::CRLF,
-        })
-        .buffer_capacity(256);
+    let writer = csv_writer(&run.options);
     let mut columns: Option<Vec<String>> = run.options.columns.clone();
     if let Some(columns) = &columns {
         run.set_header(csv_line(&writer, columns)?);
@@ -1152,20 +1226,38 @@ where
                 columns.insert(names)
             }
         };
-        let mut row = vec![String::new(); columns.len()];
-        for (name, cell) in cells {
-            let Some(i) = columns.iter().position(|c| *c == name) else {
-                return Err(Error::not_sent(format!(
-                    "record {n} has a field {name} that is not among the columns ({}), which the first record names unless the columns are given",
-                    columns.join(", ")
-                )));
-            };
-            row[i] = cell;
-        }
-        let line = csv_line(&writer, &row)?;
+        let line = csv_line(&writer, &row_of(n, cells, columns)?)?;
         run.push_row(&line).await?;
     }
     Ok(())
+}
+
+/// The CSV writer settings of the options' dialect.
+fn csv_writer(options: &IngestOptions) -> csv::WriterBuilder {
+    let mut writer = csv::WriterBuilder::new();
+    writer
+        .delimiter(options.column_delimiter.byte())
+        .terminator(match options.line_ending {
+            LineEnding::Lf => csv::Terminator::Any(b'\n'),
+            LineEnding::CrLf => csv::Terminator::CRLF,
+        })
+        .buffer_capacity(256);
+    writer
+}
+
+/// Record `n`'s cells in the order of `columns` (a column it lacks is an empty cell).
+fn row_of(n: u64, cells: Vec<(String, String)>, columns: &[String]) -> Result<Vec<String>> {
+    let mut row = vec![String::new(); columns.len()];
+    for (name, cell) in cells {
+        let Some(i) = columns.iter().position(|c| *c == name) else {
+            return Err(Error::not_sent(format!(
+                "record {n} has a field {name} that is not among the columns ({}), which the first record names unless the columns are given",
+                columns.join(", ")
+            )));
+        };
+        row[i] = cell;
+    }
+    Ok(row)
 }
 
 /// One CSV line (with its terminator) in the run's dialect.

@@ -64,7 +64,6 @@ mod query;
 
 use std::time::{Duration, Instant};
 
-use forcebridge_wire::bulk::JobInfo;
 use reqwest::Method;
 
 use crate::client::Client;
@@ -96,6 +95,8 @@ impl Client {
     }
 }
 
+/// What [`IngestJob::info`] and [`IngestJob::wait`] answer: a job's state and counters.
+pub use forcebridge_wire::bulk::JobInfo;
 pub use forcebridge_wire::bulk::JobState;
 
 /// The column delimiter of a job's CSV (input and results).

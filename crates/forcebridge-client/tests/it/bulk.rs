@@ -522,6 +522,94 @@ async fn an_ingest_job_is_resumed_by_id_and_an_open_one_is_reported() {
 }
 
 #[tokio::test]
+async fn a_job_created_alone_loads_nothing_until_uploaded_and_closed() {
+    let org = TestOrg::start().await;
+    let client = org.client();
+    let builder = insert_accounts(&client, quick_options());
+    // The CSV is made first and sends nothing; the job exists before any row leaves.
+    let csv = builder
+        .records_csv([
+            json!({"Name": "Alone one", "Phone": null}),
+            json!({"Name": "Alone \"two\", quoted"}),
+        ])
+        .unwrap();
+    assert_eq!(client.requests_sent(), 0);
+    assert_eq!(
+        String::from_utf8(csv.to_vec()).unwrap(),
+        "Name,Phone\nAlone one,#N/A\n\"Alone \"\"two\"\", quoted\",\n"
+    );
+    let job = builder.create_job().await.unwrap();
+    assert!(job.id().starts_with("750"), "{}", job.id());
+    let listed = client.bulk().ingest_jobs().fetch_all().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].info.id, job.id());
+    assert_eq!(listed[0].info.operation, "insert");
+    assert_eq!(job.info().await.unwrap().job_state(), Some(JobState::Open));
+
+    // Uploaded but not closed: still Open, and nothing is loaded, whatever the org does.
+    job.upload_csv(csv).await.unwrap();
+    org.emulator.control().bulk_jobs_settled().await;
+    assert_eq!(job.info().await.unwrap().job_state(), Some(JobState::Open));
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 0);
+
+    // Closed: the org loads it, once.
+    job.close().await.unwrap();
+    let info = job.wait(&quick_poll()).await.unwrap();
+    assert_eq!(info.job_state(), Some(JobState::JobComplete));
+    assert_eq!(info.number_records_processed, Some(2));
+    let mut names: Vec<String> = job
+        .results(ResultKind::Successful)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.get("Name").unwrap().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Alone \"two\", quoted", "Alone one"]);
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 2);
+
+    // A job created alone and aborted loads nothing at all.
+    let other = builder.create_job().await.unwrap();
+    other.upload_csv(&b"Name\nNever\n"[..]).await.unwrap();
+    assert_eq!(
+        other.abort().await.unwrap().job_state(),
+        Some(JobState::Aborted)
+    );
+    org.emulator.control().bulk_jobs_settled().await;
+    assert_eq!(count(&client, "SELECT COUNT() FROM Account").await, 2);
+
+    // What cannot be one upload is refused before anything is sent.
+    let sent = client.requests_sent();
+    let empty: [serde_json::Value; 0] = [];
+    let e = builder.records_csv(empty).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotSent);
+    assert!(e.to_string().contains("no records"), "{e}");
+    let small = insert_accounts(
+        &client,
+        IngestOptions {
+            max_upload_bytes: 40,
+            ..quick_options()
+        },
+    );
+    let e = small
+        .records_csv((0..10).map(|i| json!({"Name": format!("Account {i}")})))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotSent);
+    assert!(e.to_string().contains("at most 40 bytes"), "{e}");
+    assert_eq!(client.requests_sent(), sent);
+
+    // A read-only client creates no job.
+    let read_only = org.builder().access(Access::ReadOnly).build().unwrap();
+    let e = insert_accounts(&read_only, quick_options())
+        .create_job()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotSent);
+    assert!(e.to_string().contains("read-only"), "{e}");
+    assert_eq!(read_only.requests_sent(), 0);
+}
+
+#[tokio::test]
 async fn a_read_only_client_refuses_ingest_without_sending_but_runs_queries() {
     let org = TestOrg::seeded(200).await;
     let client = org.builder().access(Access::ReadOnly).build().unwrap();

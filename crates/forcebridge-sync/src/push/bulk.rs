@@ -1,15 +1,24 @@
 //! Sending a large set through Bulk API 2.0: rows gathered into jobs of at most
 //! `job_rows` (10,000 by default, Salesforce's advice against lock contention), sorted by
 //! parent, uploaded and waited for, and each job's successful and failed results mapped back
-//! to the rows by the value of the match field (the external id, or `Id`). Only for the
-//! idempotent operations (upsert, update, delete): a job cut off by a crash is simply sent
-//! again. Rows that failed with `UNABLE_TO_LOCK_ROW` go once more through sObject Collections,
-//! with its retries and serial fallback.
+//! to the rows by the value of the match field (the external id, or `Id`).
+//!
+//! For the idempotent operations (upsert, update, delete, [`send`]) a job cut off by a crash
+//! is simply sent again. Rows that failed with `UNABLE_TO_LOCK_ROW` go once more through
+//! sObject Collections, with its retries and serial fallback.
+//!
+//! An insert is not idempotent, so its job is made in steps the caller commits between
+//! ([`insert_job`], then [`insert_results`]): the CSV is written first (nothing sent), the job
+//! created alone, and only once the caller has recorded its id is anything uploaded; the
+//! results are mapped back to rows by the marker field, which holds each row's key. This
+//! module sends and reads; what is committed when is `mod.rs`'s.
 
 use std::collections::HashMap;
 
 use forcebridge_client::Client;
-use forcebridge_client::bulk::{IngestOperation, IngestOptions, ResultKind, ResultRow};
+use forcebridge_client::bulk::{
+    IngestJob, IngestOperation, IngestOptions, JobInfo, JobState, ResultKind, ResultRow,
+};
 use serde_json::{Map, Value};
 
 use super::config::LockRetry;
@@ -37,7 +46,7 @@ pub(crate) async fn send(
         ),
         SendOp::Update => (IngestOperation::Update, "Id".to_string()),
         SendOp::Delete => (IngestOperation::Delete, "Id".to_string()),
-        SendOp::Create => unreachable!("inserts never go through Bulk (see the module docs)"),
+        SendOp::Create => unreachable!("inserts go through insert_job (see the module docs)"),
     };
     let records: Vec<Map<String, Value>> = rows
         .iter()
@@ -49,16 +58,7 @@ pub(crate) async fn send(
             _ => p.payload.clone(),
         })
         .collect();
-    // The header is every column any record has (records of a JSON-lines source differ).
-    let mut columns: Vec<String> = Vec::new();
-    for record in &records {
-        for name in flat_names(record) {
-            if !columns.contains(&name) {
-                columns.push(name);
-            }
-        }
-    }
-    columns.sort();
+    let columns = columns_of(&records);
     let mut by_match: HashMap<String, usize> = HashMap::new();
     for (i, record) in records.iter().enumerate() {
         if let Some(value) = record
@@ -106,11 +106,7 @@ pub(crate) async fn send(
                 answers[i] = Some(match kind {
                     ResultKind::Successful => Answer::Applied { id: row.id.clone() },
                     ResultKind::Failed => {
-                        let error = row.error.clone().unwrap_or_default();
-                        let (code, message) = error
-                            .split_once(':')
-                            .map(|(c, m)| (c.trim().to_string(), m.trim().to_string()))
-                            .unwrap_or_else(|| ("UNKNOWN".into(), error.clone()));
+                        let (code, message) = split_error(row.error.as_deref());
                         if matches!(op, SendOp::Delete) && code == "ENTITY_IS_DELETED" {
                             Answer::Applied { id: None }
                         } else {
@@ -121,18 +117,7 @@ pub(crate) async fn send(
                             }
                         }
                     }
-                    _ => Answer::Refused {
-                        code: "BULK_UNPROCESSED".into(),
-                        message: format!(
-                            "Bulk job {} did not process this row{}",
-                            job.id,
-                            job.error_message
-                                .as_deref()
-                                .map(|m| format!(": {m}"))
-                                .unwrap_or_default()
-                        ),
-                        fields: Vec::new(),
-                    },
+                    _ => unprocessed(&job.id, job.error_message.as_deref()),
                 });
             }
         }
@@ -162,6 +147,185 @@ pub(crate) async fn send(
         })
         .collect();
     Ok((answers, jobs))
+}
+
+/// A Bulk insert job created alone, with the CSV to upload into it once its id is recorded.
+pub(crate) struct InsertJob {
+    pub(crate) job: IngestJob,
+    csv: Vec<u8>,
+}
+
+/// Writes the CSV of `records` (each carrying the marker field) and creates an insert job for
+/// it, uploading nothing: the caller records the job's id, then calls [`InsertJob::upload`].
+/// A CSV that cannot be one upload is refused before anything is sent.
+pub(crate) async fn insert_job(
+    client: &Client,
+    object: &str,
+    records: &[Map<String, Value>],
+) -> Result<InsertJob> {
+    let options = IngestOptions {
+        columns: Some(columns_of(records)),
+        ..IngestOptions::default()
+    };
+    let builder = client
+        .bulk()
+        .ingest(object, IngestOperation::Insert)
+        .options(options);
+    let csv = builder.records_csv(records).map_err(|e| {
+        Error::org(
+            format!(
+                "cannot write the {object} rows as CSV for a Bulk insert job (nothing was sent)"
+            ),
+            e,
+        )
+    })?;
+    let job = builder
+        .create_job()
+        .await
+        .map_err(|e| Error::org(format!("cannot create a Bulk insert job for {object}"), e))?;
+    Ok(InsertJob {
+        job,
+        csv: csv.to_vec(),
+    })
+}
+
+impl InsertJob {
+    /// Uploads the rows; the job stays `Open`, loading nothing, until it is closed.
+    pub(crate) async fn upload(&self) -> Result<()> {
+        let id = self.job.id();
+        self.job.upload_csv(self.csv.clone()).await.map_err(|e| {
+            Error::org(
+                format!("the upload of Bulk insert job {id} failed; the job is recorded and the next run reads it back"),
+                e,
+            )
+        })
+    }
+
+    /// Closes the job, so the org processes it.
+    pub(crate) async fn close(&self) -> Result<()> {
+        let id = self.job.id();
+        self.job.close().await.map(drop).map_err(|e| {
+            Error::org(
+                format!("cannot close Bulk insert job {id}; the job is recorded and the next run reads it back"),
+                e,
+            )
+        })
+    }
+}
+
+/// Waits for a closed insert job to finish (or to be found still `Open`).
+pub(crate) async fn wait(
+    job: &IngestJob,
+    poll: &forcebridge_client::bulk::PollOptions,
+) -> Result<JobInfo> {
+    job.wait(poll).await.map_err(|e| {
+        Error::org(
+            format!("cannot follow Bulk insert job {}; the job is recorded and the next run reads it back", job.id()),
+            e,
+        )
+    })
+}
+
+/// One row an insert job's results name.
+pub(crate) struct NamedRow {
+    pub(crate) answer: Answer,
+    /// The row as uploaded, as a JSON object, for a reject entry.
+    pub(crate) row: Value,
+}
+
+/// What a finished insert job's results say, by the marker value (the row's key): applied
+/// (with the new record's Id), refused (Salesforce's code and message), or unprocessed (not
+/// created; a refusal with code `BULK_UNPROCESSED`). Rows the results do not name are absent.
+/// A `JobComplete` job processed every row, so its unprocessed results are not read.
+pub(crate) async fn insert_results(
+    job: &IngestJob,
+    info: &JobInfo,
+    marker: &str,
+) -> Result<HashMap<String, NamedRow>> {
+    let mut kinds = vec![ResultKind::Successful, ResultKind::Failed];
+    if info.job_state() != Some(JobState::JobComplete) {
+        kinds.push(ResultKind::Unprocessed);
+    }
+    let mut out = HashMap::new();
+    for kind in kinds {
+        let results = job.results(kind).await.map_err(|e| {
+            Error::org(
+                format!("cannot read the results of Bulk insert job {}", job.id()),
+                e,
+            )
+        })?;
+        for row in results {
+            let Some(key) = row
+                .values
+                .iter()
+                .find(|(c, _)| c.eq_ignore_ascii_case(marker))
+                .map(|(_, v)| v.clone())
+            else {
+                continue;
+            };
+            let answer = match kind {
+                ResultKind::Successful => Answer::Applied { id: row.id.clone() },
+                ResultKind::Failed => {
+                    let (code, message) = split_error(row.error.as_deref());
+                    Answer::Refused {
+                        code,
+                        message,
+                        fields: Vec::new(),
+                    }
+                }
+                _ => unprocessed(job.id(), info.error_message.as_deref()),
+            };
+            let uploaded: Map<String, Value> = row
+                .values
+                .iter()
+                .map(|(c, v)| (c.clone(), Value::String(v.clone())))
+                .collect();
+            out.insert(
+                key,
+                NamedRow {
+                    answer,
+                    row: Value::Object(uploaded),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `CODE:message` of a failed result, split.
+fn split_error(error: Option<&str>) -> (String, String) {
+    let error = error.unwrap_or_default();
+    error
+        .split_once(':')
+        .map(|(c, m)| (c.trim().to_string(), m.trim().to_string()))
+        .unwrap_or_else(|| ("UNKNOWN".into(), error.to_string()))
+}
+
+/// The answer for a row a job never processed.
+fn unprocessed(job: &str, error_message: Option<&str>) -> Answer {
+    Answer::Refused {
+        code: "BULK_UNPROCESSED".into(),
+        message: format!(
+            "Bulk job {job} did not process this row{}",
+            error_message.map(|m| format!(": {m}")).unwrap_or_default()
+        ),
+        fields: Vec::new(),
+    }
+}
+
+/// The header of `records`' CSV: every column any record has (records of a JSON-lines source
+/// differ), sorted.
+fn columns_of(records: &[Map<String, Value>]) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for record in records {
+        for name in flat_names(record) {
+            if !columns.contains(&name) {
+                columns.push(name);
+            }
+        }
+    }
+    columns.sort();
+    columns
 }
 
 /// The CSV column names a record becomes (`Account.External_Id__c` for a nested parent).

@@ -50,6 +50,25 @@ pub struct PushConfig {
     pub budget: Option<u64>,
     /// Work out and report what would be sent, writing nothing anywhere.
     pub dry_run: bool,
+    /// For crash tests only: end the run with an error right after this step of its first
+    /// Bulk insert job, leaving the state exactly as a kill at that point would (every step
+    /// commits before the next begins).
+    #[doc(hidden)]
+    pub stop_bulk_insert_after: Option<BulkInsertStep>,
+}
+
+/// The steps of a Bulk insert job, for [`PushConfig::stop_bulk_insert_after`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkInsertStep {
+    /// The job is created and recorded with its rows in flight; nothing is uploaded.
+    Recorded,
+    /// Its rows are uploaded; it is still `Open`.
+    Uploaded,
+    /// It is closed (`UploadComplete`): the org processes it.
+    Closed,
+    /// It has finished on the org; its results are not read.
+    Finished,
 }
 
 impl PushConfig {
@@ -89,6 +108,7 @@ impl PushConfig {
             rejects_file: None,
             budget: None,
             dry_run: false,
+            stop_bulk_insert_after: None,
         }
     }
 
@@ -311,9 +331,9 @@ pub struct Mirror {
     pub max_deletes: u64,
 }
 
-/// Bulk API 2.0 for large sets: upserts, updates and deletes of at least `threshold` rows go
-/// through Bulk jobs of at most `job_rows` rows (sorted by parent); smaller sets, and every
-/// insert, through sObject Collections.
+/// Bulk API 2.0 for large sets: a push with at least `threshold` rows to send goes through
+/// Bulk jobs of at most `job_rows` rows (sorted by parent), an insert's new rows through
+/// insert jobs recorded before their upload; smaller sets through sObject Collections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkSettings {
     pub threshold: u64,

@@ -36,12 +36,24 @@
 //! settled with that record's Id, missing ones are known not to exist and are sent again.
 //! Nothing in flight is ever resolved by sending it again.
 //!
-//! **Collections or Bulk.** When the plan finds at least `bulk.threshold` rows to send, an
-//! upsert, update or delete goes through Bulk API 2.0 jobs of `bulk.job_rows` rows (`bulk.rs`),
-//! each job's results mapped back to the rows by their match field and committed at once; a job
-//! cut off by a crash is sent again, which these operations allow. Inserts always use
-//! Collections, where every call is recorded in flight first: a Bulk insert would need its job
-//! id recorded before its upload and its results read back after a crash, which is not built.
+//! **Collections or Bulk.** When the plan finds at least `bulk.threshold` rows to send, the
+//! rows go through Bulk API 2.0 jobs of `bulk.job_rows` rows (`bulk.rs`), each job's results
+//! mapped back to the rows by their match field and committed at once. An upsert, update or
+//! delete job cut off by a crash is sent again, which these operations allow. An insert's new
+//! rows go through insert jobs made in steps, each committed before the next:
+//!
+//! 1. the CSV is written (nothing sent) and the job created alone;
+//! 2. its id, object, operation and keys go into `_sf_push_jobs`, in the transaction that
+//!    marks its rows in flight; only then is anything uploaded;
+//! 3. it is uploaded, closed and waited for; its successful and failed results are mapped
+//!    back to the rows by the marker, and the rows settled (Ids and fingerprints, rejects)
+//!    in the transaction that deletes the job's record. Rows no result names stay in flight
+//!    and are settled by reading their markers.
+//!
+//! A run first resolves every recorded job by reading it: one still `Open` (its upload may be
+//! partial, and it loads nothing unless closed) is aborted and its rows counted not sent; one
+//! closed is waited for and its results settle its rows as above. Then the marker query
+//! settles whatever is still in flight, each row counted once in `resolved_in_flight`.
 
 mod bulk;
 mod config;
@@ -54,12 +66,15 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use forcebridge_catalog::Object;
+use forcebridge_client::bulk::JobState;
 use forcebridge_client::{Access, Client};
 use forcebridge_soql::builder::{QueryBuilder, field};
 use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+#[doc(hidden)]
+pub use config::BulkInsertStep;
 pub use config::{
     BulkSettings, ChangeDetection, LockRetry, Mapping, Mirror, Operation, PushConfig, Source,
     SourceQuery,
@@ -68,7 +83,7 @@ pub use config::{
 use crate::error::{Error, Result};
 use record::{Checker, Invalid, Prepared};
 use send::{Answer, LockStats, SendOp};
-use state::{Commit, KeyState, RejectRow, Settled, StateStore};
+use state::{Commit, KeyState, RecordedJob, RejectRow, Settled, StateStore};
 
 /// Records per sObject Collections call.
 const CALL_SIZE: usize = 200;
@@ -76,6 +91,12 @@ const CALL_SIZE: usize = 200;
 /// and its successful, failed and unprocessed results (14 measured against the local org for
 /// a job of 10,000 rows).
 const BULK_CALLS_PER_JOB: u64 = 14;
+/// API calls a Bulk insert job is forecast to cost: create, upload, close, the polls while it
+/// runs, and its successful and failed results, each read as the job's info and the CSV
+/// (unprocessed results are read only for a job that did not complete): 7 calls plus the polls.
+/// Measured against the local org: 43 calls for three jobs of 1,000 rows polled every 5 to
+/// 20 ms (14.3 a job, the describe aside), so 15.
+const BULK_INSERT_CALLS_PER_JOB: u64 = 15;
 
 /// Where a run is, for a progress display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,9 +147,13 @@ pub struct PushSummary {
     pub failed: u64,
     /// Records a mirror deleted.
     pub deleted: u64,
-    /// In-flight inserts of an earlier run resolved by reading: found in Salesforce, or found
-    /// missing and sent again.
+    /// In-flight inserts resolved by reading, each counted once: named by the results of a
+    /// recorded Bulk job, in a job found never closed (so not sent), or found in Salesforce by
+    /// their marker or found missing (and sent again).
     pub resolved_in_flight: u64,
+    /// Bulk insert jobs an earlier run left recorded in `_sf_push_jobs`, resolved by reading
+    /// them back (aborted if never closed, else their results read).
+    pub bulk_jobs_resolved: u64,
     /// Records sent again after `UNABLE_TO_LOCK_ROW` (per retry), and sent alone at the end.
     pub lock_retries: u64,
     pub serial_sends: u64,
@@ -217,6 +242,7 @@ pub async fn run(
         failed: 0,
         deleted: 0,
         resolved_in_flight: 0,
+        bulk_jobs_resolved: 0,
         lock_retries: 0,
         serial_sends: 0,
         bulk_jobs: 0,
@@ -235,6 +261,9 @@ pub async fn run(
     ) = (&state, &config.operation)
         && !config.dry_run
     {
+        // Recorded Bulk jobs first: their results name their rows; whatever they do not name
+        // stays in flight for the marker query, so no row is counted twice.
+        resolve_jobs(client, config, state, &target, marker, &mut summary).await?;
         let pending = state.pending(&target).await?;
         let (found, missing) =
             resolve_in_flight(client, state, &target, &checker.object, marker, pending).await?;
@@ -299,13 +328,16 @@ pub async fn run(
     }
     // Bulk API 2.0 is not sent the duplicate-rule header (whether it honours one is
     // UNVERIFIED), so a push that asks for it stays on Collections.
-    let use_bulk = !matches!(config.operation, Operation::Insert { .. })
-        && !config.allow_save_on_duplicates
-        && to_send >= config.bulk.threshold;
-    let send_calls = if use_bulk {
-        to_send.div_ceil(config.bulk.job_rows as u64) * BULK_CALLS_PER_JOB
-    } else {
-        to_send.div_ceil(CALL_SIZE as u64)
+    let use_bulk = !config.allow_save_on_duplicates && to_send >= config.bulk.threshold;
+    let job_rows = config.bulk.job_rows as u64;
+    let send_calls = match (&config.operation, use_bulk) {
+        (_, false) => to_send.div_ceil(CALL_SIZE as u64),
+        // New rows in insert jobs, changed ones in update jobs, each gathered apart.
+        (Operation::Insert { .. }, true) => {
+            summary.to_insert.div_ceil(job_rows) * BULK_INSERT_CALLS_PER_JOB
+                + summary.to_update.div_ceil(job_rows) * BULK_CALLS_PER_JOB
+        }
+        (_, true) => to_send.div_ceil(job_rows) * BULK_CALLS_PER_JOB,
     };
     summary.forecast_api_calls =
         calls() + send_calls + summary.to_delete.div_ceil(CALL_SIZE as u64);
@@ -340,8 +372,10 @@ pub async fn run(
         let mut rows = source::open(&config.source, config.window).await?;
         let mut read = 0u64;
         let mut stats = LockStats::default();
-        // Rows gathered for the next Bulk job, when the set is large enough for Bulk.
+        // Rows gathered for the next Bulk job, when the set is large enough for Bulk: an
+        // insert's new rows apart, for insert jobs.
         let mut bulk_batch: Vec<Planned> = Vec::new();
+        let mut bulk_creates: Vec<Planned> = Vec::new();
         while let Some(window) = rows.next_window().await? {
             describe_parents(client, &mut checker, &window).await?;
             read += window.len() as u64;
@@ -364,7 +398,36 @@ pub async fn run(
                 )
                 .await?;
             if use_bulk {
-                bulk_batch.extend(planned.to_send);
+                for row in planned.to_send {
+                    let create = matches!(config.operation, Operation::Insert { .. })
+                        && row.1.record_id.is_none();
+                    if create {
+                        bulk_creates.push(row);
+                    } else {
+                        bulk_batch.push(row);
+                    }
+                }
+                while bulk_creates.len() >= config.bulk.job_rows {
+                    let rest = bulk_creates.split_off(config.bulk.job_rows);
+                    let job = std::mem::replace(&mut bulk_creates, rest);
+                    send_bulk_insert(
+                        client,
+                        config,
+                        &state,
+                        &target,
+                        &checker.object,
+                        job,
+                        &mut summary,
+                        &mut stats,
+                    )
+                    .await?;
+                    on_progress(&PushProgress {
+                        phase: Phase::Send,
+                        rows: read,
+                        to_send: Some(to_send),
+                        sent: summary.sent,
+                    });
+                }
                 while bulk_batch.len() >= config.bulk.job_rows {
                     let rest = bulk_batch.split_off(config.bulk.job_rows);
                     let job = std::mem::replace(&mut bulk_batch, rest);
@@ -416,6 +479,17 @@ pub async fn run(
             &state,
             &target,
             bulk_batch,
+            &mut summary,
+            &mut stats,
+        )
+        .await?;
+        send_bulk_insert(
+            client,
+            config,
+            &state,
+            &target,
+            &checker.object,
+            bulk_creates,
             &mut summary,
             &mut stats,
         )
@@ -836,7 +910,8 @@ async fn commit_idempotent(
     state.commit(target, commit).await
 }
 
-/// Sends `batch` as Bulk jobs (idempotent operations only) and commits the answers.
+/// Sends `batch` as Bulk jobs of an idempotent operation (an insert's changed rows are updated
+/// by their Id) and commits the answers.
 async fn send_bulk(
     client: &Client,
     config: &PushConfig,
@@ -854,7 +929,18 @@ async fn send_bulk(
         Operation::Update => SendOp::Update,
         Operation::Upsert { external_id_field } => SendOp::Upsert(external_id_field.clone()),
         Operation::Delete => SendOp::Delete,
-        Operation::Insert { .. } => unreachable!("inserts never go through Bulk"),
+        // An insert's rows already created (a changed row) are updated by their Id; its new
+        // rows go through send_bulk_insert.
+        Operation::Insert { .. } => {
+            for (prepared, known) in &mut batch {
+                if let Some(id) = &known.record_id {
+                    prepared
+                        .payload
+                        .insert("Id".into(), Value::String(id.clone()));
+                }
+            }
+            SendOp::Update
+        }
     };
     let rows: Vec<&Prepared> = batch.iter().map(|(p, _)| p).collect();
     let (answers, jobs) = bulk::send(
@@ -869,6 +955,243 @@ async fn send_bulk(
     .await?;
     summary.bulk_jobs += jobs;
     commit_idempotent(config, state, target, &rows, answers, summary).await
+}
+
+/// The marker field of an insert (validated before anything runs).
+fn marker_of(config: &PushConfig) -> &str {
+    match &config.operation {
+        Operation::Insert {
+            marker_field: Some(marker),
+        } => marker,
+        _ => unreachable!("only inserts, which have a marker field (validated), get here"),
+    }
+}
+
+/// Ends the run as a kill at `step` would, when the crash-test hook asks for it.
+fn stop_after(config: &PushConfig, step: BulkInsertStep, job: &str) -> Result<()> {
+    if config.stop_bulk_insert_after == Some(step) {
+        return Err(Error::new(
+            crate::error::ErrorKind::Org,
+            format!(
+                "stopped after step {step:?} of Bulk insert job {job}, as stop_bulk_insert_after asks"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Sends an insert's new rows as one Bulk insert job, recorded in `_sf_push_jobs` with its
+/// rows in flight before anything is uploaded, and commits its results with the deletion of
+/// that record (see the module documentation). Rows that met `UNABLE_TO_LOCK_ROW` were not
+/// created: they go once more through Collections, recorded in flight again.
+#[allow(clippy::too_many_arguments)]
+async fn send_bulk_insert(
+    client: &Client,
+    config: &PushConfig,
+    state: &StateStore,
+    target: &str,
+    object: &Object,
+    mut batch: Vec<Planned>,
+    summary: &mut PushSummary,
+    stats: &mut LockStats,
+) -> Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let marker = marker_of(config);
+    batch.sort_by(|a, b| a.0.parent.cmp(&b.0.parent));
+    let records: Vec<Map<String, Value>> = batch.iter().map(|(p, _)| p.payload.clone()).collect();
+    let job = bulk::insert_job(client, &config.object, &records).await?;
+    drop(records);
+    let id = job.job.id().to_string();
+    summary.bulk_jobs += 1;
+    state
+        .commit(
+            target,
+            Commit {
+                pending: batch
+                    .iter()
+                    .map(|(p, _)| (p.key.clone(), p.fingerprint.clone()))
+                    .collect(),
+                job_recorded: Some(RecordedJob {
+                    id: id.clone(),
+                    object: config.object.clone(),
+                    operation: "insert".into(),
+                    keys: batch.iter().map(|(p, _)| p.key.clone()).collect(),
+                    created_at: String::new(),
+                }),
+                ..Commit::default()
+            },
+        )
+        .await?;
+    tracing::info!(job = %id, object = %config.object, rows = batch.len(), "bulk insert job recorded; uploading");
+    stop_after(config, BulkInsertStep::Recorded, &id)?;
+    job.upload().await?;
+    stop_after(config, BulkInsertStep::Uploaded, &id)?;
+    job.close().await?;
+    stop_after(config, BulkInsertStep::Closed, &id)?;
+    let info = bulk::wait(&job.job, &config.bulk.poll).await?;
+    stop_after(config, BulkInsertStep::Finished, &id)?;
+    let named = bulk::insert_results(&job.job, &info, marker).await?;
+
+    let mut rows: Vec<&Prepared> = Vec::new();
+    let mut answers: Vec<Answer> = Vec::new();
+    let mut locked: Vec<Planned> = Vec::new();
+    for planned in &batch {
+        match named.get(&planned.0.key).map(|n| &n.answer) {
+            Some(Answer::Refused { code, .. }) if code == "UNABLE_TO_LOCK_ROW" => {
+                locked.push(planned.clone());
+            }
+            Some(answer) => {
+                rows.push(&planned.0);
+                answers.push(answer.clone());
+            }
+            None => {
+                rows.push(&planned.0);
+                answers.push(Answer::Unknown {
+                    message: format!("no result of Bulk job {id} names this row"),
+                });
+            }
+        }
+    }
+    let mut lost = Vec::new();
+    let mut commit = settle(&rows, answers, summary, &mut lost);
+    commit.not_sent = locked.iter().map(|(p, _)| p.key.clone()).collect();
+    commit.jobs_settled.push(id.clone());
+    state.commit(target, commit).await?;
+    tracing::info!(job = %id, object = %config.object, state = %info.state, unnamed = lost.len(), locked = locked.len(), "bulk insert job settled");
+    if !lost.is_empty() {
+        // Still in flight: read which markers exist, never send again blindly.
+        let pending = lost
+            .into_iter()
+            .map(|p: &Prepared| (p.key.clone(), p.fingerprint.clone()))
+            .collect();
+        let (found, missing) =
+            resolve_in_flight(client, state, target, object, marker, pending).await?;
+        summary.resolved_in_flight += found + missing;
+        summary.succeeded += found;
+        // Known not to exist: sent again by the next run, like a refused row.
+        summary.failed += missing;
+    }
+    if !locked.is_empty() {
+        stats.retried += locked.len() as u64;
+        for chunk in locked.chunks(CALL_SIZE) {
+            send_chunk(client, config, state, target, object, chunk, summary, stats).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves the Bulk insert jobs an earlier run left recorded in `_sf_push_jobs`, by reading
+/// them: one never closed is aborted and its rows are known not sent; one closed is waited
+/// for and its results settle the rows they name (Ids and fingerprints, rejects, rows it did
+/// not process); one the org no longer has settles nothing. Each job's record is deleted with
+/// its settlement; rows still in flight afterwards are left to the marker query.
+async fn resolve_jobs(
+    client: &Client,
+    config: &PushConfig,
+    state: &StateStore,
+    target: &str,
+    marker: &str,
+    summary: &mut PushSummary,
+) -> Result<()> {
+    for recorded in state.jobs(target).await? {
+        let id = recorded.id.clone();
+        let job = client.bulk().ingest_job(id.clone());
+        let read_back = |e| {
+            Error::org(
+                format!("cannot read Bulk insert job {id} (recorded in _sf_push_jobs) back"),
+                e,
+            )
+        };
+        let mut in_flight: Vec<(String, String)> = state
+            .lookup(target, recorded.keys.clone())
+            .await?
+            .into_iter()
+            .filter_map(|(key, known)| known.pending.map(|fingerprint| (key, fingerprint)))
+            .collect();
+        in_flight.sort();
+        let mut info = match job.info().await {
+            Ok(info) => Some(info),
+            Err(e) if e.status() == Some(404) => None,
+            Err(e) => return Err(read_back(e)),
+        };
+        let mut commit = Commit {
+            jobs_settled: vec![id.clone()],
+            ..Commit::default()
+        };
+        if info.as_ref().and_then(|i| i.job_state()) == Some(JobState::Open) {
+            // Never closed: whatever was uploaded, the org loads none of it unless closed.
+            match job.abort().await {
+                Ok(_) => {
+                    tracing::info!(job = %id, rows = in_flight.len(), "bulk insert job of an earlier run was never closed; aborted, its rows are sent again");
+                    summary.resolved_in_flight += in_flight.len() as u64;
+                    summary.bulk_jobs_resolved += 1;
+                    commit.not_sent = in_flight.into_iter().map(|(key, _)| key).collect();
+                    state.commit(target, commit).await?;
+                    continue;
+                }
+                // Closed in the meantime: follow it instead.
+                Err(e) if e.error_code() == Some("INVALIDJOBSTATE") => {
+                    info = Some(job.info().await.map_err(read_back)?);
+                }
+                Err(e) => return Err(read_back(e)),
+            }
+        }
+        let Some(mut info) = info else {
+            // The org no longer has it (finished jobs are deleted after 7 days): its rows stay
+            // in flight, for the marker query.
+            tracing::warn!(job = %id, rows = in_flight.len(), "bulk insert job of an earlier run is gone from the org; its rows are resolved by their markers");
+            summary.bulk_jobs_resolved += 1;
+            state.commit(target, commit).await?;
+            continue;
+        };
+        if !info.job_state().is_some_and(JobState::is_terminal) {
+            info = bulk::wait(&job, &config.bulk.poll).await?;
+        }
+        if !info.job_state().is_some_and(JobState::is_terminal) {
+            return Err(Error::new(
+                crate::error::ErrorKind::Org,
+                format!(
+                    "Bulk insert job {id} (recorded in _sf_push_jobs) is {} after it was closed; nothing was sent, run again later",
+                    info.state
+                ),
+            ));
+        }
+        let named = bulk::insert_results(&job, &info, marker).await?;
+        for (key, fingerprint) in in_flight {
+            let Some(row) = named.get(&key) else {
+                continue;
+            };
+            match &row.answer {
+                Answer::Applied { id } => commit.settled.push(Settled {
+                    key,
+                    fingerprint,
+                    record_id: id.clone(),
+                }),
+                Answer::Refused {
+                    code,
+                    message,
+                    fields,
+                } => commit.rejected.push(RejectRow {
+                    key,
+                    number: 0,
+                    stage: "salesforce",
+                    error_code: code.clone(),
+                    message: message.clone(),
+                    fields: fields.clone(),
+                    row: row.row.to_string(),
+                }),
+                Answer::Unknown { .. } => {}
+            }
+        }
+        let settled = (commit.settled.len() + commit.rejected.len()) as u64;
+        tracing::info!(job = %id, state = %info.state, created = commit.settled.len(), failed = commit.rejected.len(), "bulk insert job of an earlier run read back");
+        summary.resolved_in_flight += settled;
+        summary.bulk_jobs_resolved += 1;
+        state.commit(target, commit).await?;
+    }
+    Ok(())
 }
 
 /// The commit for one call's answers; rows whose answer was lost are put in `lost`.

@@ -5,7 +5,12 @@
 //!   send still in flight (`pending`, written before an insert is sent and cleared by its
 //!   answer, so a crash leaves a trace to resolve by reading);
 //! - `_sf_push_rejects`: per push and key, the latest failure (validation or Salesforce's
-//!   `errorCode`, message, fields) and the source row; removed when the row goes through.
+//!   `errorCode`, message, fields) and the source row; removed when the row goes through;
+//! - `_sf_push_jobs`: per push, each Bulk insert job whose results are not yet settled: its
+//!   id, object, operation, the source keys it carries (a JSON array) and when it was
+//!   created. A row is written with its keys' in-flight marks, after the job is created and
+//!   before its upload, and deleted with the settlement of its results, so a crash between
+//!   the two leaves the job to be read back, never its rows to be sent again blindly.
 //!
 //! Every outcome of a call is committed in one transaction: a fingerprint is saved only
 //! with Salesforce's confirmation of that row, never before.
@@ -40,6 +45,15 @@ CREATE TABLE IF NOT EXISTS _sf_push_rejects (
     attempts BIGINT NOT NULL,
     PRIMARY KEY (target, key)
 );
+CREATE TABLE IF NOT EXISTS _sf_push_jobs (
+    target TEXT NOT NULL,
+    job_id TEXT NOT NULL,
+    object TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    keys TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (target, job_id)
+);
 ";
 
 /// What the state says about one key.
@@ -73,6 +87,17 @@ pub(crate) struct RejectRow {
     pub(crate) row: String,
 }
 
+/// A Bulk insert job whose results are not settled yet, as `_sf_push_jobs` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordedJob {
+    pub(crate) id: String,
+    pub(crate) object: String,
+    pub(crate) operation: String,
+    /// The source keys whose rows the job carries.
+    pub(crate) keys: Vec<String>,
+    pub(crate) created_at: String,
+}
+
 /// Everything one call (or one window of validation) changes, committed at once.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Commit {
@@ -84,6 +109,11 @@ pub(crate) struct Commit {
     pub(crate) forgotten: Vec<String>,
     /// Keys whose pending send is known not to have created anything.
     pub(crate) not_sent: Vec<String>,
+    /// A Bulk insert job just created, recorded before its upload (with its keys in
+    /// `pending`); its `created_at` is the commit's time.
+    pub(crate) job_recorded: Option<RecordedJob>,
+    /// Bulk insert jobs whose results this commit settles: their records are deleted.
+    pub(crate) jobs_settled: Vec<String>,
 }
 
 impl Commit {
@@ -93,6 +123,8 @@ impl Commit {
             && self.rejected.is_empty()
             && self.forgotten.is_empty()
             && self.not_sent.is_empty()
+            && self.job_recorded.is_none()
+            && self.jobs_settled.is_empty()
     }
 }
 
@@ -127,6 +159,9 @@ const CLEAR_PENDING: &str =
 const DROP_UNSENT: &str = "DELETE FROM _sf_push_state WHERE target = $1 AND key = $2 \
      AND fingerprint IS NULL AND record_id IS NULL AND pending IS NULL";
 const DELETE_STATE: &str = "DELETE FROM _sf_push_state WHERE target = $1 AND key = $2";
+const INSERT_JOB: &str = "INSERT INTO _sf_push_jobs (target, job_id, object, operation, keys, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+const DELETE_JOB: &str = "DELETE FROM _sf_push_jobs WHERE target = $1 AND job_id = $2";
 
 fn sqlite_err(message: &'static str) -> impl Fn(rusqlite::Error) -> Error {
     move |e| Error::sqlite(message, e)
@@ -134,6 +169,10 @@ fn sqlite_err(message: &'static str) -> impl Fn(rusqlite::Error) -> Error {
 
 fn postgres_err(message: &'static str) -> impl Fn(tokio_postgres::Error) -> Error {
     move |e| Error::postgres(message, e)
+}
+
+fn keys_json(keys: &[String]) -> String {
+    serde_json::Value::from(keys.to_vec()).to_string()
 }
 
 pub(crate) fn now() -> String {
@@ -334,6 +373,63 @@ impl StateStore {
         .await
     }
 
+    /// The Bulk insert jobs of `target` whose results are not settled, oldest first.
+    pub(crate) async fn jobs(&self, target: &str) -> Result<Vec<RecordedJob>> {
+        type Raw = (String, String, String, String, String);
+        let rows: Vec<Raw> = match self {
+            StateStore::Sqlite(db) => {
+                let db = Arc::clone(db);
+                let target = target.to_string();
+                on_blocking_pool(move || {
+                    let db = db.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut statement = db
+                        .prepare(
+                            "SELECT job_id, object, operation, keys, created_at FROM _sf_push_jobs \
+                             WHERE target = ?1 ORDER BY created_at, job_id",
+                        )
+                        .map_err(sqlite_err("cannot read the push's Bulk jobs"))?;
+                    let rows = statement
+                        .query_map([target], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                        })
+                        .map_err(sqlite_err("cannot read the push's Bulk jobs"))?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                        .map_err(sqlite_err("cannot read the push's Bulk jobs"))
+                })
+                .await?
+            }
+            StateStore::Postgres(db) => {
+                let db = db.lock().await;
+                db.query(
+                    "SELECT job_id, object, operation, keys, created_at FROM _sf_push_jobs \
+                     WHERE target = $1 ORDER BY created_at, job_id",
+                    &[&target],
+                )
+                .await
+                .map_err(postgres_err("cannot read the push's Bulk jobs"))?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .collect()
+            }
+        };
+        rows.into_iter()
+            .map(|(id, object, operation, keys, created_at)| {
+                let keys: Vec<String> = serde_json::from_str(&keys).map_err(|e| {
+                    Error::destination(format!(
+                        "_sf_push_jobs: the keys of Bulk job {id} are not a JSON list of texts: {e}"
+                    ))
+                })?;
+                Ok(RecordedJob {
+                    id,
+                    object,
+                    operation,
+                    keys,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
     /// The rejects of `target` recorded at or after `since` (UTC, as [`now`] writes it), each
     /// as a JSON object: key, row number, stage, error code, message, fields, row.
     pub(crate) async fn rejects_since(
@@ -415,6 +511,20 @@ impl StateStore {
                             })
                             .map_err(&fail)?;
                     }
+                    if let Some(job) = &commit.job_recorded {
+                        tx.prepare_cached(INSERT_JOB)
+                            .and_then(|mut st| {
+                                st.execute(rusqlite::params![
+                                    target,
+                                    job.id,
+                                    job.object,
+                                    job.operation,
+                                    keys_json(&job.keys),
+                                    at
+                                ])
+                            })
+                            .map_err(&fail)?;
+                    }
                     for s in &commit.settled {
                         tx.prepare_cached(UPSERT_SETTLED)
                             .and_then(|mut st| {
@@ -469,6 +579,11 @@ impl StateStore {
                             .and_then(|mut st| st.execute(rusqlite::params![target, key]))
                             .map_err(&fail)?;
                     }
+                    for id in &commit.jobs_settled {
+                        tx.prepare_cached(DELETE_JOB)
+                            .and_then(|mut st| st.execute(rusqlite::params![target, id]))
+                            .map_err(&fail)?;
+                    }
                     tx.commit().map_err(&fail)
                 })
                 .await
@@ -482,6 +597,21 @@ impl StateStore {
                     tx.execute(UPSERT_PENDING, &[&target, key, fingerprint, &at])
                         .await
                         .map_err(&fail)?;
+                }
+                if let Some(job) = &commit.job_recorded {
+                    tx.execute(
+                        INSERT_JOB,
+                        &[
+                            &target,
+                            &job.id,
+                            &job.object,
+                            &job.operation,
+                            &keys_json(&job.keys),
+                            &at,
+                        ],
+                    )
+                    .await
+                    .map_err(&fail)?;
                 }
                 for s in &commit.settled {
                     tx.execute(
@@ -532,6 +662,11 @@ impl StateStore {
                         .await
                         .map_err(&fail)?;
                     tx.execute(DELETE_REJECT, &[&target, key])
+                        .await
+                        .map_err(&fail)?;
+                }
+                for id in &commit.jobs_settled {
+                    tx.execute(DELETE_JOB, &[&target, id])
                         .await
                         .map_err(&fail)?;
                 }

@@ -724,3 +724,177 @@ async fn values_are_converted_by_field_type_and_bad_ones_named_by_field() {
     assert_eq!(records[0].get_str("Birthdate"), Some("1990-02-03"));
     assert_eq!(records[0].get_bool("DoNotCall"), Some(true));
 }
+
+/// An insert of the `accounts` table through Bulk jobs (threshold 1), each row's key in
+/// `External_Id__c`, which serves as the marker; state in the same database.
+fn bulk_insert(db: &Db) -> PushConfig {
+    let mut config = PushConfig::new(
+        "Account",
+        source(db, SourceQuery::Table("accounts".into())),
+        Operation::Insert {
+            marker_field: Some("External_Id__c".into()),
+        },
+        db.destination(),
+    );
+    config.key_column = Some("External_Id__c".into());
+    config.bulk.threshold = 1;
+    config.bulk.poll.initial_interval = Duration::from_millis(5);
+    config.bulk.poll.max_interval = Duration::from_millis(20);
+    config
+}
+
+async fn recorded_jobs(db: &Db) -> usize {
+    select(db, "SELECT job_id FROM _sf_push_jobs").await.len()
+}
+
+#[tokio::test]
+async fn a_large_insert_goes_through_recorded_bulk_jobs_and_creates_every_row_once() {
+    for db in Db::both().await {
+        let org = org().await;
+        let client = org.client();
+        let source = rows(2_500, "B");
+        write_accounts(&db, &source).await;
+        let mut config = bulk_insert(&db);
+        config.bulk.threshold = 2_000;
+        config.bulk.job_rows = 1_000;
+        // Polled as a real run polls (from 250 ms), so the forecast's count of polls holds
+        // on a loaded machine too.
+        config.bulk.poll = PushConfig::new(
+            "Account",
+            Source::Csv("unused.csv".into()),
+            Operation::Update,
+            db.destination(),
+        )
+        .bulk
+        .poll;
+        let summary = push(&client, &config).await;
+        assert_eq!(summary.bulk_jobs, 3, "{summary:?}");
+        assert_eq!(
+            (summary.sent, summary.succeeded, summary.failed),
+            (2_500, 2_500, 0),
+            "{}",
+            db.name()
+        );
+        assert!(
+            summary.api_calls <= summary.forecast_api_calls,
+            "{} calls made, {} forecast",
+            summary.api_calls,
+            summary.forecast_api_calls
+        );
+        // Counted by marker: every key once (org_accounts fails on a key seen twice).
+        assert_eq!(org_accounts(&client).await, expected(&source));
+        assert_eq!(recorded_jobs(&db).await, 0, "every job record settled");
+        let again = push(&client, &config).await;
+        assert_eq!((again.sent, again.unchanged), (0, 2_500));
+
+        // Changed rows of an insert are updates by Id, through Bulk too; nothing is created.
+        let mut renamed = source.clone();
+        for r in renamed.iter_mut().step_by(2) {
+            r.1.push_str(" (renamed)");
+        }
+        write_accounts(&db, &renamed).await;
+        config.bulk.threshold = 1;
+        let changed = push(&client, &config).await;
+        assert_eq!(
+            (changed.sent, changed.succeeded, changed.bulk_jobs),
+            (1_250, 1_250, 2)
+        );
+        assert_eq!(org_accounts(&client).await, expected(&renamed));
+        db.drop_database().await;
+    }
+}
+
+#[tokio::test]
+async fn an_insert_cut_off_at_any_step_of_its_bulk_job_is_resolved_by_reading_and_applied_once() {
+    use forcebridge_sync::push::BulkInsertStep;
+    for db in Db::both().await {
+        for step in [
+            BulkInsertStep::Recorded,
+            BulkInsertStep::Uploaded,
+            BulkInsertStep::Closed,
+            BulkInsertStep::Finished,
+        ] {
+            let org = org().await;
+            let client = org.client();
+            let mut source = rows(30, "K");
+            // Refused by the validation rule: the job's results are partly failed.
+            source[3].3 = Some(-5);
+            source[7].3 = Some(-1);
+            write_accounts(&db, &source).await;
+            execute(
+                &db,
+                "DROP TABLE IF EXISTS _sf_push_state; DROP TABLE IF EXISTS _sf_push_rejects; DROP TABLE IF EXISTS _sf_push_jobs;",
+            )
+            .await;
+            let mut config = bulk_insert(&db);
+            config.stop_bulk_insert_after = Some(step);
+            let e = push::run(&client, &config, &|_| {}).await.unwrap_err();
+            assert!(e.to_string().contains("stopped after step"), "{e}");
+            let job_id = select(&db, "SELECT job_id FROM _sf_push_jobs").await;
+            assert_eq!(job_id.len(), 1, "{step:?}: the job is recorded");
+            let job_id = job_id[0][0].clone().unwrap();
+            let state = client.bulk().ingest_job(&job_id).info().await.unwrap();
+            let closed = matches!(step, BulkInsertStep::Closed | BulkInsertStep::Finished);
+            assert_eq!(state.state == "Open", !closed, "{step:?}: {}", state.state);
+            if closed {
+                org.control().bulk_jobs_settled().await;
+            }
+
+            config.stop_bulk_insert_after = None;
+            let summary = push(&client, &config).await;
+            let name = format!("{} {step:?}", db.name());
+            assert_eq!(summary.bulk_jobs_resolved, 1, "{name}: {summary:?}");
+            assert_eq!(summary.resolved_in_flight, 30, "{name}: {summary:?}");
+            // A job never closed loaded nothing: every row is sent again. A closed one's
+            // results settle every row: only the two refused ones are sent again (and
+            // refused again).
+            let sent = if closed { 2 } else { 30 };
+            assert_eq!(
+                (summary.sent, summary.succeeded, summary.failed),
+                (sent, sent - 2, 2),
+                "{name}: {summary:?}"
+            );
+            assert_eq!(recorded_jobs(&db).await, 0, "{name}");
+            if !closed {
+                let info = client.bulk().ingest_job(&job_id).info().await.unwrap();
+                assert_eq!(info.state, "Aborted", "{name}");
+            }
+            let mut applied = source.clone();
+            applied.retain(|r| r.3 >= Some(0));
+            assert_eq!(org_accounts(&client).await, expected(&applied), "{name}");
+            let rejects = select(
+                &db,
+                "SELECT key, error_code FROM _sf_push_rejects ORDER BY key",
+            )
+            .await;
+            assert_eq!(
+                rejects,
+                [
+                    vec![
+                        Some("K-00003".to_string()),
+                        Some("FIELD_CUSTOM_VALIDATION_EXCEPTION".to_string())
+                    ],
+                    vec![
+                        Some("K-00007".to_string()),
+                        Some("FIELD_CUSTOM_VALIDATION_EXCEPTION".to_string())
+                    ],
+                ],
+                "{name}"
+            );
+
+            // Fixed in the source: the next run sends just those two, and every row is in
+            // the org once.
+            source[3].3 = Some(3);
+            source[7].3 = Some(7);
+            write_accounts(&db, &source).await;
+            let fixed = push(&client, &config).await;
+            assert_eq!(
+                (fixed.sent, fixed.succeeded, fixed.resolved_in_flight),
+                (2, 2, 0),
+                "{name}"
+            );
+            assert_eq!(org_accounts(&client).await, expected(&source), "{name}");
+        }
+        db.drop_database().await;
+    }
+}
