@@ -48,7 +48,8 @@ pub(crate) fn allows_save(value: &str) -> bool {
         .split([',', ';'])
         .filter_map(|setting| setting.split_once('='))
         .any(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("allowSave") && value.trim().eq_ignore_ascii_case("true")
+            name.trim().eq_ignore_ascii_case("allowSave")
+                && value.trim().eq_ignore_ascii_case("true")
         })
 }
 

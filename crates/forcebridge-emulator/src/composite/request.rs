@@ -172,7 +172,8 @@ fn run_all(
         // (UNVERIFIED: Salesforce documents `httpHeaders` as any header the resource takes).
         txn.begin_save();
         txn.set_allow_duplicates(
-            duplicate_rule_header(sub).map_or(caller_allows_duplicates, crate::duplicates::allows_save),
+            duplicate_rule_header(sub)
+                .map_or(caller_allows_duplicates, crate::duplicates::allows_save),
         );
         let savepoint = (!all_or_none).then(|| txn.savepoint());
         let reply = match resolve(sub, &subrequests[..index], &done) {

@@ -603,10 +603,7 @@ impl Schema {
             let mut fields = Vec::with_capacity(rule.fields.len());
             for name in &rule.fields {
                 let (field_index, field) = object.field(name).ok_or_else(|| {
-                    SchemaError(format!(
-                        "{place}: {} has no field {name}",
-                        object.name
-                    ))
+                    SchemaError(format!("{place}: {} has no field {name}", object.name))
                 })?;
                 if field.column().is_none() {
                     return Err(SchemaError(format!(
