@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use forcebridge_wire::JSON_CONTENT_TYPE;
 use forcebridge_wire::error::{ApiError, RecordError};
 
+use serde_json::Value as Json;
+
 use crate::store::CommitFailed;
 
 /// A failed REST request.
@@ -18,6 +20,8 @@ use crate::store::CommitFailed;
 pub(crate) struct ApiFailure {
     pub status: StatusCode,
     pub errors: Vec<ApiError>,
+    /// The `duplicateResult` of a `DUPLICATES_DETECTED` error (the first of `errors`).
+    pub duplicate_result: Option<Box<Json>>,
 }
 
 impl ApiFailure {
@@ -25,6 +29,7 @@ impl ApiFailure {
         ApiFailure {
             status,
             errors: vec![ApiError::new(code, message)],
+            duplicate_result: None,
         }
     }
 
@@ -108,6 +113,7 @@ impl From<DmlError> for ApiFailure {
         ApiFailure {
             status,
             errors: vec![error.to_api_error()],
+            duplicate_result: error.duplicate_result,
         }
     }
 }
@@ -138,9 +144,24 @@ impl From<CommitFailed> for DmlError {
     }
 }
 
+impl ApiFailure {
+    /// The response body: the error array, with the `duplicateResult` of a
+    /// `DUPLICATES_DETECTED` error in its element.
+    pub(crate) fn body(&self) -> Json {
+        let mut body = serde_json::to_value(&self.errors).unwrap_or(Json::Array(Vec::new()));
+        if let (Some(result), Some(Json::Object(first))) = (
+            &self.duplicate_result,
+            body.as_array_mut().and_then(|errors| errors.first_mut()),
+        ) {
+            first.insert("duplicateResult".to_string(), (**result).clone());
+        }
+        body
+    }
+}
+
 impl IntoResponse for ApiFailure {
     fn into_response(self) -> Response {
-        json_response(self.status, &self.errors)
+        json_response(self.status, &self.body())
     }
 }
 
@@ -172,6 +193,9 @@ pub(crate) struct DmlError {
     pub code: &'static str,
     pub message: String,
     pub fields: Vec<String>,
+    /// For `DUPLICATES_DETECTED`: the rule and the matching records, as the REST API's
+    /// `duplicateResult`.
+    pub duplicate_result: Option<Box<Json>>,
 }
 
 impl DmlError {
@@ -180,7 +204,13 @@ impl DmlError {
             code,
             message: message.into(),
             fields: Vec::new(),
+            duplicate_result: None,
         }
+    }
+
+    pub(crate) fn with_duplicate_result(mut self, result: Json) -> DmlError {
+        self.duplicate_result = Some(Box::new(result));
+        self
     }
 
     pub(crate) fn on(mut self, field: impl Into<String>) -> DmlError {
@@ -233,6 +263,7 @@ fn field_error(code: &str) -> bool {
             | "MALFORMED_ID"
             | "NUMBER_OUTSIDE_VALID_RANGE"
             | "FIELD_INTEGRITY_EXCEPTION"
+            | "DUPLICATES_DETECTED"
     )
 }
 

@@ -8,7 +8,10 @@
 
 pub(crate) mod file;
 
-pub use file::{FieldConfig, FieldDefault, ObjectConfig, ValidationRuleConfig};
+pub use file::{
+    DEFAULT_DUPLICATE_MESSAGE, DuplicateAction, DuplicateRuleConfig, FieldConfig, FieldDefault,
+    ObjectConfig, ValidationRuleConfig,
+};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,6 +37,9 @@ pub struct Config {
     pub schema: Vec<ObjectConfig>,
     /// Validation rules on any object.
     pub validation_rules: Vec<ValidationRuleConfig>,
+    /// Duplicate rules on any object (see [`DuplicateRuleConfig`]; more can be added while
+    /// the org runs with [`crate::Control::add_duplicate_rule`]).
+    pub duplicate_rules: Vec<DuplicateRuleConfig>,
     /// Generated data: a seed and a number of records (0 for an empty org).
     pub seed: Option<SeedConfig>,
     /// Where to keep the org across restarts; `None` keeps it in memory only.
@@ -309,6 +315,7 @@ impl Config {
             faults: FaultConfig::none(),
             schema: Vec::new(),
             validation_rules: Vec::new(),
+            duplicate_rules: Vec::new(),
             seed: None,
             data_dir: None,
             auto_approve: false,

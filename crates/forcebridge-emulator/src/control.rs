@@ -1,7 +1,7 @@
 //! The control surface: what a test does to the org that no API client could, to make the
 //! situations real orgs produce (a field added, removed or retyped while a sync runs, an emptied recycle bin, many
 //! records sharing one `SystemModstamp`, a long transaction committing late, lock contention,
-//! an expired session) happen on cue.
+//! an expired session, a duplicate rule) happen on cue.
 //!
 //! Every change goes through the same store, schema and rules as the API, so a test observes
 //! it over HTTP exactly as a client would; nothing here bypasses validation except the
@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as Json;
 
 use crate::api_error::DmlError;
-use crate::config::{FaultConfig, FieldConfig, ObjectConfig};
+use crate::config::{DuplicateRuleConfig, FaultConfig, FieldConfig, ObjectConfig};
 use crate::error::Error;
 use crate::ids::RecordId;
 use crate::org::Org;
@@ -185,6 +185,56 @@ impl Control {
         self.org.change_field(object, field)
     }
 
+    /// Adds a duplicate rule while the org runs, as activating one in Setup does: from now on
+    /// every create or update of `rule.object` through the API (REST, composite, collections,
+    /// Bulk) and through [`Control::insert`] is compared with the records already saved, and a
+    /// match on every field of the rule meets the rule's action (see [`DuplicateRuleConfig`]
+    /// and the README's "Duplicate rules"). Records already in the org are left as they are.
+    ///
+    /// Refused (with nothing changed) for an unknown object or field, a field that is not
+    /// stored (a compound address: name its components), a rule without fields, or a name the
+    /// object's rules already use. Works for an org kept in a data directory too; rules are
+    /// not kept there.
+    pub fn add_duplicate_rule(&self, rule: DuplicateRuleConfig) -> Result<(), Error> {
+        let name = rule.name.clone();
+        let object = rule.object.clone();
+        self.org
+            .change_duplicate_rules(|rules| {
+                rules.push(rule);
+                Ok(())
+            })
+            .map_err(|e| {
+                Error::control(format!(
+                    "cannot add the duplicate rule {name} to {object}: {}",
+                    e.0
+                ))
+            })
+    }
+
+    /// Removes the duplicate rule `name` of `object` (as deactivating it in Setup does);
+    /// saves no longer meet it. Refused for a rule the object does not have.
+    pub fn remove_duplicate_rule(&self, object: &str, name: &str) -> Result<(), Error> {
+        self.org
+            .change_duplicate_rules(|rules| {
+                let before = rules.len();
+                rules.retain(|r| {
+                    !(r.object.eq_ignore_ascii_case(object) && r.name.eq_ignore_ascii_case(name))
+                });
+                if rules.len() == before {
+                    return Err(crate::schema::SchemaError(format!(
+                        "{object} has no duplicate rule named {name}"
+                    )));
+                }
+                Ok(())
+            })
+            .map_err(|e| {
+                Error::control(format!(
+                    "cannot remove the duplicate rule {name} of {object}: {}",
+                    e.0
+                ))
+            })
+    }
+
     fn schema_is_mutable(&self, object: &str) -> Result<(), Error> {
         if self.org.persistence.is_some() {
             return Err(Error::control(format!(
@@ -202,7 +252,8 @@ impl Control {
     // Records.
 
     /// Creates records of `object` (JSON objects, as a REST create takes them) in one
-    /// transaction, with every validation and default a create gets, without an API request
+    /// transaction, with every validation and default a create gets (duplicate rules included,
+    /// as a request without the duplicate rule header meets them), without an API request
     /// (nothing counts against the daily limit, no fault is injected). Returns their ids, in
     /// order. If one record is refused, none is created.
     pub fn insert(

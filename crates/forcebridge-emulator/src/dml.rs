@@ -3,7 +3,8 @@
 //! Input values come as JSON (REST, composite, collections) or as CSV text (Bulk); both are
 //! coerced to typed [`Value`]s by the field's describe type, with Salesforce's error codes and
 //! messages (`REQUIRED_FIELD_MISSING`, `STRING_TOO_LONG`, `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`,
-//! `INVALID_CROSS_REFERENCE_KEY`, `DUPLICATE_VALUE`, `FIELD_CUSTOM_VALIDATION_EXCEPTION`, ...).
+//! `INVALID_CROSS_REFERENCE_KEY`, `DUPLICATE_VALUE`, `FIELD_CUSTOM_VALIDATION_EXCEPTION`,
+//! `DUPLICATES_DETECTED` from duplicate rules, ...).
 //! Then the fields a real org derives are filled in (IsClosed and IsWon from an opportunity's
 //! stage, case numbers, line-item totals rolled up to the opportunity).
 //!
@@ -485,6 +486,7 @@ fn unable_to_write(fields: Vec<String>) -> DmlError {
             fields.join(", ")
         ),
         fields,
+        duplicate_result: None,
     }
 }
 
@@ -800,6 +802,7 @@ fn insert(txn: &mut Txn<'_>, object: ObjectIdx, changes: Changes) -> Result<Reco
     derive(txn, object, slot, &mut values);
     check_required(def, &values)?;
     check_rules(txn, object, slot, &values)?;
+    crate::duplicates::check(txn, object, slot, &values, crate::duplicates::Save::Create)?;
     let id = txn
         .insert(object, values)
         .map_err(|e| duplicate(txn.schema().object(object), e))?;
@@ -831,6 +834,7 @@ fn apply_update(
     derive(txn, object, slot, &mut values);
     check_required(def, &values)?;
     check_rules(txn, object, slot, &values)?;
+    crate::duplicates::check(txn, object, slot, &values, crate::duplicates::Save::Edit)?;
     txn.update(object, slot, values)
         .map_err(|e| duplicate(txn.schema().object(object), e))?;
     after_write(txn, object, id_of(txn.schema().object(object), slot))
@@ -919,6 +923,7 @@ fn check_required(def: &ObjectDef, values: &[Value]) -> Result<(), DmlError> {
         code: "REQUIRED_FIELD_MISSING",
         message: format!("Required fields are missing: [{}]", missing.join(", ")),
         fields: missing,
+        duplicate_result: None,
     })
 }
 

@@ -38,6 +38,10 @@ pub(crate) struct Caller {
     /// Whether injected faults cover this request, so the records it writes may meet locked
     /// rows.
     pub in_fault_scope: bool,
+    /// Whether the request acknowledged duplicate alerts (`Sforce-Duplicate-Rule-Header:
+    /// allowSave=true`, read from API 52.0 on), so its saves go ahead past `Alert` duplicate
+    /// rules.
+    pub allow_duplicates: bool,
 }
 
 impl std::fmt::Debug for Caller {
@@ -47,6 +51,7 @@ impl std::fmt::Debug for Caller {
             .field("session", &self.session)
             .field("token", &"<redacted>")
             .field("in_fault_scope", &self.in_fault_scope)
+            .field("allow_duplicates", &self.allow_duplicates)
             .finish()
     }
 }
@@ -185,11 +190,14 @@ async fn api_guard(State(org): State<Arc<Org>>, mut request: Request, next: Next
         .extensions()
         .get::<crate::faults::InScope>()
         .is_some_and(|scope| scope.0);
+    let allow_duplicates = version >= crate::duplicates::HEADER_SINCE
+        && crate::duplicates::allow_save(request.headers());
     request.extensions_mut().insert(version);
     request.extensions_mut().insert(Caller {
         session,
         token: token.unwrap_or_default(),
         in_fault_scope,
+        allow_duplicates,
     });
     let mut response = next.run(request).await;
     add_limit_info(&org, response.headers_mut());

@@ -27,6 +27,7 @@ mod composite;
 mod config;
 mod control;
 mod dml;
+mod duplicates;
 mod error;
 mod exposure;
 mod faults;
@@ -55,10 +56,11 @@ use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
 pub use config::{
-    AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_HEADER_READ_TIMEOUT,
-    DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN, DEFAULT_UPLOAD_BUDGET, DEFAULT_UPLOAD_WAIT,
-    DEFAULT_USERNAME, FaultConfig, FaultScope, FieldConfig, FieldDefault, ObjectConfig, SeedConfig,
-    UserConfig, ValidationRuleConfig,
+    AppConfig, Config, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DUPLICATE_MESSAGE,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_PASSWORD, DEFAULT_SECURITY_TOKEN, DEFAULT_UPLOAD_BUDGET,
+    DEFAULT_UPLOAD_WAIT, DEFAULT_USERNAME, DuplicateAction, DuplicateRuleConfig, FaultConfig,
+    FaultScope, FieldConfig, FieldDefault, ObjectConfig, SeedConfig, UserConfig,
+    ValidationRuleConfig,
 };
 pub use control::Control;
 pub use error::{Error, ErrorKind};

@@ -89,6 +89,9 @@ pub(crate) struct Org {
 struct SchemaSource {
     objects: Vec<crate::config::ObjectConfig>,
     removed: Vec<(String, String)>,
+    /// The duplicate rules: the configuration's, then those added while the org runs, less
+    /// those removed.
+    duplicate_rules: Vec<crate::config::DuplicateRuleConfig>,
 }
 
 impl SchemaSource {
@@ -112,10 +115,10 @@ impl Org {
     /// Builds the org: schema, the configured users as User records, and generated data; or,
     /// when the data directory already holds an org, that org.
     pub(crate) fn new(config: Config, tls: bool) -> Result<Arc<Org>, Error> {
-        let schema = Arc::new(crate::schema::build(
-            &config.schema,
-            &config.validation_rules,
-        )?);
+        let schema = Arc::new(
+            crate::schema::build(&config.schema, &config.validation_rules)?
+                .with_duplicate_rules(&config.duplicate_rules)?,
+        );
         let clock = match config.fixed_time {
             Some(start) => Clock::manual(start),
             None => Clock::system(),
@@ -145,6 +148,7 @@ impl Org {
             schema_objects: std::sync::Mutex::new(SchemaSource {
                 objects: config.schema.clone(),
                 removed: Vec::new(),
+                duplicate_rules: config.duplicate_rules.clone(),
             }),
             config,
             store,
@@ -181,13 +185,18 @@ impl Org {
     }
 
     /// Runs `work` as one transaction on behalf of an API caller: the records it writes may
-    /// meet injected lock faults when the faults' scope covers the request.
+    /// meet injected lock faults when the faults' scope covers the request, and go ahead past
+    /// `Alert` duplicate rules when the request acknowledged duplicate alerts.
     pub(crate) fn write<T, E: From<CommitFailed>>(
         &self,
         caller: &Caller,
         work: impl FnOnce(&mut Txn<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.write_as(caller.session.user, caller.in_fault_scope, work)
+        let allow_duplicates = caller.allow_duplicates;
+        self.write_as(caller.session.user, caller.in_fault_scope, |txn| {
+            txn.set_allow_duplicates(allow_duplicates);
+            work(txn)
+        })
     }
 
     /// [`Org::write`] for work the API started earlier (Bulk ingest jobs), as `user`.
@@ -218,6 +227,7 @@ impl Org {
         next.push(addition);
         let schema =
             crate::schema::build_without(&next, &source.removed, &self.config.validation_rules)
+                .and_then(|schema| schema.with_duplicate_rules(&source.duplicate_rules))
                 .map_err(|e| {
                     // The entry's place in the list means nothing to the caller: only the object does.
                     let message = e.0.to_string();
@@ -287,6 +297,7 @@ impl Org {
         removed.extend(names.iter().map(|n| (def.name.clone(), n.clone())));
         let schema =
             crate::schema::build_without(&source.objects, &removed, &self.config.validation_rules)
+                .and_then(|schema| schema.with_duplicate_rules(&source.duplicate_rules))
                 .map_err(|e| refused(e.0))?;
         let object_name = def.name.clone();
         self.store
@@ -351,6 +362,7 @@ impl Org {
         next[entry].fields[index] = field;
         let schema =
             crate::schema::build_without(&next, &source.removed, &self.config.validation_rules)
+                .and_then(|schema| schema.with_duplicate_rules(&source.duplicate_rules))
                 .map_err(|e| refused(e.0))?;
         let new_def = schema.object(object_idx);
         let (_, new_field) = new_def
@@ -377,6 +389,28 @@ impl Org {
             .map_err(|_| refused("the converted values are not unique".into()))?;
         source.objects = next;
         self.schema_did_change(&object_name);
+        Ok(())
+    }
+
+    /// Replaces the duplicate rules with what `change` makes of them, checked as the org
+    /// file's are. The record layout and the describe stay as they are, so this works for an
+    /// org kept in a data directory too (rules are not kept there: they come from the
+    /// configuration at every start).
+    pub(crate) fn change_duplicate_rules(
+        &self,
+        change: impl FnOnce(
+            &mut Vec<crate::config::DuplicateRuleConfig>,
+        ) -> Result<(), crate::schema::SchemaError>,
+    ) -> Result<(), crate::schema::SchemaError> {
+        let mut source = self
+            .schema_objects
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut rules = source.duplicate_rules.clone();
+        change(&mut rules)?;
+        let schema = self.schema().with_duplicate_rules(&rules)?;
+        self.store.change_schema(Arc::new(schema));
+        source.duplicate_rules = rules;
         Ok(())
     }
 

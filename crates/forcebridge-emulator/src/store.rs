@@ -427,10 +427,13 @@ impl Store {
         // Every transaction gets a later timestamp than the one before, so SystemModstamp
         // orders changes even when two land in the same millisecond.
         let now = stamp.unwrap_or_else(|| self.clock.now().max(last.saturating_add(1)));
-        let data = (*self.snapshot()).clone();
+        let before = self.snapshot();
+        let data = (*before).clone();
         let mut txn = Txn {
             schema: data.schema.clone(),
             data,
+            before_save: before,
+            allow_duplicates: false,
             now,
             user,
             touched: BTreeSet::new(),
@@ -555,6 +558,14 @@ pub(crate) struct Txn<'s> {
     pub user: RecordId,
     touched: BTreeSet<(ObjectIdx, u32)>,
     locks: Option<&'s dyn RowLocks>,
+    /// The org as it was when the current save began (the transaction's start, unless
+    /// [`Txn::begin_save`] moved it): duplicate rules compare a record with these records only,
+    /// as Salesforce compares the records of one save with those already saved, never with
+    /// each other.
+    before_save: Snapshot,
+    /// Whether the save acknowledged duplicate alerts (`Sforce-Duplicate-Rule-Header:
+    /// allowSave=true`).
+    allow_duplicates: bool,
 }
 
 impl std::fmt::Debug for Txn<'_> {
@@ -583,6 +594,29 @@ impl Txn<'_> {
     /// fault; never outside API requests).
     pub(crate) fn row_is_locked(&self) -> bool {
         self.locks.is_some_and(|locks| locks.row_is_locked())
+    }
+
+    /// The org as it was when the current save began (see [`Txn::begin_save`]).
+    pub(crate) fn before_save(&self) -> &OrgData {
+        &self.before_save
+    }
+
+    /// Starts a new save within the transaction (a composite sub-request): from now on, the
+    /// records written so far count as already saved for duplicate rules.
+    pub(crate) fn begin_save(&mut self) {
+        self.before_save = Arc::new(self.data.clone());
+    }
+
+    /// Whether duplicate alerts are acknowledged, so a save that only meets an `Alert` rule
+    /// goes ahead (see [`Txn::set_allow_duplicates`]).
+    pub(crate) fn duplicates_allowed(&self) -> bool {
+        self.allow_duplicates
+    }
+
+    /// Acknowledges (or not) duplicate alerts for the saves that follow, as the duplicate
+    /// rule header's `allowSave` does.
+    pub(crate) fn set_allow_duplicates(&mut self, allow: bool) {
+        self.allow_duplicates = allow;
     }
 
     /// The org as this transaction sees it, including its own changes.

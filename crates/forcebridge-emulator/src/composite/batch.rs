@@ -78,6 +78,11 @@ pub(super) async fn batch(
         if let Some(host) = headers.get(header::HOST) {
             builder = builder.header(header::HOST, host.clone());
         }
+        // The batch's duplicate rule header stands for every sub-request (UNVERIFIED: the
+        // documentation does not say whether a batch passes it on).
+        for value in headers.get_all(crate::duplicates::HEADER) {
+            builder = builder.header(crate::duplicates::HEADER, value.clone());
+        }
         let body = match &sub.rich_input {
             Some(input) => {
                 builder = builder.header(

@@ -141,7 +141,7 @@ impl Reply {
     }
 
     pub(crate) fn failure(failure: ApiFailure) -> Reply {
-        Reply::json(failure.status, &failure.errors)
+        Reply::json(failure.status, &failure.body())
     }
 
     pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Reply {

@@ -165,7 +165,16 @@ fn run_all(
     let subrequests = &request.composite_request;
     let all_or_none = request.all_or_none;
     let mut done: Vec<Done> = Vec::with_capacity(subrequests.len());
+    let caller_allows_duplicates = txn.duplicates_allowed();
     for (index, sub) in subrequests.iter().enumerate() {
+        // Each sub-request is a save of its own: what earlier ones wrote counts as saved for
+        // duplicate rules. Its own duplicate rule header wins over the composite's
+        // (UNVERIFIED: Salesforce documents `httpHeaders` as any header the resource takes).
+        txn.begin_save();
+        txn.set_allow_duplicates(
+            duplicate_rule_header(sub)
+                .map_or(caller_allows_duplicates, crate::duplicates::allows_save),
+        );
         let savepoint = (!all_or_none).then(|| txn.savepoint());
         let reply = match resolve(sub, &subrequests[..index], &done) {
             Ok((url, body)) => subrequest::execute(
@@ -249,6 +258,15 @@ fn resolve(
         None => None,
     };
     Ok((url, body))
+}
+
+/// The sub-request's `Sforce-Duplicate-Rule-Header`, whatever its case.
+fn duplicate_rule_header(sub: &CompositeSubrequest) -> Option<&str> {
+    sub.http_headers
+        .iter()
+        .flatten()
+        .find(|(name, _)| name.eq_ignore_ascii_case(crate::duplicates::HEADER))
+        .map(|(_, value)| value.as_str())
 }
 
 /// The sub-request's `If-Modified-Since` header, whatever its case.

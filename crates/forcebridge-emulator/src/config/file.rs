@@ -43,6 +43,12 @@
 //! condition = "Amount__c < 0"
 //! message = "The amount cannot be negative"
 //! field = "Amount__c"
+//!
+//! [[duplicate_rules]]
+//! object = "Lead"
+//! name = "Lead_Email"
+//! fields = ["Email"]
+//! action = "alert"
 //! ```
 //!
 //! The README's "The org file" section documents every key; `schema::build` checks the objects
@@ -74,6 +80,8 @@ pub(crate) struct OrgFile {
     pub objects: Vec<ObjectConfig>,
     #[serde(default)]
     pub validation_rules: Vec<ValidationRuleConfig>,
+    #[serde(default)]
+    pub duplicate_rules: Vec<DuplicateRuleFile>,
     pub seed: Option<String>,
     pub records: Option<u64>,
     /// `Config::header_read_timeout`, in seconds (at least 1).
@@ -334,6 +342,98 @@ pub struct ValidationRuleConfig {
     pub field: Option<String>,
 }
 
+/// A duplicate rule (with its matching rule): a record whose `fields` all equal, without case,
+/// those of a record already saved is a duplicate, and `on_create` / `on_edit` say what a save
+/// of one meets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateRuleConfig {
+    /// The object the rule watches.
+    pub object: String,
+    /// The rule's developer name (reported as `duplicateRule` in the error).
+    pub name: String,
+    /// The fields that must all match (exactly, without case); a record with any of them empty
+    /// is never a duplicate.
+    pub fields: Vec<String>,
+    /// What a create that finds a duplicate meets.
+    pub on_create: DuplicateAction,
+    /// What an update that finds a duplicate meets.
+    pub on_edit: DuplicateAction,
+    /// The alert text (`errorMessage` in the error's `duplicateResult`); `None` uses
+    /// [`DEFAULT_DUPLICATE_MESSAGE`].
+    pub message: Option<String>,
+}
+
+/// The message of a `DUPLICATES_DETECTED` error whose rule sets none.
+pub const DEFAULT_DUPLICATE_MESSAGE: &str = "Use one of these records?";
+
+impl DuplicateRuleConfig {
+    /// A rule named `name` on `object` matching on `fields`, with `action` on create and on
+    /// edit, and the default message.
+    pub fn new(
+        object: impl Into<String>,
+        name: impl Into<String>,
+        fields: impl IntoIterator<Item = impl Into<String>>,
+        action: DuplicateAction,
+    ) -> DuplicateRuleConfig {
+        DuplicateRuleConfig {
+            object: object.into(),
+            name: name.into(),
+            fields: fields.into_iter().map(Into::into).collect(),
+            on_create: action,
+            on_edit: action,
+            message: None,
+        }
+    }
+}
+
+/// What a duplicate rule does with a save that finds a duplicate, as Setup offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DuplicateAction {
+    /// Save it, with no alert (the rule only reports).
+    Allow,
+    /// Allow with an alert: the save fails with `DUPLICATES_DETECTED` unless the request
+    /// acknowledges the alert with `Sforce-Duplicate-Rule-Header: allowSave=true`.
+    Alert,
+    /// Block: the save fails with `DUPLICATES_DETECTED` whatever the request says.
+    Block,
+}
+
+/// `[[duplicate_rules]]`: `action` sets both `on_create` and `on_edit`, which may also be given
+/// on their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DuplicateRuleFile {
+    pub object: String,
+    pub name: String,
+    pub fields: Vec<String>,
+    pub action: Option<DuplicateAction>,
+    pub on_create: Option<DuplicateAction>,
+    pub on_edit: Option<DuplicateAction>,
+    pub message: Option<String>,
+}
+
+impl DuplicateRuleFile {
+    fn into_config(self, position: usize) -> Result<DuplicateRuleConfig, Error> {
+        let missing = || {
+            Error::config(format!(
+                "duplicate_rules[{position}] ({}): give an action (\"allow\", \"alert\" or \"block\"), or both on_create and on_edit",
+                self.name
+            ))
+        };
+        let on_create = self.on_create.or(self.action).ok_or_else(missing)?;
+        let on_edit = self.on_edit.or(self.action).ok_or_else(missing)?;
+        Ok(DuplicateRuleConfig {
+            object: self.object,
+            name: self.name,
+            fields: self.fields,
+            on_create,
+            on_edit,
+            message: self.message,
+        })
+    }
+}
+
 impl OrgFile {
     pub(super) fn apply(self, config: &mut Config) -> Result<(), Error> {
         if let Some(name) = self.org_name {
@@ -444,6 +544,12 @@ impl OrgFile {
         }
         config.schema = self.objects;
         config.validation_rules = self.validation_rules;
+        config.duplicate_rules = self
+            .duplicate_rules
+            .into_iter()
+            .enumerate()
+            .map(|(position, rule)| rule.into_config(position))
+            .collect::<Result<_, _>>()?;
         if let Some(seed) = self.seed {
             config.seed = Some(SeedConfig {
                 seed,

@@ -565,6 +565,7 @@ impl ObjectBuilder {
             name_field,
             child_relationships: Vec::new(),
             validation_rules: self.validation_rules,
+            duplicate_rules: Vec::new(),
             stored: self.stored,
             by_name,
             by_relationship,

@@ -358,6 +358,8 @@ pub(crate) struct ObjectDef {
     pub child_relationships: Vec<ChildRelationship>,
     /// Validation rules (a SOQL condition that must not hold, and the message when it does).
     pub validation_rules: Vec<ValidationRule>,
+    /// Duplicate rules, in the order they were given (see `crate::duplicates`).
+    pub duplicate_rules: Vec<DuplicateRule>,
     /// Whether the records are kept in a data directory; false for an object whose records
     /// the org makes from its configuration at every start (Organization).
     pub stored: bool,
@@ -375,6 +377,19 @@ pub(crate) struct ValidationRule {
     pub message: String,
     /// The field the error is shown on, if any.
     pub field: Option<String>,
+}
+
+/// A duplicate rule with its matching rule: a record whose `fields` all hold the same
+/// non-empty values (without case) as a saved record's is a duplicate of it.
+#[derive(Debug, Clone)]
+pub(crate) struct DuplicateRule {
+    pub name: String,
+    /// Indexes into the object's `fields`; each is stored in a column.
+    pub fields: Vec<usize>,
+    pub on_create: crate::config::DuplicateAction,
+    pub on_edit: crate::config::DuplicateAction,
+    /// The alert text.
+    pub message: String,
 }
 
 impl ObjectDef {
@@ -432,7 +447,7 @@ impl ObjectDef {
 }
 
 /// Every object of the org.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Schema {
     objects: Vec<ObjectDef>,
     by_name: HashMap<String, ObjectIdx>,
@@ -540,6 +555,79 @@ impl Schema {
     pub(crate) fn by_prefix(&self, prefix: &str) -> Option<(ObjectIdx, &ObjectDef)> {
         let idx = *self.by_prefix.get(prefix)?;
         Some((idx, &self.objects[idx.0]))
+    }
+}
+
+impl Schema {
+    /// This schema with `rules` as its duplicate rules (replacing any it had): each names an
+    /// object and its fields, which must exist and be stored. The record layout is unchanged.
+    pub(crate) fn with_duplicate_rules(
+        &self,
+        rules: &[crate::config::DuplicateRuleConfig],
+    ) -> Result<Schema, SchemaError> {
+        let mut schema = self.clone();
+        for object in &mut schema.objects {
+            object.duplicate_rules.clear();
+        }
+        for rule in rules {
+            let place = format!("duplicate rule {}", rule.name);
+            let Some((index, _)) = schema.find(&rule.object) else {
+                return Err(SchemaError(format!(
+                    "{place}: unknown object {}",
+                    rule.object
+                )));
+            };
+            let object = &mut schema.objects[index.0];
+            if rule.name.trim().is_empty() {
+                return Err(SchemaError(format!(
+                    "a duplicate rule on {} needs a name",
+                    object.name
+                )));
+            }
+            if object
+                .duplicate_rules
+                .iter()
+                .any(|r| r.name.eq_ignore_ascii_case(&rule.name))
+            {
+                return Err(SchemaError(format!(
+                    "{place}: {} already has a duplicate rule named {}",
+                    object.name, rule.name
+                )));
+            }
+            if rule.fields.is_empty() {
+                return Err(SchemaError(format!(
+                    "{place} on {}: the rule needs at least one field to match on",
+                    object.name
+                )));
+            }
+            let mut fields = Vec::with_capacity(rule.fields.len());
+            for name in &rule.fields {
+                let (field_index, field) = object.field(name).ok_or_else(|| {
+                    SchemaError(format!("{place}: {} has no field {name}", object.name))
+                })?;
+                if field.column().is_none() {
+                    return Err(SchemaError(format!(
+                        "{place}: {}.{} cannot be matched on (it is not a stored field; name its components instead)",
+                        object.name, field.name
+                    )));
+                }
+                if !fields.contains(&field_index) {
+                    fields.push(field_index);
+                }
+            }
+            object.duplicate_rules.push(DuplicateRule {
+                name: rule.name.clone(),
+                fields,
+                on_create: rule.on_create,
+                on_edit: rule.on_edit,
+                message: rule
+                    .message
+                    .clone()
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| crate::config::DEFAULT_DUPLICATE_MESSAGE.to_string()),
+            });
+        }
+        Ok(schema)
     }
 }
 

@@ -5,6 +5,7 @@ mod bulk;
 mod composite;
 mod control;
 mod custom_schema;
+mod duplicates;
 mod organization;
 mod persist;
 mod query;

@@ -4,4 +4,5 @@
 
 mod cases;
 mod push;
+mod push_dup;
 mod support;
