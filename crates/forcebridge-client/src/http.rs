@@ -69,7 +69,10 @@ pub(crate) struct Call {
 /// the body (or all of it, if shorter, or up to `"records":` when that comes first), once for
 /// each attempt that gets a successful status.
 #[derive(Clone)]
-pub(crate) struct HeadHook(pub std::sync::Arc<dyn Fn(&[u8]) + Send + Sync>);
+pub(crate) struct HeadHook(pub std::sync::Arc<HeadFn>);
+
+/// The function of a [`HeadHook`].
+pub(crate) type HeadFn = dyn Fn(&[u8]) + Send + Sync;
 
 impl std::fmt::Debug for HeadHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
