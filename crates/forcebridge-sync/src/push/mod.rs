@@ -825,25 +825,16 @@ async fn send_chunk(
         let rows: Vec<&Prepared> = creates.iter().map(|(p, _)| p).collect();
         let commit = settle(&rows, answers, summary, &mut lost);
         state.commit(target, commit).await?;
-        if !lost.is_empty() {
-            // The answer was lost: read which markers exist, never send again blindly.
-            let Operation::Insert {
-                marker_field: Some(marker),
-            } = &config.operation
-            else {
-                unreachable!("inserts have a marker field (validated)");
-            };
-            let pending = lost
-                .into_iter()
-                .map(|p: &Prepared| (p.key.clone(), p.fingerprint.clone()))
-                .collect();
-            let (found, missing) =
-                resolve_in_flight(client, state, target, object, marker, pending).await?;
-            summary.resolved_in_flight += found + missing;
-            summary.succeeded += found;
-            // Known not to exist: sent again by the next run, like a refused row.
-            summary.failed += missing;
-        }
+        settle_lost(
+            client,
+            state,
+            target,
+            object,
+            marker_of(config),
+            lost,
+            summary,
+        )
+        .await?;
     }
     if !others.is_empty() {
         let op = match &config.operation {
@@ -1060,25 +1051,40 @@ async fn send_bulk_insert(
     commit.jobs_settled.push(id.clone());
     state.commit(target, commit).await?;
     tracing::info!(job = %id, object = %config.object, state = %info.state, unnamed = lost.len(), locked = locked.len(), "bulk insert job settled");
-    if !lost.is_empty() {
-        // Still in flight: read which markers exist, never send again blindly.
-        let pending = lost
-            .into_iter()
-            .map(|p: &Prepared| (p.key.clone(), p.fingerprint.clone()))
-            .collect();
-        let (found, missing) =
-            resolve_in_flight(client, state, target, object, marker, pending).await?;
-        summary.resolved_in_flight += found + missing;
-        summary.succeeded += found;
-        // Known not to exist: sent again by the next run, like a refused row.
-        summary.failed += missing;
-    }
+    settle_lost(client, state, target, object, marker, lost, summary).await?;
     if !locked.is_empty() {
         stats.retried += locked.len() as u64;
         for chunk in locked.chunks(CALL_SIZE) {
             send_chunk(client, config, state, target, object, chunk, summary, stats).await?;
         }
     }
+    Ok(())
+}
+
+/// Settles inserts whose answer was lost (still in flight) by reading which markers exist;
+/// nothing is sent again blindly.
+async fn settle_lost(
+    client: &Client,
+    state: &StateStore,
+    target: &str,
+    object: &Object,
+    marker: &str,
+    lost: Vec<&Prepared>,
+    summary: &mut PushSummary,
+) -> Result<()> {
+    if lost.is_empty() {
+        return Ok(());
+    }
+    let pending = lost
+        .into_iter()
+        .map(|p| (p.key.clone(), p.fingerprint.clone()))
+        .collect();
+    let (found, missing) =
+        resolve_in_flight(client, state, target, object, marker, pending).await?;
+    summary.resolved_in_flight += found + missing;
+    summary.succeeded += found;
+    // Known not to exist: sent again by the next run, like a refused row.
+    summary.failed += missing;
     Ok(())
 }
 
