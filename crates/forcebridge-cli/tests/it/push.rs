@@ -82,6 +82,28 @@ fn org_records(
     records
 }
 
+/// How many Contact insert jobs the org has, as its Bulk API lists them.
+fn insert_jobs(env: &Env) -> usize {
+    let url = format!("{}/services/data/v60.0/jobs/ingest", env.url());
+    let list: Value = env.block_on(async {
+        reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(env.access_token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    list["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|job| job["object"] == "Contact" && job["operation"] == "insert")
+        .count()
+}
+
 fn upsert_args(from: &str) -> Vec<String> {
     [
         "push",
@@ -143,14 +165,19 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
     // committed). The kill point is drawn over the time a whole run of that operation takes
     // on this machine, so the test never depends on how fast the machine is.
     //
-    // Collection calls are slowed down (30 ms each), so that the kill lands inside a call
+    // Collection calls are slowed down (30 ms each; Bulk calls in Bulk runs), so that the kill lands inside a call
     // often enough: at least one killed insert must leave rows in flight, which the next run
     // resolves by reading their markers back. Every third run inserts through Bulk jobs: at
-    // least one killed run must leave a recorded job, which the next run reads back.
-    let mut faults = FaultConfig::none();
-    faults.latency = Duration::from_millis(30);
-    faults.scope = FaultScope::Path("/composite/sobjects".into());
-    env.emulator.control().set_faults(faults);
+    // least one killed run must leave a recorded job, which the next run reads back. A
+    // recorded insert job lives for a few calls at the very end of a run, a small part of it
+    // on a slow machine, so every other Bulk run is killed at a random point of the insert
+    // job's life instead: once the org shows the job, within the next 300 ms.
+    let slowed = |path: &str| {
+        let mut faults = FaultConfig::none();
+        faults.latency = Duration::from_millis(30);
+        faults.scope = FaultScope::Path(path.into());
+        faults
+    };
     let mut killed_mid_send = 0;
     let mut resolved_in_flight = 0;
     let mut bulk_jobs_resolved = 0;
@@ -189,6 +216,13 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
         let delta = [changed(&before.0, &accounts), changed(&before.1, &contacts)];
         write_source(&source, &accounts, &contacts);
         let op = round % 3;
+        // Bulk runs' calls are slowed down instead, for the same reason.
+        let slow = if op == 2 {
+            "/jobs/ingest"
+        } else {
+            "/composite/sobjects"
+        };
+        env.emulator.control().set_faults(slowed(slow));
         let args = if op == 0 {
             upsert_args(&from)
         } else {
@@ -201,7 +235,20 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(next() % full_ms[op]));
+        if op == 2 && (round / 3) % 2 == 1 {
+            let before = insert_jobs(&env);
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while insert_jobs(&env) == before
+                && child.try_wait().unwrap().is_none()
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(next() % 300));
+        } else {
+            // Over a quarter more than the last whole run: the source grows every round.
+            std::thread::sleep(Duration::from_millis(next() % (full_ms[op] * 5 / 4)));
+        }
         // SIGKILL: no destructor, no flush, no cleanup.
         let _ = child.kill();
         child.wait().unwrap();
