@@ -344,12 +344,18 @@ impl Cursor<'_> {
     /// A string, at its opening quote: the bytes between the quotes, and whether it has
     /// escapes.
     fn string(&mut self) -> Read<(usize, usize, bool)> {
-        let (start, end, escaped, _) = self.string_and_comma()?;
+        let (start, end, escaped, _) = self.string_scanned::<false>()?;
         Ok((start, end, escaped))
     }
 
     /// [`Cursor::string`], and whether the string has a comma (before any escape).
     fn string_and_comma(&mut self) -> Read<(usize, usize, bool, bool)> {
+        self.string_scanned::<true>()
+    }
+
+    /// [`Cursor::string`], and with `COMMA` whether the string has a comma (before any
+    /// escape); without, the comma is not looked for and reads `false`.
+    fn string_scanned<const COMMA: bool>(&mut self) -> Read<(usize, usize, bool, bool)> {
         if self.peek() != Some(b'"') {
             return Err(Malformed);
         }
@@ -358,7 +364,7 @@ impl Cursor<'_> {
         let mut escaped = false;
         loop {
             let rest = self.bytes.get(at..).ok_or(Malformed)?;
-            match scan(rest) {
+            match scan::<COMMA>(rest) {
                 (Some(i), comma) if rest[i] == b'"' => {
                     self.at = at + i + 1;
                     return Ok((start, at + i, escaped, comma));
@@ -442,6 +448,41 @@ impl Cursor<'_> {
         Ok((start, self.at))
     }
 
+    /// Skips a value that is most often an object of strings and scalars (a record's
+    /// `attributes`), member by member; anything else, as [`Cursor::skip`] does.
+    fn skip_flat(&mut self) -> Read {
+        let start = self.at;
+        if self.peek() != Some(b'{') {
+            self.skip()?;
+            return Ok(());
+        }
+        if self.open_object()? {
+            loop {
+                self.space();
+                self.string()?;
+                self.expect(b':')?;
+                self.space();
+                match self.peek() {
+                    Some(b'"') => {
+                        self.string()?;
+                    }
+                    Some(b'{' | b'[') | None => {
+                        self.at = start;
+                        self.skip()?;
+                        return Ok(());
+                    }
+                    Some(_) => {
+                        self.scalar()?;
+                    }
+                }
+                if !self.more_members()? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// After a member: whether another follows (`,`) or the object ends (`}`).
     fn more_members(&mut self) -> Read<bool> {
         self.space();
@@ -503,15 +544,17 @@ impl Reader<'_, '_> {
             return Ok(());
         }
         let mut next = 0;
+        let mut first = true;
         loop {
             self.cursor.space();
             // Records keep the order of the columns: the key is most often the next column's,
-            // spelt as the query spells it.
+            // spelt as the query spells it, after `attributes`, which Salesforce writes first.
             let unescaped;
             let (found, key) = match level.members.get(next) {
                 Some(member) if self.cursor.key_is(&member.key) => {
                     (Key::Member(next), member.key.as_str())
                 }
+                _ if first && self.cursor.key_is("attributes") => (Key::Attributes, "attributes"),
                 _ => {
                     let (start, end, escaped) = self.cursor.string()?;
                     let key = if escaped {
@@ -558,13 +601,14 @@ impl Reader<'_, '_> {
                     }
                 }
                 Key::Attributes => {
-                    self.cursor.skip()?;
+                    self.cursor.skip_flat()?;
                 }
                 Key::Other => {
                     self.cursor.skip()?;
                     self.cells.left_out(prefix, key);
                 }
             }
+            first = false;
             if !self.cursor.more_members()? {
                 return Ok(());
             }
@@ -701,8 +745,9 @@ fn find(level: &Level, next: usize, key: &str) -> Key {
     }
 }
 
-/// Where the first `"` or `\\` is, and whether a `,` comes before it: eight bytes at a time.
-fn scan(bytes: &[u8]) -> (Option<usize>, bool) {
+/// Where the first `"` or `\\` is, and (with `COMMA`) whether a `,` comes before it: eight
+/// bytes at a time.
+fn scan<const COMMA: bool>(bytes: &[u8]) -> (Option<usize>, bool) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     // The high bit of each byte of `word` that is `byte`. Flags are exact up to the first
@@ -717,7 +762,7 @@ fn scan(bytes: &[u8]) -> (Option<usize>, bool) {
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
         let stops = flags(word, b'"') | flags(word, b'\\');
-        let commas = flags(word, b',');
+        let commas = if COMMA { flags(word, b',') } else { 0 };
         if stops != 0 {
             let first = stops.trailing_zeros();
             comma |= commas & ((1u64 << first) - 1) != 0;
@@ -729,7 +774,7 @@ fn scan(bytes: &[u8]) -> (Option<usize>, bool) {
     for (i, &b) in chunks.remainder().iter().enumerate() {
         match b {
             b'"' | b'\\' => return (Some(at + i), comma),
-            b',' => comma = true,
+            b',' => comma = COMMA,
             _ => {}
         }
     }

@@ -86,6 +86,26 @@ fn aggregate_columns_are_named_by_alias_or_expr_number() {
 }
 
 #[test]
+fn attributes_of_any_shape_or_place_are_left_out_of_the_columns() {
+    let (text, _) = write(
+        Format::Csv,
+        "SELECT Id, Name FROM Account",
+        &[
+            r#"{"attributes":{"type":"Account","url":"/x/001"},"Id":"001","Name":"Plain"}"#,
+            r#"{"attributes":null,"Id":"002","Name":"Null"}"#,
+            r#"{"attributes":{"type":"Account","n":1,"ok":true,"none":null},"Id":"003","Name":"Scalars"}"#,
+            r#"{"attributes":{"type":"Account","deep":{"a":[1,{"b":"}"}]},"url":"/x"},"Id":"004","Name":"Nested"}"#,
+            r#"{"Id":"005","attributes":{"type":"Account"},"Name":"Not first"}"#,
+            r#"{"attributes":"odd","Id":"006","Name":"A string"}"#,
+        ],
+    );
+    assert_eq!(
+        text,
+        "Id,Name\n001,Plain\n002,Null\n003,Scalars\n004,Nested\n005,Not first\n006,A string\n"
+    );
+}
+
+#[test]
 fn typeof_branches_are_columns_under_the_relationship() {
     let (text, _) = write(
         Format::Csv,
