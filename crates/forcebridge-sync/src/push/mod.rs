@@ -52,8 +52,13 @@
 //!
 //! A run first resolves every recorded job by reading it: one still `Open` (its upload may be
 //! partial, and it loads nothing unless closed) is aborted and its rows counted not sent; one
-//! closed is waited for and its results settle its rows as above. Then the marker query
-//! settles whatever is still in flight, each row counted once in `resolved_in_flight`.
+//! closed is waited for and its results settle its rows as above, and the rows it never
+//! processed (its unprocessed results: a job aborted or failed part way) are known not
+//! created and sent again. A closed job still `UploadComplete` or `InProgress` when
+//! `bulk.poll.timeout` runs out may yet create any of its rows, so the run stops there with
+//! nothing sent, naming the job and its state; its rows stay in flight and its record stays,
+//! for a later run. Then the marker query settles whatever is still in flight, each row
+//! counted once in `resolved_in_flight`.
 
 mod bulk;
 mod config;
@@ -1090,8 +1095,9 @@ async fn settle_lost(
 
 /// Resolves the Bulk insert jobs an earlier run left recorded in `_sf_push_jobs`, by reading
 /// them: one never closed is aborted and its rows are known not sent; one closed is waited
-/// for and its results settle the rows they name (Ids and fingerprints, rejects, rows it did
-/// not process); one the org no longer has settles nothing. Each job's record is deleted with
+/// for and its results settle the rows they name (Ids and fingerprints, rejects, and rows it
+/// did not process, known not sent); one still running when the wait ends stops the run,
+/// settling nothing; one the org no longer has settles nothing. Each job's record is deleted with
 /// its settlement; rows still in flight afterwards are left to the marker query.
 async fn resolve_jobs(
     client: &Client,
