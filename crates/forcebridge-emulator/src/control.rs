@@ -459,8 +459,42 @@ impl Control {
     /// Waits until no Bulk job is being processed: every ingest job closed with
     /// `UploadComplete`, and every query job created, before this call has reached its final
     /// state. The event a test waits for instead of polling on a timer.
+    ///
+    /// While ingest is held ([`Control::hold_bulk_ingest`]), a job waiting at the hold counts
+    /// as settled: this returns once every job has finished or is waiting there, so the test
+    /// then reads the held job's state, counters and results as they stay until the release
+    /// or an abort (after an abort, it waits for the job to record its unprocessed rows).
     pub async fn bulk_jobs_settled(&self) {
         self.org.jobs.settled().await;
+    }
+
+    // Bulk ingest.
+
+    /// Holds Bulk API 2.0 ingest processing, so a test sees a closed job part way, as a real
+    /// org's queue and batches show it: from now on every ingest job processes at most
+    /// `after_rows` of its rows (successes and failures alike), then waits. Held at 0, a
+    /// closed job stays `UploadComplete`; held at `n > 0`, it is `InProgress` with `n` records
+    /// processed, committed and visible through the API (`numberRecordsProcessed`,
+    /// `numberRecordsFailed`, `successfulResults`, `failedResults`).
+    ///
+    /// A held job waits until [`Control::release_bulk_ingest`] (then it finishes as usual), a
+    /// new hold (then it goes on to the new limit), or its abort (`PATCH` with
+    /// `{"state":"Aborted"}`): the rows it processed stay in the org, and the others are
+    /// listed in `unprocessedrecords`. Shutting the org down, or dropping the
+    /// [`Emulator`](crate::Emulator), ends the hold, so a held job never keeps the runtime
+    /// from shutting down. See [`Control::bulk_jobs_settled`] for waiting until a job is at
+    /// the hold.
+    pub fn hold_bulk_ingest(&self, after_rows: usize) {
+        self.org
+            .jobs
+            .hold_ingest(u64::try_from(after_rows).unwrap_or(u64::MAX));
+    }
+
+    /// Ends the hold of [`Control::hold_bulk_ingest`]: held jobs go on and finish as usual,
+    /// and jobs closed from now on are processed at once. Does nothing when ingest is not
+    /// held.
+    pub fn release_bulk_ingest(&self) {
+        self.org.jobs.release_ingest();
     }
 
     fn object(&self, name: &str) -> Result<(ObjectIdx, String), Error> {

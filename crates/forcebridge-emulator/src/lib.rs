@@ -241,8 +241,9 @@ impl Emulator {
     }
 
     /// Stops serving, waits for open connections to finish, and (with a data directory)
-    /// compacts the org into a fresh snapshot.
+    /// compacts the org into a fresh snapshot. A Bulk ingest hold ends first.
     pub async fn shutdown(mut self) {
+        self.org.jobs.shut_down();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -259,6 +260,8 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        // Ends any Bulk ingest hold (see `Control::hold_bulk_ingest`).
+        self.org.jobs.shut_down();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -347,6 +347,8 @@ pub(super) async fn change_state(
             }
             job.abort.store(true, Ordering::SeqCst);
             job.set_state(JobState::Aborted, now);
+            // A job waiting at the ingest hold goes on, to record the rows it leaves undone.
+            org.jobs.wake_held(&job.id);
         }
         other => {
             return Err(ApiFailure::bad_request(
@@ -400,16 +402,26 @@ pub(super) async fn results(
     Ok(response)
 }
 
-/// Runs a closed job: every uploaded row, in transactions of [`RECORDS_PER_TRANSACTION`].
+/// Runs a closed job: every uploaded row, in transactions of [`RECORDS_PER_TRANSACTION`]
+/// (fewer while ingest is held, so the job stops exactly at the hold's row).
+///
+/// A job aborted before it started processes nothing and reports every row as unprocessed,
+/// as the reference documents `unprocessedrecords` ("all the records that were not processed
+/// by the job", for failed and aborted jobs).
 fn process(org: &Org, job: &IngestJob) {
     let started = Instant::now();
+    // Held at 0 rows, the job stays UploadComplete (queued) until it may go on.
+    org.jobs.ingest_allowance(&job.id, 0, &job.abort);
     {
         let mut progress = job.progress();
-        if progress.state != JobState::UploadComplete {
-            return;
+        match progress.state {
+            JobState::UploadComplete => {
+                progress.state = JobState::InProgress;
+                progress.modstamp = org.now();
+            }
+            JobState::Aborted => {}
+            _ => return,
         }
-        progress.state = JobState::InProgress;
-        progress.modstamp = org.now();
     }
     let uploads = job.progress().uploads.clone();
     let mut first_header: Option<Vec<String>> = None;
@@ -478,52 +490,77 @@ fn process_upload(
         if rows.is_empty() {
             break;
         }
-        if job.abort.load(Ordering::SeqCst) {
-            for row in &rows {
-                writers.unprocessed(row);
+        let mut start = 0;
+        while start < rows.len() {
+            // A held job waits here, between transactions, with what it processed so far
+            // visible in its info and results.
+            let done = job.progress().processed;
+            let allowed = org.jobs.ingest_allowance(&job.id, done, &job.abort);
+            // Aborted: the rows not yet processed are left undone, and reported so. The rows
+            // processed before stay processed (Bulk is not all-or-none), and the counters
+            // count only them (UNVERIFIED: the reference documents `unprocessedrecords` for
+            // aborted jobs, not the counters of a job aborted while it ran).
+            if job.abort.load(Ordering::SeqCst) {
+                for row in &rows[start..] {
+                    writers.unprocessed(row);
+                }
+                break;
             }
-            continue;
+            let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
+            let end = start + allowed.min(rows.len() - start);
+            process_rows(org, job, &header, &rows[start..end], &mut writers);
+            writers.flush_into(job);
+            start = end;
         }
-        // Lock faults hit ingest rows when the faults' scope covers the upload.
-        let in_scope = org
-            .faults
-            .covers(&axum::http::Method::PUT, "/jobs/ingest/batches");
-        let outcomes = org.write_as(job.created_by, in_scope, |txn| {
-            // Bulk takes no duplicate rule header: `Alert` rules do not stop its rows and
-            // `Block` rules fail them (UNVERIFIED: Salesforce's documentation of the header
-            // covers REST and SOAP only; alerts are an interactive feature a load never sees).
-            // Each chunk is one save, so its rows are not compared with each other.
-            txn.set_allow_duplicates(true);
-            let outcomes: Vec<RowOutcome> = rows
-                .iter()
-                .map(|row| process_row(txn, job, &header, row))
-                .collect();
-            Ok::<_, CommitFailed>(outcomes)
-        });
-        // A chunk the journal refused was never applied: each of its rows failed.
-        let outcomes = outcomes.unwrap_or_else(|failed| {
-            rows.iter()
-                .map(|row| {
-                    let id = header
-                        .iter()
-                        .position(|h| h.eq_ignore_ascii_case("Id"))
-                        .and_then(|i| row.get(i))
-                        .filter(|id| !id.is_empty())
-                        .map(str::to_string);
-                    Err((id, DmlError::new("UNKNOWN_EXCEPTION", failed.to_string())))
-                })
-                .collect()
-        });
-        for (row, outcome) in rows.iter().zip(outcomes) {
-            match outcome {
-                Ok((id, created)) => writers.success(id, created, row),
-                Err((id, error)) => writers.failure(id.as_deref(), &error, row),
-            }
-        }
-        writers.flush_into(job);
     }
     writers.flush_into(job);
     Ok(())
+}
+
+/// Processes `rows` in one transaction, writing each row's outcome to `writers`.
+fn process_rows(
+    org: &Org,
+    job: &IngestJob,
+    header: &[String],
+    rows: &[csv::StringRecord],
+    writers: &mut ResultWriters,
+) {
+    // Lock faults hit ingest rows when the faults' scope covers the upload.
+    let in_scope = org
+        .faults
+        .covers(&axum::http::Method::PUT, "/jobs/ingest/batches");
+    let outcomes = org.write_as(job.created_by, in_scope, |txn| {
+        // Bulk takes no duplicate rule header: `Alert` rules do not stop its rows and
+        // `Block` rules fail them (UNVERIFIED: Salesforce's documentation of the header
+        // covers REST and SOAP only; alerts are an interactive feature a load never sees).
+        // Each chunk is one save, so its rows are not compared with each other.
+        txn.set_allow_duplicates(true);
+        let outcomes: Vec<RowOutcome> = rows
+            .iter()
+            .map(|row| process_row(txn, job, header, row))
+            .collect();
+        Ok::<_, CommitFailed>(outcomes)
+    });
+    // A chunk the journal refused was never applied: each of its rows failed.
+    let outcomes = outcomes.unwrap_or_else(|failed| {
+        rows.iter()
+            .map(|row| {
+                let id = header
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case("Id"))
+                    .and_then(|i| row.get(i))
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_string);
+                Err((id, DmlError::new("UNKNOWN_EXCEPTION", failed.to_string())))
+            })
+            .collect()
+    });
+    for (row, outcome) in rows.iter().zip(outcomes) {
+        match outcome {
+            Ok((id, created)) => writers.success(id, created, row),
+            Err((id, error)) => writers.failure(id.as_deref(), &error, row),
+        }
+    }
 }
 
 /// The header must name fields of the object (or `Relationship.ExternalField`), and carry what

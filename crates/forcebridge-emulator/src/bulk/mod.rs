@@ -9,9 +9,9 @@
 mod ingest;
 mod query;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -91,10 +91,33 @@ impl CsvFormat {
 #[derive(Debug, Default)]
 pub(crate) struct Jobs {
     inner: Mutex<JobsInner>,
-    /// Jobs being processed in the background right now.
-    running: AtomicUsize,
-    /// Woken when the last running job finishes.
+    /// Jobs being processed in the background, and the ingest hold they obey.
+    activity: Mutex<Activity>,
+    /// Woken when a held ingest job may go on: the hold was changed or ended, the job was
+    /// aborted, or the org shut down.
+    hold_changed: Condvar,
+    /// Woken when the last job being processed finishes or stops at the hold.
     idle: tokio::sync::Notify,
+}
+
+/// What the background work is doing, under one lock so [`Jobs::settled`] sees it whole.
+#[derive(Debug, Default)]
+struct Activity {
+    /// Jobs being processed in the background right now (held ones included).
+    running: usize,
+    /// Ingest jobs waiting at the hold, by id. A job is taken out by whoever lets it go on
+    /// (a change of the hold, its abort, the shutdown), so it counts as busy again at once.
+    held: HashSet<String>,
+    /// Rows an ingest job processes before it waits; `None` when ingest is not held.
+    hold_after: Option<u64>,
+    /// The org was shut down: nothing waits at the hold any more.
+    shut_down: bool,
+}
+
+impl Activity {
+    fn idle(&self) -> bool {
+        self.running == self.held.len()
+    }
 }
 
 /// A job being processed in the background; dropping it (when the work ends, however it
@@ -105,7 +128,9 @@ pub(crate) struct Running(Arc<Org>);
 impl Drop for Running {
     fn drop(&mut self) {
         let jobs = &self.0.jobs;
-        if jobs.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+        let mut activity = jobs.activity();
+        activity.running -= 1;
+        if activity.idle() {
             jobs.idle.notify_waiters();
         }
     }
@@ -132,24 +157,93 @@ impl Jobs {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn activity(&self) -> std::sync::MutexGuard<'_, Activity> {
+        self.activity.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Counts a job of `org` as running until the returned guard is dropped. Taken before the
     /// request that starts the work answers, so a caller that waits for [`Jobs::settled`]
     /// after that answer never misses it.
     pub(crate) fn start(org: &Arc<Org>) -> Running {
-        org.jobs.running.fetch_add(1, Ordering::SeqCst);
+        org.jobs.activity().running += 1;
         Running(org.clone())
     }
 
-    /// Waits until no job is being processed.
+    /// Waits until no job is being processed: each one has finished, or waits at the ingest
+    /// hold.
     pub(crate) async fn settled(&self) {
         loop {
             let notified = self.idle.notified();
             let mut notified = std::pin::pin!(notified);
             notified.as_mut().enable();
-            if self.running.load(Ordering::SeqCst) == 0 {
+            if self.activity().idle() {
                 return;
             }
             notified.await;
+        }
+    }
+
+    /// Holds ingest processing: from now on every ingest job processes at most `after_rows`
+    /// rows, then waits (see [`crate::Control::hold_bulk_ingest`]). Jobs already waiting go on
+    /// to the new limit.
+    pub(crate) fn hold_ingest(&self, after_rows: u64) {
+        let mut activity = self.activity();
+        activity.hold_after = Some(after_rows);
+        activity.held.clear();
+        self.hold_changed.notify_all();
+    }
+
+    /// Ends the ingest hold: waiting jobs go on to the end.
+    pub(crate) fn release_ingest(&self) {
+        let mut activity = self.activity();
+        activity.hold_after = None;
+        activity.held.clear();
+        self.hold_changed.notify_all();
+    }
+
+    /// Lets the job `id` go on from the hold (it was aborted).
+    pub(crate) fn wake_held(&self, id: &str) {
+        self.activity().held.remove(id);
+        self.hold_changed.notify_all();
+    }
+
+    /// The org is shutting down: the hold ends for good, so no job waits for a release that
+    /// can no longer come (a runtime waits for its blocking tasks when it shuts down).
+    pub(crate) fn shut_down(&self) {
+        let mut activity = self.activity();
+        activity.shut_down = true;
+        activity.hold_after = None;
+        activity.held.clear();
+        self.hold_changed.notify_all();
+    }
+
+    /// Called by the ingest job `id`, which has processed `done` rows, before it processes
+    /// more: blocks (this runs on a blocking thread) while ingest is held and the job has
+    /// reached the hold's limit, unless `aborted` says the job was aborted. Returns how many
+    /// rows the job may process before it asks again.
+    pub(crate) fn ingest_allowance(&self, id: &str, done: u64, aborted: &AtomicBool) -> u64 {
+        let mut activity = self.activity();
+        loop {
+            let limit = match activity.hold_after {
+                None => return u64::MAX,
+                Some(limit) => limit,
+            };
+            if activity.shut_down || aborted.load(Ordering::SeqCst) {
+                activity.held.remove(id);
+                return u64::MAX;
+            }
+            if done < limit {
+                activity.held.remove(id);
+                return limit - done;
+            }
+            if activity.held.insert(id.to_string()) && activity.idle() {
+                self.idle.notify_waiters();
+            }
+            tracing::debug!(job = %id, processed = done, "bulk ingest job held");
+            activity = self
+                .hold_changed
+                .wait(activity)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 

@@ -366,6 +366,207 @@ async fn large_jobs_span_many_transactions_and_count_every_record() {
 }
 
 impl TestOrg {
+    /// Creates an Account insert job of `csv`, uploads and closes it, and returns its id
+    /// without waiting for it.
+    async fn close_account_job(&self, csv: &str) -> String {
+        let created = self
+            .post(
+                "/jobs/ingest",
+                json!({"object": "Account", "operation": "insert"}),
+            )
+            .await;
+        let job = created.json["id"].as_str().unwrap().to_string();
+        assert_eq!(self.put_csv(&job, csv).await.status, StatusCode::CREATED);
+        let closed = self
+            .patch(
+                &format!("/jobs/ingest/{job}"),
+                json!({"state": "UploadComplete"}),
+            )
+            .await;
+        assert_eq!(closed.json["state"], "UploadComplete", "{}", closed.text);
+        job
+    }
+
+    /// The job's state, records processed and records failed, once no job is being
+    /// processed (a held job waits at its hold).
+    async fn settled_job(&self, job: &str) -> (String, u64, u64) {
+        self.control().bulk_jobs_settled().await;
+        let info = self.get(&format!("/jobs/ingest/{job}")).await.json;
+        (
+            info["state"].as_str().unwrap().to_string(),
+            info["numberRecordsProcessed"].as_u64().unwrap(),
+            info["numberRecordsFailed"].as_u64().unwrap(),
+        )
+    }
+
+    /// The rows of one of the job's result CSVs (its header aside).
+    async fn result_rows(&self, job: &str, kind: &str) -> Vec<csv::StringRecord> {
+        let text = self.results(job, kind).await;
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    async fn accounts_named(&self, prefix: &str) -> u64 {
+        let count = self
+            .get(&format!(
+                "/query?q=SELECT+COUNT()+FROM+Account+WHERE+Name+LIKE+'{prefix}%25'"
+            ))
+            .await;
+        count.json["totalSize"].as_u64().unwrap()
+    }
+}
+
+/// `n` Account rows named `{prefix} {i}`; every row whose index ends in 999 has an employee
+/// count that is not a number, so it fails.
+fn account_csv(prefix: &str, n: usize) -> String {
+    let mut csv = String::from("Name,NumberOfEmployees\n");
+    for i in 0..n {
+        let employees = if i % 1000 == 999 {
+            "lots".to_string()
+        } else {
+            i.to_string()
+        };
+        csv.push_str(&format!("{prefix} {i},{employees}\n"));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn a_held_ingest_job_stops_at_the_hold_row_and_finishes_once_released() {
+    let org = TestOrg::start().await;
+    let control = org.control();
+    control.hold_bulk_ingest(0);
+    let job = org.close_account_job(&account_csv("Held", 2_500)).await;
+    // Held at 0: queued, nothing processed, however long the test looks.
+    assert_eq!(
+        org.settled_job(&job).await,
+        ("UploadComplete".to_string(), 0, 0)
+    );
+    assert_eq!(org.accounts_named("Held").await, 0);
+
+    // Held at 1,500: through the first transaction of 1,000 rows and half the second.
+    control.hold_bulk_ingest(1_500);
+    assert_eq!(
+        org.settled_job(&job).await,
+        ("InProgress".to_string(), 1_500, 1)
+    );
+    assert_eq!(org.accounts_named("Held").await, 1_499);
+    assert_eq!(
+        org.result_rows(&job, "successfulResults").await.len(),
+        1_499
+    );
+    let failed = org.result_rows(&job, "failedResults").await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(&failed[0][2], "Held 999");
+    // Another poll finds it where it was: it waits, it does not go on.
+    assert_eq!(
+        org.settled_job(&job).await,
+        ("InProgress".to_string(), 1_500, 1)
+    );
+
+    control.release_bulk_ingest();
+    assert_eq!(
+        org.settled_job(&job).await,
+        ("JobComplete".to_string(), 2_500, 2)
+    );
+    assert_eq!(org.accounts_named("Held").await, 2_498);
+    assert!(org.result_rows(&job, "unprocessedrecords").await.is_empty());
+    // Released, jobs run at once again.
+    let next = org.close_account_job(&account_csv("Free", 10)).await;
+    assert_eq!(
+        org.settled_job(&next).await,
+        ("JobComplete".to_string(), 10, 0)
+    );
+}
+
+#[tokio::test]
+async fn an_ingest_job_aborted_at_the_hold_keeps_what_it_processed_and_leaves_the_rest_unprocessed()
+{
+    let org = TestOrg::start().await;
+    let control = org.control();
+    control.hold_bulk_ingest(12);
+    let job = org.close_account_job(&account_csv("Part", 30)).await;
+    assert_eq!(
+        org.settled_job(&job).await,
+        ("InProgress".to_string(), 12, 0)
+    );
+    let aborted = org
+        .patch(&format!("/jobs/ingest/{job}"), json!({"state": "Aborted"}))
+        .await;
+    assert_eq!(aborted.json["state"], "Aborted", "{}", aborted.text);
+    assert_eq!(org.settled_job(&job).await, ("Aborted".to_string(), 12, 0));
+    let successful = org.result_rows(&job, "successfulResults").await;
+    let names: Vec<&str> = successful.iter().map(|r| &r[2]).collect();
+    let expected: Vec<String> = (0..12).map(|i| format!("Part {i}")).collect();
+    assert_eq!(names, expected);
+    let unprocessed = org.result_rows(&job, "unprocessedrecords").await;
+    let names: Vec<&str> = unprocessed.iter().map(|r| &r[0]).collect();
+    let expected: Vec<String> = (12..30).map(|i| format!("Part {i}")).collect();
+    assert_eq!(names, expected);
+    assert_eq!(org.accounts_named("Part").await, 12);
+
+    // Aborted while still queued: nothing is processed, every row is unprocessed.
+    control.hold_bulk_ingest(0);
+    let queued = org.close_account_job(&account_csv("Queued", 5)).await;
+    assert_eq!(
+        org.settled_job(&queued).await,
+        ("UploadComplete".to_string(), 0, 0)
+    );
+    org.patch(
+        &format!("/jobs/ingest/{queued}"),
+        json!({"state": "Aborted"}),
+    )
+    .await;
+    assert_eq!(
+        org.settled_job(&queued).await,
+        ("Aborted".to_string(), 0, 0)
+    );
+    assert_eq!(
+        org.result_rows(&queued, "unprocessedrecords").await.len(),
+        5
+    );
+
+    // A release changes nothing for aborted jobs.
+    control.release_bulk_ingest();
+    assert_eq!(org.settled_job(&job).await, ("Aborted".to_string(), 12, 0));
+    assert_eq!(org.accounts_named("Part").await, 12);
+    assert_eq!(org.accounts_named("Queued").await, 0);
+}
+
+#[tokio::test]
+async fn shutting_the_org_down_or_dropping_it_ends_the_hold() {
+    for drop_it in [false, true] {
+        let org = TestOrg::start().await;
+        let control = org.control();
+        let accounts = |control: &forcebridge_emulator::Control| {
+            control
+                .record_counts()
+                .into_iter()
+                .find(|(name, _)| name == "Account")
+                .unwrap()
+                .1
+        };
+        let before = accounts(&control);
+        control.hold_bulk_ingest(3);
+        let job = org.close_account_job(&account_csv("Late", 10)).await;
+        assert_eq!(
+            org.settled_job(&job).await,
+            ("InProgress".to_string(), 3, 0)
+        );
+        if drop_it {
+            drop(org);
+        } else {
+            org.emulator.shutdown().await;
+        }
+        // The job went on to the end, so the runtime's shutdown does not wait for it forever.
+        control.bulk_jobs_settled().await;
+        assert_eq!(accounts(&control), before + 10, "dropped: {drop_it}");
+    }
+}
+
+impl TestOrg {
     /// Creates a query job and waits for it to finish.
     async fn query_job(&self, operation: &str, soql: &str) -> (String, Value) {
         let created = self

@@ -301,10 +301,13 @@ fn split_error(error: Option<&str>) -> (String, String) {
         .unwrap_or_else(|| ("UNKNOWN".into(), error.to_string()))
 }
 
+/// The error code of a row a job never processed (not one of Salesforce's codes).
+pub(crate) const UNPROCESSED: &str = "BULK_UNPROCESSED";
+
 /// The answer for a row a job never processed.
 fn unprocessed(job: &str, error_message: Option<&str>) -> Answer {
     Answer::Refused {
-        code: "BULK_UNPROCESSED".into(),
+        code: UNPROCESSED.into(),
         message: format!(
             "Bulk job {job} did not process this row{}",
             error_message.map(|m| format!(": {m}")).unwrap_or_default()

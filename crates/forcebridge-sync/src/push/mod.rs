@@ -52,8 +52,13 @@
 //!
 //! A run first resolves every recorded job by reading it: one still `Open` (its upload may be
 //! partial, and it loads nothing unless closed) is aborted and its rows counted not sent; one
-//! closed is waited for and its results settle its rows as above. Then the marker query
-//! settles whatever is still in flight, each row counted once in `resolved_in_flight`.
+//! closed is waited for and its results settle its rows as above, and the rows it never
+//! processed (its unprocessed results: a job aborted or failed part way) are known not
+//! created and sent again. A closed job still `UploadComplete` or `InProgress` when
+//! `bulk.poll.timeout` runs out may yet create any of its rows, so the run stops there with
+//! nothing sent, naming the job and its state; its rows stay in flight and its record stays,
+//! for a later run. Then the marker query settles whatever is still in flight, each row
+//! counted once in `resolved_in_flight`.
 
 mod bulk;
 mod config;
@@ -1090,8 +1095,9 @@ async fn settle_lost(
 
 /// Resolves the Bulk insert jobs an earlier run left recorded in `_sf_push_jobs`, by reading
 /// them: one never closed is aborted and its rows are known not sent; one closed is waited
-/// for and its results settle the rows they name (Ids and fingerprints, rejects, rows it did
-/// not process); one the org no longer has settles nothing. Each job's record is deleted with
+/// for and its results settle the rows they name (Ids and fingerprints, rejects, and rows it
+/// did not process, known not sent); one still running when the wait ends stops the run,
+/// settling nothing; one the org no longer has settles nothing. Each job's record is deleted with
 /// its settlement; rows still in flight afterwards are left to the marker query.
 async fn resolve_jobs(
     client: &Client,
@@ -1153,7 +1159,28 @@ async fn resolve_jobs(
             continue;
         };
         if !info.job_state().is_some_and(JobState::is_terminal) {
-            info = bulk::wait(&job, &config.bulk.poll).await?;
+            // Closed but not finished (queued, or part processed): waited for as long as
+            // `bulk.poll` allows. Its rows may still be created, so none is sent before it ends.
+            info = match bulk::wait(&job, &config.bulk.poll).await {
+                Ok(info) => info,
+                // Out of time, or the polls failed: one more read tells which.
+                Err(e) => match job.info().await {
+                    Ok(now) if now.job_state().is_some_and(JobState::is_terminal) => now,
+                    Ok(now) => {
+                        tracing::warn!(job = %id, state = %now.state, processed = ?now.number_records_processed, "bulk insert job of an earlier run is still running; nothing was sent");
+                        return Err(Error::new(
+                            crate::error::ErrorKind::Org,
+                            format!(
+                                "Bulk insert job {id} (recorded in _sf_push_jobs) is still {} after waiting {:?} ({} records processed); its rows stay in flight and nothing was sent: run again later",
+                                now.state,
+                                config.bulk.poll.timeout,
+                                now.number_records_processed.unwrap_or(0)
+                            ),
+                        ));
+                    }
+                    Err(_) => return Err(e),
+                },
+            };
         }
         if !info.job_state().is_some_and(JobState::is_terminal) {
             return Err(Error::new(
@@ -1175,6 +1202,11 @@ async fn resolve_jobs(
                     fingerprint,
                     record_id: id.clone(),
                 }),
+                // Never processed (the job was aborted, or failed, before it got to the row):
+                // known not created, so sent again as new in this run, not a reject.
+                Answer::Refused { code, .. } if code == bulk::UNPROCESSED => {
+                    commit.not_sent.push(key);
+                }
                 Answer::Refused {
                     code,
                     message,
@@ -1191,8 +1223,8 @@ async fn resolve_jobs(
                 Answer::Unknown { .. } => {}
             }
         }
-        let settled = (commit.settled.len() + commit.rejected.len()) as u64;
-        tracing::info!(job = %id, state = %info.state, created = commit.settled.len(), failed = commit.rejected.len(), "bulk insert job of an earlier run read back");
+        let settled = (commit.settled.len() + commit.rejected.len() + commit.not_sent.len()) as u64;
+        tracing::info!(job = %id, state = %info.state, created = commit.settled.len(), failed = commit.rejected.len(), unprocessed = commit.not_sent.len(), "bulk insert job of an earlier run read back");
         summary.resolved_in_flight += settled;
         summary.bulk_jobs_resolved += 1;
         state.commit(target, commit).await?;

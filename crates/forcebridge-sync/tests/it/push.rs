@@ -17,7 +17,7 @@ use crate::support::{Db, TestOrg};
 
 /// An org whose Account has an external id, a restricted picklist, a score that a validation
 /// rule keeps non-negative, and whose Contact has a marker field for inserts.
-async fn org() -> TestOrg {
+pub(crate) async fn org() -> TestOrg {
     let mut config = Config::builtin();
     let mut ext = FieldConfig::new("External_Id__c", "string");
     ext.length = Some(40);
@@ -44,9 +44,9 @@ async fn org() -> TestOrg {
 }
 
 /// A row of the `accounts` source table: external id, name, tier, score.
-type AccountRow = (String, String, Option<String>, Option<i64>);
+pub(crate) type AccountRow = (String, String, Option<String>, Option<i64>);
 
-fn rows(n: usize, prefix: &str) -> Vec<AccountRow> {
+pub(crate) fn rows(n: usize, prefix: &str) -> Vec<AccountRow> {
     (0..n)
         .map(|i| {
             (
@@ -65,7 +65,7 @@ fn quote(text: &str) -> String {
 
 /// Replaces the source table `accounts` (columns `External_Id__c`, `Name`, `Tier__c`,
 /// `Score__c`) with `rows`.
-async fn write_accounts(db: &Db, rows: &[AccountRow]) {
+pub(crate) async fn write_accounts(db: &Db, rows: &[AccountRow]) {
     let mut sql = String::from(
         "DROP TABLE IF EXISTS accounts; \
          CREATE TABLE accounts (\"External_Id__c\" TEXT, \"Name\" TEXT, \"Tier__c\" TEXT, \"Score__c\" BIGINT);",
@@ -92,7 +92,7 @@ async fn write_accounts(db: &Db, rows: &[AccountRow]) {
     execute(db, &sql).await;
 }
 
-async fn execute(db: &Db, sql: &str) {
+pub(crate) async fn execute(db: &Db, sql: &str) {
     match db.destination() {
         Destination::Sqlite(path) => {
             rusqlite::Connection::open(path)
@@ -111,7 +111,7 @@ async fn execute(db: &Db, sql: &str) {
 }
 
 /// The rows of a query on the test database, every column as text.
-async fn select(db: &Db, sql: &str) -> Vec<Vec<Option<String>>> {
+pub(crate) async fn select(db: &Db, sql: &str) -> Vec<Vec<Option<String>>> {
     match db.destination() {
         Destination::Sqlite(path) => {
             let db = rusqlite::Connection::open(path).unwrap();
@@ -178,12 +178,14 @@ fn upsert(db: &Db) -> PushConfig {
     config
 }
 
-async fn push(client: &Client, config: &PushConfig) -> PushSummary {
+pub(crate) async fn push(client: &Client, config: &PushConfig) -> PushSummary {
     push::run(client, config, &|_| {}).await.unwrap()
 }
 
 /// The org's accounts that have an external id, by it: (name, tier, score).
-async fn org_accounts(client: &Client) -> BTreeMap<String, (String, Option<String>, Option<i64>)> {
+pub(crate) async fn org_accounts(
+    client: &Client,
+) -> BTreeMap<String, (String, Option<String>, Option<i64>)> {
     let records: Vec<Record> = client
         .query("SELECT External_Id__c, Name, Tier__c, Score__c FROM Account WHERE External_Id__c != null")
         .fetch_all()
@@ -205,7 +207,9 @@ async fn org_accounts(client: &Client) -> BTreeMap<String, (String, Option<Strin
     out
 }
 
-fn expected(rows: &[AccountRow]) -> BTreeMap<String, (String, Option<String>, Option<i64>)> {
+pub(crate) fn expected(
+    rows: &[AccountRow],
+) -> BTreeMap<String, (String, Option<String>, Option<i64>)> {
     rows.iter()
         .map(|(ext, name, tier, score)| (ext.clone(), (name.clone(), tier.clone(), *score)))
         .collect()
@@ -727,7 +731,7 @@ async fn values_are_converted_by_field_type_and_bad_ones_named_by_field() {
 
 /// An insert of the `accounts` table through Bulk jobs (threshold 1), each row's key in
 /// `External_Id__c`, which serves as the marker; state in the same database.
-fn bulk_insert(db: &Db) -> PushConfig {
+pub(crate) fn bulk_insert(db: &Db) -> PushConfig {
     let mut config = PushConfig::new(
         "Account",
         source(db, SourceQuery::Table("accounts".into())),
@@ -743,7 +747,7 @@ fn bulk_insert(db: &Db) -> PushConfig {
     config
 }
 
-async fn recorded_jobs(db: &Db) -> usize {
+pub(crate) async fn recorded_jobs(db: &Db) -> usize {
     select(db, "SELECT job_id FROM _sf_push_jobs").await.len()
 }
 
