@@ -2,7 +2,8 @@
 //! the network allow, which `scripts/bench-query` compares the query command and its peers
 //! with. Nothing of the client is used: one connection, gzip on (as for the client), each
 //! page requested once the one before it is in (its `nextRecordsUrl` is read from its first
-//! bytes), as the client's streams request them.
+//! bytes). The client's streams ask for the next page earlier, as soon as a page's first bytes
+//! name it, so they can beat this rate.
 //!
 //! `cargo run --release -p forcebridge-client --example raw_pages -- URL TOKEN CA_PEM SOQL`
 //! prints the query's `totalSize` and the bytes received (after gzip).
