@@ -53,8 +53,9 @@
 //! A run first resolves every recorded job by reading it: one still `Open` (its upload may be
 //! partial, and it loads nothing unless closed) is aborted and its rows counted not sent; one
 //! closed is waited for and its results settle its rows as above, and the rows it never
-//! processed (its unprocessed results: a job aborted or failed part way) are known not
-//! created and sent again. A closed job still `UploadComplete` or `InProgress` when
+//! processed (its unprocessed results) are known not created and sent again when it failed
+//! part way; when it was aborted part way they are left to the marker query, which reads
+//! them (whether a batch in flight at the abort can still commit is not documented). A closed job still `UploadComplete` or `InProgress` when
 //! `bulk.poll.timeout` runs out may yet create any of its rows, so the run stops there with
 //! nothing sent, naming the job and its state; its rows stay in flight and its record stays,
 //! for a later run. Then the marker query settles whatever is still in flight, each row
@@ -1192,6 +1193,7 @@ async fn resolve_jobs(
             ));
         }
         let named = bulk::insert_results(&job, &info, marker).await?;
+        let aborted = info.job_state() == Some(JobState::Aborted);
         for (key, fingerprint) in in_flight {
             let Some(row) = named.get(&key) else {
                 continue;
@@ -1202,10 +1204,15 @@ async fn resolve_jobs(
                     fingerprint,
                     record_id: id.clone(),
                 }),
-                // Never processed (the job was aborted, or failed, before it got to the row):
-                // known not created, so sent again as new in this run, not a reject.
+                // Never processed: known not created when the job failed before it got to the
+                // row, so sent again as new in this run, not a reject. A job aborted part way
+                // is read once more: whether a batch in flight when it was aborted can still
+                // commit after the org answers `Aborted` is not documented, so its unprocessed
+                // rows stay in flight for the marker query, which reads them.
                 Answer::Refused { code, .. } if code == bulk::UNPROCESSED => {
-                    commit.not_sent.push(key);
+                    if !aborted {
+                        commit.not_sent.push(key);
+                    }
                 }
                 Answer::Refused {
                     code,

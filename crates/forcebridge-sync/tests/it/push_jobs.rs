@@ -154,9 +154,22 @@ async fn a_job_aborted_part_way_settles_what_it_processed_and_its_other_rows_are
             "{name}"
         );
         org.control().release_bulk_ingest();
+        // One of the rows the job lists as unprocessed is in the org all the same, as if a
+        // batch in flight at the abort had committed after it (whether a real org can do that
+        // is not documented): the rerun must find it by its marker, not create it again.
+        let (ext, name_25, tier, score) = &source[25];
+        org.control()
+            .insert(
+                "Account",
+                [serde_json::json!({
+                    "External_Id__c": ext, "Name": name_25, "Tier__c": tier, "Score__c": score,
+                })],
+            )
+            .unwrap();
 
         // The 11 rows created settle from the successful results and the refused one goes to
-        // the rejects; the 18 never processed are sent again, in this run.
+        // the rejects; the 18 never processed are read back by their markers: the one found
+        // settles, the 17 others are sent again, in this run.
         let summary = push(&client, &config).await;
         assert_eq!(
             (summary.bulk_jobs_resolved, summary.resolved_in_flight),
@@ -165,7 +178,7 @@ async fn a_job_aborted_part_way_settles_what_it_processed_and_its_other_rows_are
         );
         assert_eq!(
             (summary.sent, summary.succeeded, summary.failed),
-            (19, 17, 2),
+            (18, 16, 2),
             "{name}: {summary:?}"
         );
         assert_eq!(recorded_jobs(&db).await, 0, "{name}");
