@@ -581,6 +581,7 @@ fn the_demo_tours_the_local_org_with_no_set_up() {
         "== create/update/delete",
         "== bulk export",
         "== sync",
+        "== push",
         "== done",
     ] {
         assert!(stdout.contains(step), "{step} missing from:\n{stdout}");
@@ -595,7 +596,7 @@ fn the_demo_tours_the_local_org_with_no_set_up() {
         .success();
     let report: Value = serde_json::from_str(&outputs(&report).0).unwrap();
     let steps = report["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 7);
+    assert_eq!(steps.len(), 8);
     assert_eq!(steps[3]["result"]["deleted"], true);
     assert!(steps[4]["result"]["records"].as_u64().unwrap() > 0);
     // The sync into SQLite, and the query of its tables.
@@ -605,6 +606,33 @@ fn the_demo_tours_the_local_org_with_no_set_up() {
             .as_array()
             .unwrap()
             .is_empty()
+    );
+    // The push of a rating per account: every account is sent once, and the second push
+    // sends nothing.
+    let push = &steps[6]["result"];
+    let sent = push["sent"].as_u64().unwrap();
+    assert!(sent > 0, "{push}");
+    assert_eq!(push["succeeded"], sent, "{push}");
+    assert_eq!(push["sent_again"], 0, "{push}");
+    assert_eq!(push["unchanged_again"], sent, "{push}");
+    let rated: u64 = push["ratings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r.as_str().unwrap().starts_with('-'))
+        .map(|r| {
+            r.as_str()
+                .unwrap()
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        rated, sent,
+        "every account pushed has its rating in the org: {push}"
     );
     // Nothing was saved: the demo needs no connection and leaves none.
     assert!(!env.file("connections.toml").exists());
