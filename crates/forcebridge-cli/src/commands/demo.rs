@@ -126,7 +126,8 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         &format!(
             "Done in {:.1}s, using {} API requests. Next: save a connection to your own org with \
              `forcebridge connect add NAME --password` (or --web, --jwt, --client-credentials), \
-             or keep exploring the local org with `forcebridge --local query ...`.",
+             keep exploring the local org with `forcebridge --local query ...`, or give an AI \
+             assistant safe Salesforce tools on it with `forcebridge --local mcp`.",
             started.elapsed().as_secs_f64(),
             usage.map_or(0, |u| u.used)
         ),
