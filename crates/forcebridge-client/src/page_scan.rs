@@ -33,6 +33,7 @@ pub(crate) fn scan(body: &str) -> Option<Scanned> {
     let mut s = Scanner {
         bytes: body.as_bytes(),
         at: 0,
+        open: Vec::new(),
     };
     s.space();
     s.expect(b'{')?;
@@ -103,6 +104,9 @@ pub(crate) fn scan(body: &str) -> Option<Scanned> {
 struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// The containers open in the value being read (`true` for an object), kept from one
+    /// record to the next so that reading a record allocates nothing.
+    open: Vec<bool>,
 }
 
 impl Scanner<'_> {
@@ -161,7 +165,14 @@ impl Scanner<'_> {
     /// Any value, containers included, with a stack rather than recursion.
     fn value(&mut self) -> Option<()> {
         // The open containers: `true` for an object.
-        let mut open: Vec<bool> = Vec::new();
+        let mut open = std::mem::take(&mut self.open);
+        open.clear();
+        let read = self.value_in(&mut open);
+        self.open = open;
+        read
+    }
+
+    fn value_in(&mut self, open: &mut Vec<bool>) -> Option<()> {
         loop {
             // At a value.
             match self.peek()? {
