@@ -165,9 +165,9 @@ fn a_push_killed_at_random_points_applies_every_row_exactly_once() {
     // committed). The kill point is drawn over the time a whole run of that operation takes
     // on this machine, so the test never depends on how fast the machine is.
     //
-    // Collection calls are slowed down (30 ms each; Bulk calls in Bulk runs), so that the kill lands inside a call
-    // often enough: at least one killed insert must leave rows in flight, which the next run
-    // resolves by reading their markers back. Every third run inserts through Bulk jobs: at
+    // Collection calls are slowed down (30 ms each; Bulk calls in Bulk runs), so that the
+    // kill lands inside a call often enough: at least one killed insert must leave rows in
+    // flight, which the next run resolves by reading their markers back. Every third run inserts through Bulk jobs: at
     // least one killed run must leave a recorded job, which the next run reads back. A
     // recorded insert job lives for a few calls at the very end of a run, a small part of it
     // on a slow machine, so every other Bulk run is killed at a random point of the insert
