@@ -412,29 +412,14 @@ impl IngestBuilder {
     /// row, or when the CSV is larger than [`IngestOptions::max_upload_bytes`] (one job takes
     /// one upload, so split the records over several jobs).
     pub fn records_csv<T: Serialize>(&self, records: impl IntoIterator<Item = T>) -> Result<Bytes> {
-        let writer = csv_writer(&self.options);
-        let mut columns: Option<Vec<String>> = self.options.columns.clone();
-        let mut out = Vec::new();
-        if let Some(columns) = &columns {
-            out.extend(csv_line(&writer, columns)?);
-        }
+        let (mut rows, header) = CsvRows::new(&self.options)?;
+        let mut out = header.unwrap_or_default();
         let mut n = 0u64;
         for record in records {
             n += 1;
-            let value = serde_json::to_value(&record).map_err(|e| {
-                Error::not_sent(format!("record {n} cannot be serialized")).with_source(e)
-            })?;
-            let mut cells = Vec::new();
-            flatten(n, "", value, &mut cells)?;
-            let columns = match &mut columns {
-                Some(columns) => columns,
-                None => {
-                    let names: Vec<String> = cells.iter().map(|(k, _)| k.clone()).collect();
-                    out.extend(csv_line(&writer, &names)?);
-                    columns.insert(names)
-                }
-            };
-            out.extend(csv_line(&writer, &row_of(n, cells, columns)?)?);
+            let (header, line) = rows.line(n, &record)?;
+            out.extend(header.unwrap_or_default());
+            out.extend(line);
             if out.len() > self.options.max_upload_bytes {
                 return Err(Error::not_sent(format!(
                     "the CSV of these records is larger than one upload of at most {} bytes (at record {n}); split them over several jobs",
@@ -1203,33 +1188,62 @@ where
     T: Serialize,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let writer = csv_writer(&run.options);
-    let mut columns: Option<Vec<String>> = run.options.columns.clone();
-    if let Some(columns) = &columns {
-        run.set_header(csv_line(&writer, columns)?);
+    let (mut rows, header) = CsvRows::new(&run.options)?;
+    if let Some(header) = header {
+        run.set_header(header);
     }
     let mut records = std::pin::pin!(records);
     let mut n = 0u64;
     while let Some(record) = records.next().await {
         n += 1;
         let record = record.map_err(|e| Error::io(format!("reading record {n} failed"), e))?;
-        let value = serde_json::to_value(&record).map_err(|e| {
+        let (header, line) = rows.line(n, &record)?;
+        if let Some(header) = header {
+            run.set_header(header);
+        }
+        run.push_row(&line).await?;
+    }
+    Ok(())
+}
+
+/// Records as CSV lines in the options' dialect: their columns are the options' or else the
+/// first record's fields, and every other record must fit them.
+struct CsvRows {
+    writer: csv::WriterBuilder,
+    columns: Option<Vec<String>>,
+}
+
+impl CsvRows {
+    /// The rows, and the header line when the options name the columns.
+    fn new(options: &IngestOptions) -> Result<(CsvRows, Option<Vec<u8>>)> {
+        let writer = csv_writer(options);
+        let header = match &options.columns {
+            Some(columns) => Some(csv_line(&writer, columns)?),
+            None => None,
+        };
+        let columns = options.columns.clone();
+        Ok((CsvRows { writer, columns }, header))
+    }
+
+    /// Record `n`'s line, after the header line when this first record names the columns.
+    fn line<T: Serialize>(&mut self, n: u64, record: &T) -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+        let value = serde_json::to_value(record).map_err(|e| {
             Error::not_sent(format!("record {n} cannot be serialized")).with_source(e)
         })?;
         let mut cells = Vec::new();
         flatten(n, "", value, &mut cells)?;
-        let columns = match &mut columns {
+        let mut header = None;
+        let columns = match &mut self.columns {
             Some(columns) => columns,
             None => {
                 let names: Vec<String> = cells.iter().map(|(k, _)| k.clone()).collect();
-                run.set_header(csv_line(&writer, &names)?);
-                columns.insert(names)
+                header = Some(csv_line(&self.writer, &names)?);
+                self.columns.insert(names)
             }
         };
-        let line = csv_line(&writer, &row_of(n, cells, columns)?)?;
-        run.push_row(&line).await?;
+        let line = csv_line(&self.writer, &row_of(n, cells, columns)?)?;
+        Ok((header, line))
     }
-    Ok(())
 }
 
 /// The CSV writer settings of the options' dialect.

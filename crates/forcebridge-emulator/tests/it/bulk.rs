@@ -387,16 +387,34 @@ impl TestOrg {
         job
     }
 
-    /// The job's state, records processed and records failed, once no job is being
+    /// Checks the job's state, records processed and records failed, once no job is being
     /// processed (a held job waits at its hold).
-    async fn settled_job(&self, job: &str) -> (String, u64, u64) {
+    async fn expect_job(&self, job: &str, state: &str, processed: u64, failed: u64) {
         self.control().bulk_jobs_settled().await;
         let info = self.get(&format!("/jobs/ingest/{job}")).await.json;
-        (
-            info["state"].as_str().unwrap().to_string(),
-            info["numberRecordsProcessed"].as_u64().unwrap(),
-            info["numberRecordsFailed"].as_u64().unwrap(),
-        )
+        assert_eq!(
+            (
+                info["state"].as_str(),
+                info["numberRecordsProcessed"].as_u64(),
+                info["numberRecordsFailed"].as_u64(),
+            ),
+            (Some(state), Some(processed), Some(failed)),
+            "job {job}"
+        );
+    }
+
+    /// Aborts the job through the API.
+    async fn abort_job(&self, job: &str) {
+        let aborted = self
+            .patch(&format!("/jobs/ingest/{job}"), json!({"state": "Aborted"}))
+            .await;
+        assert_eq!(aborted.json["state"], "Aborted", "{}", aborted.text);
+    }
+
+    /// One column of the rows of one of the job's result CSVs.
+    async fn result_column(&self, job: &str, kind: &str, column: usize) -> Vec<String> {
+        let rows = self.result_rows(job, kind).await;
+        rows.iter().map(|r| r[column].to_string()).collect()
     }
 
     /// The rows of one of the job's result CSVs (its header aside).
@@ -440,18 +458,12 @@ async fn a_held_ingest_job_stops_at_the_hold_row_and_finishes_once_released() {
     control.hold_bulk_ingest(0);
     let job = org.close_account_job(&account_csv("Held", 2_500)).await;
     // Held at 0: queued, nothing processed, however long the test looks.
-    assert_eq!(
-        org.settled_job(&job).await,
-        ("UploadComplete".to_string(), 0, 0)
-    );
+    org.expect_job(&job, "UploadComplete", 0, 0).await;
     assert_eq!(org.accounts_named("Held").await, 0);
 
     // Held at 1,500: through the first transaction of 1,000 rows and half the second.
     control.hold_bulk_ingest(1_500);
-    assert_eq!(
-        org.settled_job(&job).await,
-        ("InProgress".to_string(), 1_500, 1)
-    );
+    org.expect_job(&job, "InProgress", 1_500, 1).await;
     assert_eq!(org.accounts_named("Held").await, 1_499);
     assert_eq!(
         org.result_rows(&job, "successfulResults").await.len(),
@@ -461,24 +473,15 @@ async fn a_held_ingest_job_stops_at_the_hold_row_and_finishes_once_released() {
     assert_eq!(failed.len(), 1);
     assert_eq!(&failed[0][2], "Held 999");
     // Another poll finds it where it was: it waits, it does not go on.
-    assert_eq!(
-        org.settled_job(&job).await,
-        ("InProgress".to_string(), 1_500, 1)
-    );
+    org.expect_job(&job, "InProgress", 1_500, 1).await;
 
     control.release_bulk_ingest();
-    assert_eq!(
-        org.settled_job(&job).await,
-        ("JobComplete".to_string(), 2_500, 2)
-    );
+    org.expect_job(&job, "JobComplete", 2_500, 2).await;
     assert_eq!(org.accounts_named("Held").await, 2_498);
     assert!(org.result_rows(&job, "unprocessedrecords").await.is_empty());
     // Released, jobs run at once again.
     let next = org.close_account_job(&account_csv("Free", 10)).await;
-    assert_eq!(
-        org.settled_job(&next).await,
-        ("JobComplete".to_string(), 10, 0)
-    );
+    org.expect_job(&next, "JobComplete", 10, 0).await;
 }
 
 #[tokio::test]
@@ -488,41 +491,24 @@ async fn an_ingest_job_aborted_at_the_hold_keeps_what_it_processed_and_leaves_th
     let control = org.control();
     control.hold_bulk_ingest(12);
     let job = org.close_account_job(&account_csv("Part", 30)).await;
-    assert_eq!(
-        org.settled_job(&job).await,
-        ("InProgress".to_string(), 12, 0)
-    );
-    let aborted = org
-        .patch(&format!("/jobs/ingest/{job}"), json!({"state": "Aborted"}))
-        .await;
-    assert_eq!(aborted.json["state"], "Aborted", "{}", aborted.text);
-    assert_eq!(org.settled_job(&job).await, ("Aborted".to_string(), 12, 0));
-    let successful = org.result_rows(&job, "successfulResults").await;
-    let names: Vec<&str> = successful.iter().map(|r| &r[2]).collect();
-    let expected: Vec<String> = (0..12).map(|i| format!("Part {i}")).collect();
-    assert_eq!(names, expected);
-    let unprocessed = org.result_rows(&job, "unprocessedrecords").await;
-    let names: Vec<&str> = unprocessed.iter().map(|r| &r[0]).collect();
-    let expected: Vec<String> = (12..30).map(|i| format!("Part {i}")).collect();
-    assert_eq!(names, expected);
+    org.expect_job(&job, "InProgress", 12, 0).await;
+    org.abort_job(&job).await;
+    org.expect_job(&job, "Aborted", 12, 0).await;
+    let part = |range: std::ops::Range<usize>| -> Vec<String> {
+        range.map(|i| format!("Part {i}")).collect()
+    };
+    let successful = org.result_column(&job, "successfulResults", 2).await;
+    assert_eq!(successful, part(0..12));
+    let unprocessed = org.result_column(&job, "unprocessedrecords", 0).await;
+    assert_eq!(unprocessed, part(12..30));
     assert_eq!(org.accounts_named("Part").await, 12);
 
     // Aborted while still queued: nothing is processed, every row is unprocessed.
     control.hold_bulk_ingest(0);
     let queued = org.close_account_job(&account_csv("Queued", 5)).await;
-    assert_eq!(
-        org.settled_job(&queued).await,
-        ("UploadComplete".to_string(), 0, 0)
-    );
-    org.patch(
-        &format!("/jobs/ingest/{queued}"),
-        json!({"state": "Aborted"}),
-    )
-    .await;
-    assert_eq!(
-        org.settled_job(&queued).await,
-        ("Aborted".to_string(), 0, 0)
-    );
+    org.expect_job(&queued, "UploadComplete", 0, 0).await;
+    org.abort_job(&queued).await;
+    org.expect_job(&queued, "Aborted", 0, 0).await;
     assert_eq!(
         org.result_rows(&queued, "unprocessedrecords").await.len(),
         5
@@ -530,7 +516,7 @@ async fn an_ingest_job_aborted_at_the_hold_keeps_what_it_processed_and_leaves_th
 
     // A release changes nothing for aborted jobs.
     control.release_bulk_ingest();
-    assert_eq!(org.settled_job(&job).await, ("Aborted".to_string(), 12, 0));
+    org.expect_job(&job, "Aborted", 12, 0).await;
     assert_eq!(org.accounts_named("Part").await, 12);
     assert_eq!(org.accounts_named("Queued").await, 0);
 }
@@ -551,10 +537,7 @@ async fn shutting_the_org_down_or_dropping_it_ends_the_hold() {
         let before = accounts(&control);
         control.hold_bulk_ingest(3);
         let job = org.close_account_job(&account_csv("Late", 10)).await;
-        assert_eq!(
-            org.settled_job(&job).await,
-            ("InProgress".to_string(), 3, 0)
-        );
+        org.expect_job(&job, "InProgress", 3, 0).await;
         if drop_it {
             drop(org);
         } else {

@@ -2,14 +2,19 @@
 //! token beyond loopback.
 
 use forcebridge_client::SecretString;
+use forcebridge_emulator::Emulator;
 use forcebridge_mcp::{ErrorKind, HttpOptions, Server};
 use serde_json::{Value, json};
 
 use crate::harness;
 
-async fn serve(options: HttpOptions) -> (forcebridge_emulator::Emulator, String) {
-    let (org, client) = harness::org(50).await;
-    let (config, _audit) = harness::config();
+/// A server over `org`'s `client`, on HTTP at a loopback port: the org, and the endpoint's URL.
+async fn listen(
+    org: Emulator,
+    client: forcebridge_client::Client,
+    config: forcebridge_mcp::Config,
+    options: HttpOptions,
+) -> (Emulator, String) {
     let server = Server::new(client, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
@@ -17,6 +22,21 @@ async fn serve(options: HttpOptions) -> (forcebridge_emulator::Emulator, String)
         server.serve_http(listener, options).await.unwrap();
     });
     (org, url)
+}
+
+async fn serve(options: HttpOptions) -> (Emulator, String) {
+    let (org, client) = harness::org(50).await;
+    let (config, _audit) = harness::config();
+    listen(org, client, config, options).await
+}
+
+/// A server over an org of `accounts` plain accounts that answers with Bulk from 10 rows.
+async fn serve_bulk(accounts: usize) -> (Emulator, String) {
+    let (org, client) = harness::org(0).await;
+    org.control().insert_plain_accounts(accounts);
+    let (mut config, _audit) = harness::config();
+    config.limits.bulk_threshold = 10;
+    listen(org, client, config, options()).await
 }
 
 fn options() -> HttpOptions {
@@ -137,16 +157,7 @@ async fn request_2026(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_task_started_by_one_http_request_is_read_by_the_next() {
-    let (org, client) = harness::org(0).await;
-    org.control().insert_plain_accounts(15);
-    let (mut config, _audit) = harness::config();
-    config.limits.bulk_threshold = 10;
-    let server = Server::new(client, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        server.serve_http(listener, options()).await.unwrap();
-    });
+    let (_org, url) = serve_bulk(15).await;
     let tasks = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
     let (_, body) = call_2026(
         &url,
@@ -208,16 +219,7 @@ async fn a_bulk_task_started_by_one_http_request_is_read_by_the_next() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_http_request_aborts_the_bulk_job_on_the_org() {
     use futures_util::TryStreamExt;
-    let (org, client) = harness::org(0).await;
-    org.control().insert_plain_accounts(40);
-    let (mut config, _audit) = harness::config();
-    config.limits.bulk_threshold = 10;
-    let server = Server::new(client, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        server.serve_http(listener, options()).await.unwrap();
-    });
+    let (org, url) = serve_bulk(40).await;
 
     let (status, body) = call_2026(
         &url,
@@ -296,16 +298,7 @@ async fn request_2025(url: &str, method: &str, params: Value) -> Value {
 /// that revision allows a receiver to ignore) gets the whole result in place, not a task.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_2025_11_25_task_augmented_call_is_answered_in_place() {
-    let (org, client) = harness::org(0).await;
-    org.control().insert_plain_accounts(15);
-    let (mut config, _audit) = harness::config();
-    config.limits.bulk_threshold = 10;
-    let server = Server::new(client, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        server.serve_http(listener, options()).await.unwrap();
-    });
+    let (_org, url) = serve_bulk(15).await;
     let init = request_2025(
         &url,
         "initialize",

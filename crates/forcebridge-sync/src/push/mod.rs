@@ -382,6 +382,14 @@ pub async fn run(
         // insert's new rows apart, for insert jobs.
         let mut bulk_batch: Vec<Planned> = Vec::new();
         let mut bulk_creates: Vec<Planned> = Vec::new();
+        let sending = |rows: u64, sent: u64| {
+            on_progress(&PushProgress {
+                phase: Phase::Send,
+                rows,
+                to_send: Some(to_send),
+                sent,
+            })
+        };
         while let Some(window) = rows.next_window().await? {
             describe_parents(client, &mut checker, &window).await?;
             read += window.len() as u64;
@@ -413,9 +421,7 @@ pub async fn run(
                         bulk_batch.push(row);
                     }
                 }
-                while bulk_creates.len() >= config.bulk.job_rows {
-                    let rest = bulk_creates.split_off(config.bulk.job_rows);
-                    let job = std::mem::replace(&mut bulk_creates, rest);
+                while let Some(job) = full_job(&mut bulk_creates, config.bulk.job_rows) {
                     send_bulk_insert(
                         client,
                         config,
@@ -427,16 +433,9 @@ pub async fn run(
                         &mut stats,
                     )
                     .await?;
-                    on_progress(&PushProgress {
-                        phase: Phase::Send,
-                        rows: read,
-                        to_send: Some(to_send),
-                        sent: summary.sent,
-                    });
+                    sending(read, summary.sent);
                 }
-                while bulk_batch.len() >= config.bulk.job_rows {
-                    let rest = bulk_batch.split_off(config.bulk.job_rows);
-                    let job = std::mem::replace(&mut bulk_batch, rest);
+                while let Some(job) = full_job(&mut bulk_batch, config.bulk.job_rows) {
                     send_bulk(
                         client,
                         config,
@@ -447,12 +446,7 @@ pub async fn run(
                         &mut stats,
                     )
                     .await?;
-                    on_progress(&PushProgress {
-                        phase: Phase::Send,
-                        rows: read,
-                        to_send: Some(to_send),
-                        sent: summary.sent,
-                    });
+                    sending(read, summary.sent);
                 }
                 continue;
             }
@@ -471,12 +465,7 @@ pub async fn run(
                     &mut stats,
                 )
                 .await?;
-                on_progress(&PushProgress {
-                    phase: Phase::Send,
-                    rows: read,
-                    to_send: Some(to_send),
-                    sent: summary.sent,
-                });
+                sending(read, summary.sent);
             }
         }
         send_bulk(
@@ -905,6 +894,14 @@ async fn commit_idempotent(
         }
     }
     state.commit(target, commit).await
+}
+
+/// The first `size` rows of `rows`, taken out, once there are that many: a full Bulk job.
+fn full_job(rows: &mut Vec<Planned>, size: usize) -> Option<Vec<Planned>> {
+    (rows.len() >= size).then(|| {
+        let rest = rows.split_off(size);
+        std::mem::replace(rows, rest)
+    })
 }
 
 /// Sends `batch` as Bulk jobs of an idempotent operation (an insert's changed rows are updated

@@ -318,6 +318,42 @@ impl StateStore {
         }
     }
 
+    /// The rows a `SELECT` with text parameters returns, in SQLite (`sql.0`, `?1`...) or
+    /// PostgreSQL (`sql.1`, `$1`...), each made by the row function of the store; `what` is
+    /// what the error says could not be read.
+    async fn select<T: Send + 'static>(
+        &self,
+        sql: (&'static str, &'static str),
+        params: &[&str],
+        what: &'static str,
+        sqlite_row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        pg_row: fn(&tokio_postgres::Row) -> T,
+    ) -> Result<Vec<T>> {
+        match self {
+            StateStore::Sqlite(db) => {
+                let db = Arc::clone(db);
+                let params: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+                on_blocking_pool(move || {
+                    let db = db.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut statement = db.prepare(sql.0).map_err(sqlite_err(what))?;
+                    let rows = statement
+                        .query_map(rusqlite::params_from_iter(params), sqlite_row)
+                        .map_err(sqlite_err(what))?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                        .map_err(sqlite_err(what))
+                })
+                .await
+            }
+            StateStore::Postgres(db) => {
+                let db = db.lock().await;
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                    params.iter().map(|p| p as _).collect();
+                let rows = db.query(sql.1, &params).await.map_err(postgres_err(what))?;
+                Ok(rows.iter().map(pg_row).collect())
+            }
+        }
+    }
+
     /// The two text columns `sql` selects for the target, in SQLite or PostgreSQL.
     async fn list(
         &self,
@@ -325,32 +361,14 @@ impl StateStore {
         sql_sqlite: &'static str,
         sql_pg: &'static str,
     ) -> Result<Vec<(String, String)>> {
-        match self {
-            StateStore::Sqlite(db) => {
-                let db = Arc::clone(db);
-                let target = target.to_string();
-                on_blocking_pool(move || {
-                    let db = db.lock().unwrap_or_else(|p| p.into_inner());
-                    let mut statement = db
-                        .prepare(sql_sqlite)
-                        .map_err(sqlite_err("cannot read the push state"))?;
-                    let rows = statement
-                        .query_map([target], |r| Ok((r.get(0)?, r.get(1)?)))
-                        .map_err(sqlite_err("cannot read the push state"))?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()
-                        .map_err(sqlite_err("cannot read the push state"))
-                })
-                .await
-            }
-            StateStore::Postgres(db) => {
-                let db = db.lock().await;
-                let rows = db
-                    .query(sql_pg, &[&target])
-                    .await
-                    .map_err(postgres_err("cannot read the push state"))?;
-                Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
-            }
-        }
+        self.select(
+            (sql_sqlite, sql_pg),
+            &[target],
+            "cannot read the push state",
+            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| (r.get(0), r.get(1)),
+        )
+        .await
     }
 
     /// Every key that has a record in Salesforce, with the record's Id.
@@ -376,42 +394,20 @@ impl StateStore {
     /// The Bulk insert jobs of `target` whose results are not settled, oldest first.
     pub(crate) async fn jobs(&self, target: &str) -> Result<Vec<RecordedJob>> {
         type Raw = (String, String, String, String, String);
-        let rows: Vec<Raw> = match self {
-            StateStore::Sqlite(db) => {
-                let db = Arc::clone(db);
-                let target = target.to_string();
-                on_blocking_pool(move || {
-                    let db = db.lock().unwrap_or_else(|p| p.into_inner());
-                    let mut statement = db
-                        .prepare(
-                            "SELECT job_id, object, operation, keys, created_at FROM _sf_push_jobs \
-                             WHERE target = ?1 ORDER BY created_at, job_id",
-                        )
-                        .map_err(sqlite_err("cannot read the push's Bulk jobs"))?;
-                    let rows = statement
-                        .query_map([target], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                        })
-                        .map_err(sqlite_err("cannot read the push's Bulk jobs"))?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()
-                        .map_err(sqlite_err("cannot read the push's Bulk jobs"))
-                })
-                .await?
-            }
-            StateStore::Postgres(db) => {
-                let db = db.lock().await;
-                db.query(
+        let rows: Vec<Raw> = self
+            .select(
+                (
+                    "SELECT job_id, object, operation, keys, created_at FROM _sf_push_jobs \
+                     WHERE target = ?1 ORDER BY created_at, job_id",
                     "SELECT job_id, object, operation, keys, created_at FROM _sf_push_jobs \
                      WHERE target = $1 ORDER BY created_at, job_id",
-                    &[&target],
-                )
-                .await
-                .map_err(postgres_err("cannot read the push's Bulk jobs"))?
-                .into_iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-                .collect()
-            }
-        };
+                ),
+                &[target],
+                "cannot read the push's Bulk jobs",
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                |r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)),
+            )
+            .await?;
         rows.into_iter()
             .map(|(id, object, operation, keys, created_at)| {
                 let keys: Vec<String> = serde_json::from_str(&keys).map_err(|e| {
@@ -438,42 +434,30 @@ impl StateStore {
         since: &str,
     ) -> Result<Vec<serde_json::Value>> {
         type Raw = (String, i64, String, String, String, String, String);
-        let rows: Vec<Raw> = match self {
-            StateStore::Sqlite(db) => {
-                let db = Arc::clone(db);
-                let (target, since) = (target.to_string(), since.to_string());
-                on_blocking_pool(move || {
-                    let db = db.lock().unwrap_or_else(|p| p.into_inner());
-                    let mut statement = db
-                        .prepare(
-                            "SELECT key, row_number, stage, error_code, message, fields, source_row \
-                             FROM _sf_push_rejects WHERE target = ?1 AND rejected_at >= ?2 ORDER BY row_number, key",
-                        )
-                        .map_err(sqlite_err("cannot read the push rejects"))?;
-                    let rows = statement
-                        .query_map(rusqlite::params![target, since], |r| {
-                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-                        })
-                        .map_err(sqlite_err("cannot read the push rejects"))?;
-                    rows.collect::<rusqlite::Result<Vec<_>>>()
-                        .map_err(sqlite_err("cannot read the push rejects"))
-                })
-                .await?
-            }
-            StateStore::Postgres(db) => {
-                let db = db.lock().await;
-                db.query(
+        let rows: Vec<Raw> = self
+            .select(
+                (
+                    "SELECT key, row_number, stage, error_code, message, fields, source_row \
+                     FROM _sf_push_rejects WHERE target = ?1 AND rejected_at >= ?2 ORDER BY row_number, key",
                     "SELECT key, row_number, stage, error_code, message, fields, source_row \
                      FROM _sf_push_rejects WHERE target = $1 AND rejected_at >= $2 ORDER BY row_number, key",
-                    &[&target, &since],
-                )
-                .await
-                .map_err(postgres_err("cannot read the push rejects"))?
-                .into_iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)))
-                .collect()
-            }
-        };
+                ),
+                &[target, since],
+                "cannot read the push rejects",
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
+                |r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6)),
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(key, number, stage, code, message, fields, row)| {

@@ -14,8 +14,8 @@ use tracing::instrument::WithSubscriber;
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::push::{
-    AccountRow, bulk_insert, execute, expected, org, org_accounts, push, recorded_jobs, rows,
-    select, write_accounts,
+    AccountRow, bulk_insert, execute, expected, fix_refused_and_push, org, org_accounts, push,
+    recorded_jobs, rows, select, write_accounts,
 };
 use crate::support::{Db, TestOrg};
 
@@ -206,16 +206,7 @@ async fn a_job_aborted_part_way_settles_what_it_processed_and_its_other_rows_are
         );
 
         // Fixed in the source: the next run sends just those two; then nothing.
-        source[3].3 = Some(3);
-        source[20].3 = Some(20);
-        write_accounts(&db, &source).await;
-        let fixed = push(&client, &config).await;
-        assert_eq!(
-            (fixed.sent, fixed.succeeded, fixed.resolved_in_flight),
-            (2, 2, 0),
-            "{name}"
-        );
-        assert_eq!(org_accounts(&client).await, expected(&source), "{name}");
+        fix_refused_and_push(&db, &client, &config, &mut source, &[3, 20]).await;
         let again = push(&client, &config).await;
         assert_eq!((again.sent, again.unchanged), (0, 30), "{name}");
         db.drop_database().await;
