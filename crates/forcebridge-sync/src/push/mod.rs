@@ -378,6 +378,12 @@ pub async fn run(
         let mut rows = source::open(&config.source, config.window).await?;
         let mut read = 0u64;
         let mut stats = LockStats::default();
+        let sender = Sender {
+            client,
+            config,
+            state: &state,
+            target: &target,
+        };
         // Rows gathered for the next Bulk job, when the set is large enough for Bulk: an
         // insert's new rows apart, for insert jobs.
         let mut bulk_batch: Vec<Planned> = Vec::new();
@@ -422,30 +428,12 @@ pub async fn run(
                     }
                 }
                 while let Some(job) = full_job(&mut bulk_creates, config.bulk.job_rows) {
-                    send_bulk_insert(
-                        client,
-                        config,
-                        &state,
-                        &target,
-                        &checker.object,
-                        job,
-                        &mut summary,
-                        &mut stats,
-                    )
-                    .await?;
+                    send_bulk_insert(sender, &checker.object, job, &mut summary, &mut stats)
+                        .await?;
                     sending(read, summary.sent);
                 }
                 while let Some(job) = full_job(&mut bulk_batch, config.bulk.job_rows) {
-                    send_bulk(
-                        client,
-                        config,
-                        &state,
-                        &target,
-                        job,
-                        &mut summary,
-                        &mut stats,
-                    )
-                    .await?;
+                    send_bulk(sender, job, &mut summary, &mut stats).await?;
                     sending(read, summary.sent);
                 }
                 continue;
@@ -454,35 +442,13 @@ pub async fn run(
             // Children of one parent travel together, in as few calls as possible.
             batch.sort_by(|a, b| a.0.parent.cmp(&b.0.parent));
             for chunk in batch.chunks(CALL_SIZE) {
-                send_chunk(
-                    client,
-                    config,
-                    &state,
-                    &target,
-                    &checker.object,
-                    chunk,
-                    &mut summary,
-                    &mut stats,
-                )
-                .await?;
+                send_chunk(sender, &checker.object, chunk, &mut summary, &mut stats).await?;
                 sending(read, summary.sent);
             }
         }
-        send_bulk(
-            client,
-            config,
-            &state,
-            &target,
-            bulk_batch,
-            &mut summary,
-            &mut stats,
-        )
-        .await?;
+        send_bulk(sender, bulk_batch, &mut summary, &mut stats).await?;
         send_bulk_insert(
-            client,
-            config,
-            &state,
-            &target,
+            sender,
             &checker.object,
             bulk_creates,
             &mut summary,
@@ -775,17 +741,19 @@ fn validation_reject(invalid: &Invalid) -> RejectRow {
 }
 
 /// Sends one chunk (at most 200 rows) and commits its answers.
-#[allow(clippy::too_many_arguments)]
 async fn send_chunk(
-    client: &Client,
-    config: &PushConfig,
-    state: &StateStore,
-    target: &str,
+    sender: Sender<'_>,
     object: &Object,
     chunk: &[(Prepared, KeyState)],
     summary: &mut PushSummary,
     stats: &mut LockStats,
 ) -> Result<()> {
+    let Sender {
+        client,
+        config,
+        state,
+        target,
+    } = sender;
     // An insert's rows already created (a changed row) are updated by their Id; the others
     // are created, recorded in flight first.
     let (creates, others): (Vec<&Planned>, Vec<&Planned>) = match &config.operation {
@@ -896,6 +864,15 @@ async fn commit_idempotent(
     state.commit(target, commit).await
 }
 
+/// Where a run sends to and keeps its state: what every send of the run shares.
+#[derive(Clone, Copy)]
+struct Sender<'a> {
+    client: &'a Client,
+    config: &'a PushConfig,
+    state: &'a StateStore,
+    target: &'a str,
+}
+
 /// The first `size` rows of `rows`, taken out, once there are that many: a full Bulk job.
 fn full_job(rows: &mut Vec<Planned>, size: usize) -> Option<Vec<Planned>> {
     (rows.len() >= size).then(|| {
@@ -907,14 +884,17 @@ fn full_job(rows: &mut Vec<Planned>, size: usize) -> Option<Vec<Planned>> {
 /// Sends `batch` as Bulk jobs of an idempotent operation (an insert's changed rows are updated
 /// by their Id) and commits the answers.
 async fn send_bulk(
-    client: &Client,
-    config: &PushConfig,
-    state: &StateStore,
-    target: &str,
+    sender: Sender<'_>,
     mut batch: Vec<Planned>,
     summary: &mut PushSummary,
     stats: &mut LockStats,
 ) -> Result<()> {
+    let Sender {
+        client,
+        config,
+        state,
+        target,
+    } = sender;
     if batch.is_empty() {
         return Ok(());
     }
@@ -978,17 +958,19 @@ fn stop_after(config: &PushConfig, step: BulkInsertStep, job: &str) -> Result<()
 /// rows in flight before anything is uploaded, and commits its results with the deletion of
 /// that record (see the module documentation). Rows that met `UNABLE_TO_LOCK_ROW` were not
 /// created: they go once more through Collections, recorded in flight again.
-#[allow(clippy::too_many_arguments)]
 async fn send_bulk_insert(
-    client: &Client,
-    config: &PushConfig,
-    state: &StateStore,
-    target: &str,
+    sender: Sender<'_>,
     object: &Object,
     mut batch: Vec<Planned>,
     summary: &mut PushSummary,
     stats: &mut LockStats,
 ) -> Result<()> {
+    let Sender {
+        client,
+        config,
+        state,
+        target,
+    } = sender;
     if batch.is_empty() {
         return Ok(());
     }
@@ -1058,7 +1040,7 @@ async fn send_bulk_insert(
     if !locked.is_empty() {
         stats.retried += locked.len() as u64;
         for chunk in locked.chunks(CALL_SIZE) {
-            send_chunk(client, config, state, target, object, chunk, summary, stats).await?;
+            send_chunk(sender, object, chunk, summary, stats).await?;
         }
     }
     Ok(())
